@@ -1,0 +1,1 @@
+"""The reference benchmark app (worker.py) and host-side sampling of its process."""

@@ -1,0 +1,152 @@
+"""Reference implementation of the benchmark app: spec in, result out (device_apps/contract).
+
+Runs as `python -m flint_bench.bench.worker SPEC.json RESULT.json` in a fresh process. It trains
+through ExecuTorch's training runtime (Python bindings, the same C++ TrainingModule the phone apps
+use) with its SGD, timing every step. It prints `PHASE <name>` lines so the host knows which CPU
+and memory samples belong to training. The Android and iOS apps implement the same contract.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+
+def phase(name: str) -> None:
+    print(f"PHASE {name}", flush=True)
+
+
+def resolve(spec_path: Path, p: str | None) -> Path | None:
+    if p is None:
+        return None
+    path = Path(p)
+    return path if path.is_absolute() else spec_path.parent / path
+
+
+def load_batches(spec: dict, spec_path: Path):
+    import numpy as np
+    import torch
+
+    data_file = resolve(spec_path, spec["data"]["file"])
+    with np.load(data_file) as npz:
+        arrays = [torch.from_numpy(npz[item["name"]]) for item in spec["data"]["inputs"]]
+    n, b = spec["examples"], spec["batch_size"]
+    if arrays[0].shape[0] < max(n, b):
+        raise ValueError(f"data file {data_file} has {arrays[0].shape[0]} examples, spec asks for {max(n, b)}")
+    # ExecuTorch programs have static shapes: train whole batches only (at least one)
+    return [tuple(a[i:i + b].contiguous() for a in arrays) for i in range(0, max(n - b + 1, 1), b)]
+
+
+def inference_latency(path: Path, batch, n_features: int, runs: int = 20) -> list[float]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feeds = {i.name: batch[k].numpy() for k, i in enumerate(session.get_inputs()[:n_features])}
+    for _ in range(3):
+        session.run(None, feeds)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        session.run(None, feeds)
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
+def run(spec_path: Path) -> dict:
+    import psutil
+
+    from flint_bench import contract
+    from flint_bench.stats import mean_std, summarize
+
+    spec = json.loads(spec_path.read_text())
+    contract.validate("spec", spec)
+    model = {"name": spec["model"]["name"], "format": spec["model"]["format"], "artifact_sha256": spec["model"]["sha256"],
+             "trainable_params": None, "total_params": None, "storage_bytes": None, "update_bytes": None, "task": None}
+    bench = {k: spec[k] for k in ("examples", "batch_size", "epochs", "warmup_steps", "repeats", "seed")}
+    record = contract.blank_record(spec["run_id"], model, {"id": "local", "farm": "local", "manufacturer": None, "model": None, "soc": None,
+                                   "os": None, "os_version": None, "abi": None, "cores": os.cpu_count(), "memory_mb": None, "emulator": False}, bench)
+    try:
+        import executorch
+        import torch
+        from executorch.extension.training import _load_for_executorch_for_training_from_buffer, get_sgd_optimizer
+
+        threads = spec.get("threads")
+        if threads:
+            torch.set_num_threads(threads)
+        record["runtime"] = {"name": "executorch", "version": getattr(executorch, "__version__", None) or _dist_version("executorch"), "threads": threads or torch.get_num_threads()}
+        artifact = resolve(spec_path, spec["model"]["artifact"])
+        program = artifact.read_bytes()
+        if hashlib.sha256(program).hexdigest() != spec["model"]["sha256"]:
+            return contract.fail(record, "corrupt-model", f"{artifact}: sha256 does not match the spec; the model file is corrupt or was replaced.")
+        batches = load_batches(spec, spec_path)
+
+        baseline_mb = psutil.Process().memory_info().rss / 2**20
+        phase("train_start")
+        t0 = time.perf_counter()
+        module = _load_for_executorch_for_training_from_buffer(program)
+        first_loss = float(module.forward_backward(spec["model"]["method"], batches[0])[0])
+        optimizer = get_sgd_optimizer(module.named_parameters(), spec["learning_rate"], 0, 0, 0, False)
+        record["timing"]["load_seconds"] = time.perf_counter() - t0
+        optimizer.step(module.named_gradients())
+        for i in range(spec["warmup_steps"]):
+            module.forward_backward(spec["model"]["method"], batches[i % len(batches)])
+            optimizer.step(module.named_gradients())
+
+        step_seconds, step_examples = [], []
+        loss = first_loss
+        for _ in range(spec["repeats"]):
+            times, sizes = [], []
+            for _ in range(spec["epochs"]):
+                for batch in batches:
+                    t = time.perf_counter()
+                    out = module.forward_backward(spec["model"]["method"], batch)
+                    optimizer.step(module.named_gradients())
+                    times.append(time.perf_counter() - t)
+                    sizes.append(int(batch[0].shape[0]))
+                    loss = out[0]
+            step_seconds.append(times)
+            step_examples.append(sizes)
+        phase("train_end")
+
+        per_example = [t / n for rep_t, rep_n in zip(step_seconds, step_examples) for t, n in zip(rep_t, rep_n)]
+        per_5000 = [sum(t) / sum(n) * 5000 for t, n in zip(step_seconds, step_examples)]
+        mean, std = mean_std(per_5000)
+        record["timing"].update(step_seconds=step_seconds, step_examples=step_examples, per_example_seconds=summarize(per_example),
+                                seconds_per_5000={"mean": mean, "std": std, "values": per_5000})
+        record["loss"] = {"first": first_loss, "last": float(loss)}
+        record["memory"] = {"peak_mb": None, "baseline_mb": baseline_mb, "peak_delta_mb": None, "method": "rss"}
+
+        onnx_path = resolve(spec_path, spec["model"].get("inference_artifact"))
+        if onnx_path is not None:
+            record["timing"]["inference_ms"] = summarize(inference_latency(onnx_path, batches[0], spec["data"]["features"]))
+            record["timing"]["inference_runtime"] = "onnxruntime " + _dist_version("onnxruntime")
+        record["status"] = "ok"
+        record["timestamps"]["finished"] = contract.now()
+        return record
+    except Exception as e:  # the app reports every failure as a record, never a crash
+        return contract.fail(record, "runtime", f"{type(e).__name__}: {e}".strip() + "\n" + traceback.format_exc(limit=3))
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
+
+
+def main(argv: list[str]) -> int:
+    spec_path, result_path = Path(argv[0]), Path(argv[1])
+    from flint_bench.results import write_json_atomic
+
+    write_json_atomic(result_path, run(spec_path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,39 @@
+"""The thin CLI. Every module in this folder with a `register(app)` adds its commands; the logic
+lives in the library. User errors (flint_bench.errors.UserError) print one paragraph, exit 2."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import typer
+
+from ..errors import UserError
+from .common import err_console
+
+app = typer.Typer(
+    name="flint-bench",
+    help="On-device training benchmarks, device farms, eligibility rules and an FL simulator.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if _info.name != "common":
+        _module = importlib.import_module(f"{__name__}.{_info.name}")
+        if hasattr(_module, "register"):
+            _module.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as e:
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: results written so far are kept; `--resume` continues.")
+        sys.exit(130)

@@ -1,0 +1,200 @@
+"""Export a zoo model to its mobile artifacts, through a content-addressed cache.
+
+Per model: an ExecuTorch training program (joint forward + backward graph), an ExecuTorch
+inference program, and an ONNX inference model, each with a manifest. The cache key covers the
+model source, its config and the tool versions, so an unchanged model is never exported twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import torch
+
+from .. import __version__
+from ..errors import UserError
+from ..zoo import ModelDef
+
+FORMATS = {"executorch-training": "training.pte", "executorch": "inference.pte", "onnx": "model.onnx"}
+# Bump when the export recipe changes, so caches built by an older recipe are not reused.
+EXPORT_RECIPE = 1
+
+
+class ExportError(UserError):
+    """A model that cannot be exported or whose exported program does not run (e.g. an unsupported op)."""
+
+
+@dataclass
+class Manifest:
+    model: str
+    format: str
+    file: str
+    sha256: str
+    bytes: int
+    trainable_params: int
+    total_params: int
+    update_bytes: int
+    task: str
+    batch_size: int
+    cache_key: str
+    export_seconds: float
+    tool_versions: dict
+
+
+@dataclass
+class Artifacts:
+    model: str
+    folder: Path
+    manifests: dict[str, Manifest]
+    cached: bool
+    export_seconds: float  # 0 when served from the cache
+
+    def path(self, fmt: str) -> Path:
+        return self.folder / self.manifests[fmt].file
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("FLINT_BENCH_CACHE", Path.home() / ".cache" / "flint-bench")) / "artifacts"
+
+
+def tool_versions() -> dict[str, str]:
+    return {pkg: version(pkg) for pkg in ("torch", "executorch", "onnx")} | {"flint-bench": __version__, "recipe": str(EXPORT_RECIPE)}
+
+
+def cache_key(model: ModelDef) -> str:
+    config = {"name": model.name, "entry": model.entry, "task": model.task, "batch_size": model.batch_size, "n_features": model.n_features}
+    blob = json.dumps({"source": model.source_digest(), "config": config, "tools": tool_versions()}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def captured_native_stderr():
+    """Capture what C++ code writes to fd 2 (ExecuTorch logs the failing operator there)."""
+    log = tempfile.TemporaryFile(mode="w+b")
+    saved = os.dup(2)
+    os.dup2(log.fileno(), 2)
+    text: list[str] = []
+    try:
+        yield text
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        log.seek(0)
+        text.append(log.read().decode(errors="replace"))
+        log.close()
+
+
+def failing_operator(native_log: str) -> str | None:
+    m = re.search(r"in operator ([\w.:]+)", native_log)
+    return m.group(1) if m else None
+
+
+def export_training_program(model: ModelDef) -> bytes:
+    from executorch.exir import to_edge
+    from torch.export.experimental import _export_forward_backward
+
+    program = model.training_module().eval()
+    batch = model.example_batch()
+    ep = _export_forward_backward(torch.export.export(program, batch, strict=True))
+    return to_edge(ep).to_executorch().buffer
+
+
+def export_inference_program(model: ModelDef) -> bytes:
+    from executorch.exir import to_edge
+
+    net = model.net.eval()
+    return to_edge(torch.export.export(net, model.features(model.example_batch()), strict=True)).to_executorch().buffer
+
+
+def export_onnx(model: ModelDef, path: Path) -> None:
+    features = model.features(model.example_batch())
+    names = [f"input_{i}" for i in range(len(features))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model.net.eval(), features, str(path), dynamo=False, input_names=names, output_names=["predictions"],
+            dynamic_axes={n: {0: "batch"} for n in names + ["predictions"]},
+        )
+
+
+def verify_training_program(model: ModelDef, buffer: bytes) -> None:
+    """Run one ExecuTorch training step and compare the loss with eager PyTorch: catches unsupported ops now."""
+    from executorch.extension.training import _load_for_executorch_for_training_from_buffer
+
+    batch = model.example_batch()
+    with captured_native_stderr() as log:
+        try:
+            module = _load_for_executorch_for_training_from_buffer(buffer)
+            loss = float(module.forward_backward("forward", batch)[0])
+            error = None
+        except Exception as e:  # the runtime raises RuntimeError with an opaque code
+            error = e
+    if error is not None:
+        op = failing_operator(log[0])
+        detail = f"operator {op} is not supported by ExecuTorch's runtime" if op else str(error)
+        raise ExportError(f"Model '{model.name}': the exported training program does not run: {detail}. Replace that layer (e.g. Conv1d -> Conv2d over (1, L)) and export again.")
+    with torch.no_grad():
+        eager = float(model.training_module()(*batch)[0])
+    if abs(loss - eager) > 1e-3 * max(1.0, abs(eager)):
+        raise ExportError(f"Model '{model.name}': ExecuTorch loss {loss:.6f} differs from PyTorch eager {eager:.6f}.")
+
+
+def export_model(model: ModelDef, cache_dir: Path | None = None) -> Artifacts:
+    cache_dir = cache_dir or default_cache_dir()
+    key = cache_key(model)
+    folder = cache_dir / f"{model.name}-{key}"
+    index = folder / "manifests.json"
+    if index.is_file():
+        manifests = {f: Manifest(**m) for f, m in json.loads(index.read_text()).items()}
+        if all((folder / m.file).is_file() for m in manifests.values()):
+            return Artifacts(model.name, folder, manifests, cached=True, export_seconds=0.0)
+
+    start = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{model.name}-", dir=cache_dir.mkdir(parents=True, exist_ok=True) or cache_dir))
+    try:
+        try:
+            training = export_training_program(model)
+            verify_training_program(model, training)
+            (tmp / FORMATS["executorch-training"]).write_bytes(training)
+            (tmp / FORMATS["executorch"]).write_bytes(export_inference_program(model))
+            export_onnx(model, tmp / FORMATS["onnx"])
+        except ExportError:
+            raise
+        except Exception as e:
+            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ExportError(f"Model '{model.name}' cannot be exported: {type(e).__name__}: {first_line[:400]}. Check that every op is supported by torch.export and ExecuTorch.") from None
+        seconds = time.perf_counter() - start
+        manifests = {}
+        for fmt, file in FORMATS.items():
+            manifests[fmt] = Manifest(
+                model=model.name, format=fmt, file=file, sha256=sha256_file(tmp / file), bytes=(tmp / file).stat().st_size,
+                trainable_params=model.trainable_params, total_params=model.total_params, update_bytes=model.update_bytes,
+                task=model.task, batch_size=model.batch_size, cache_key=key, export_seconds=round(seconds, 3),
+                tool_versions=tool_versions(),
+            )
+        (tmp / "manifests.json").write_text(json.dumps({f: asdict(m) for f, m in manifests.items()}, indent=2))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)  # atomic: a cache entry is complete or absent
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return Artifacts(model.name, folder, manifests, cached=False, export_seconds=seconds)
