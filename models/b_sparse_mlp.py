@@ -27,7 +27,7 @@ def make_data(n: int, seed: int) -> tuple[torch.Tensor, ...]:
     ids = torch.randint(0, VOCAB, (n, ACTIVE), generator=g)
     dense = torch.randn(n, DENSE, generator=g)
     feature_weight = torch.sin(torch.arange(VOCAB, dtype=torch.float32) * 0.7)  # fixed concept
-    logit = feature_weight[ids].sum(1) * 0.6 + dense[:, 0] - 0.5 * dense[:, 1]
+    logit = feature_weight[ids].sum(1) * 0.5 + 2.0 * dense[:, 0] - 1.5 * dense[:, 1]
     y = torch.bernoulli(torch.sigmoid(logit), generator=g)
     return ids, dense, y
 
@@ -35,5 +35,5 @@ def make_data(n: int, seed: int) -> tuple[torch.Tensor, ...]:
 def build() -> ModelDef:
     return ModelDef(
         name="B", description="MLP with sparse features", task="binary", net=SparseMLP(),
-        loss=nn.BCEWithLogitsLoss(), make_data=make_data, n_features=2, batch_size=32, lr=0.05,
+        loss=nn.BCEWithLogitsLoss(), make_data=make_data, n_features=2, batch_size=32, lr=0.1,
     )

@@ -41,5 +41,5 @@ def make_data(n: int, seed: int) -> tuple[torch.Tensor, ...]:
 def build() -> ModelDef:
     return ModelDef(
         name="C", description="MLP with medium embedding", task="ranking", net=RankingMLP(),
-        loss=listnet_loss, make_data=make_data, n_features=3, batch_size=16, lr=0.05,
+        loss=listnet_loss, make_data=make_data, n_features=3, batch_size=16, lr=0.3,
     )

@@ -75,7 +75,9 @@ def run(spec_path: Path) -> dict:
     try:
         import executorch
         import torch
-        from executorch.extension.training import _load_for_executorch_for_training_from_buffer, get_sgd_optimizer
+        from executorch.extension.training import get_sgd_optimizer
+
+        from flint_bench.export import load_training_program
 
         threads = spec.get("threads")
         if threads:
@@ -90,7 +92,7 @@ def run(spec_path: Path) -> dict:
         baseline_mb = psutil.Process().memory_info().rss / 2**20
         phase("train_start")
         t0 = time.perf_counter()
-        module = _load_for_executorch_for_training_from_buffer(program)
+        module = load_training_program(program)
         first_loss = float(module.forward_backward(spec["model"]["method"], batches[0])[0])
         optimizer = get_sgd_optimizer(module.named_parameters(), spec["learning_rate"], 0, 0, 0, False)
         record["timing"]["load_seconds"] = time.perf_counter() - t0

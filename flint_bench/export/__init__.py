@@ -136,14 +136,22 @@ def export_onnx(model: ModelDef, path: Path) -> None:
         )
 
 
-def verify_training_program(model: ModelDef, buffer: bytes) -> None:
-    """Run one ExecuTorch training step and compare the loss with eager PyTorch: catches unsupported ops now."""
+def load_training_program(program: bytes):
+    """ExecuTorch TrainingModule for a .pte's bytes. The binding reads weights from the buffer
+    without owning it, so the module keeps a reference: a freed buffer silently changes the weights."""
     from executorch.extension.training import _load_for_executorch_for_training_from_buffer
 
+    module = _load_for_executorch_for_training_from_buffer(program)
+    module.program_buffer = program
+    return module
+
+
+def verify_training_program(model: ModelDef, buffer: bytes) -> None:
+    """Run one ExecuTorch training step and compare the loss with eager PyTorch: catches unsupported ops now."""
     batch = model.example_batch()
     with captured_native_stderr() as log:
         try:
-            module = _load_for_executorch_for_training_from_buffer(buffer)
+            module = load_training_program(buffer)
             loss = float(module.forward_backward("forward", batch)[0])
             error = None
         except Exception as e:  # the runtime raises RuntimeError with an opaque code
