@@ -20,7 +20,6 @@ from torch import nn
 from .errors import UserError
 
 Task = Literal["binary", "ranking", "multitask", "multiclass"]
-ZOO_DIR = Path(__file__).resolve().parent / "models"
 
 
 @dataclass
@@ -80,8 +79,10 @@ class TrainingProgram(nn.Module):
 
 def zoo_files() -> dict[str, Path]:
     """Built-in zoo plus ./models of the current folder (a user's own models), by model file stem."""
+    import flint_bench.models  # models/ of the repo, installed as flint_bench.models
+
     found: dict[str, Path] = {}
-    for folder in (ZOO_DIR, Path.cwd() / "models"):
+    for folder in (*map(Path, flint_bench.models.__path__), Path.cwd() / "models"):
         if folder.is_dir():
             for f in sorted(folder.glob("*.py")):
                 if not f.name.startswith("_"):

@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if _info.name != "common":
+    if _info.name != "common" and not _info.name.startswith("_"):
         _module = importlib.import_module(f"{__name__}.{_info.name}")
         if hasattr(_module, "register"):
             _module.register(app)

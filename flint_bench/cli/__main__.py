@@ -1,0 +1,3 @@
+from flint_bench.cli import main
+
+main()
