@@ -1,0 +1,224 @@
+"""The gate's checks: budgets on the head results, and regressions of head against base.
+
+Each check is a tiny class whose `__call__` returns a Verdict (pytest-benchmark style). A slowdown
+counts only when it is larger than the threshold AND significant on the raw per-step samples
+(one-sided Mann-Whitney U, as asv does); with too few samples the check says it cannot judge.
+Pure logic: records in, verdicts out, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Literal, Sequence
+
+import numpy as np
+
+from .budgets import Target, check_record, device_supported, memory_mb, storage_mb, task_seconds
+
+Status = Literal["pass", "fail", "improved", "cannot-judge", "no-base", "not-targeted"]
+FAILING: tuple[str, ...] = ("fail",)
+
+
+@dataclass
+class Verdict:
+    check: str  # budget:<target> | regression | run
+    status: Status
+    message: str
+    head: float | None = None
+    base: float | None = None
+    ratio: float | None = None
+    p_value: float | None = None
+
+
+@dataclass
+class CaseResult:
+    """One JUnit test case: a model on a device, one metric, with every check that looked at it."""
+
+    model: str
+    device: str
+    metric: str
+    unit: str
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    @property
+    def status(self) -> Status:
+        order = ["fail", "cannot-judge", "improved", "pass", "not-targeted", "no-base"]
+        states = [v.status for v in self.verdicts]
+        if "fail" in states:
+            return "fail"
+        for s in order:
+            if s in states:
+                return s  # type: ignore[return-value]
+        return "pass"
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILING
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "device": self.device, "metric": self.metric, "unit": self.unit, "status": self.status,
+                "verdicts": [asdict(v) for v in self.verdicts]}
+
+
+@dataclass
+class GateSettings:
+    threshold: float = 1.10  # head/base ratio beyond which a change can count (asv's default factor)
+    alpha: float = 0.01  # Mann-Whitney U significance level
+    min_samples: int = 6  # per side; below it the test cannot reach significance anyway
+    min_memory_delta_mb: float = 1.0  # memory changes smaller than this are allocator noise
+
+
+def per_example_samples(record: dict) -> list[float]:
+    """The raw per-example training times: step_seconds[i] / step_examples[i] over every repeat."""
+    t = record.get("timing") or {}
+    out = []
+    for secs, exs in zip(t.get("step_seconds") or [], t.get("step_examples") or []):
+        out.extend(s / e for s, e in zip(secs, exs) if e)
+    return out
+
+
+def min_p_value(n1: int, n2: int) -> float:
+    """The smallest one-sided p-value the exact Mann-Whitney U test can give for these sample sizes."""
+    return 1.0 / math.comb(n1 + n2, n1)
+
+
+@dataclass
+class SampleRegression:
+    """Slowdown on raw samples: median ratio > threshold and one-sided Mann-Whitney U p < alpha."""
+
+    settings: GateSettings
+    name: str = "regression"
+
+    def __call__(self, head: Sequence[float], base: Sequence[float]) -> Verdict:
+        from scipy.stats import mannwhitneyu
+
+        s = self.settings
+        h, b = np.asarray(head, float), np.asarray(base, float)
+        hm = float(np.median(h)) if h.size else None
+        bm = float(np.median(b)) if b.size else None
+        if h.size < s.min_samples or b.size < s.min_samples or min_p_value(h.size, b.size) >= s.alpha:
+            return Verdict(self.name, "cannot-judge", f"cannot judge: {h.size} head and {b.size} base samples; "
+                           f"need at least {s.min_samples} each for a Mann-Whitney U test at p < {s.alpha:g} (run more examples or repeats)",
+                           hm, bm, hm / bm if hm and bm else None)
+        ratio = hm / bm if bm else math.inf
+        slower = mannwhitneyu(h, b, alternative="greater").pvalue
+        faster = mannwhitneyu(h, b, alternative="less").pvalue
+        if ratio > s.threshold and slower < s.alpha:
+            return Verdict(self.name, "fail", f"slower: median x{ratio:.2f} > x{s.threshold:g}, Mann-Whitney U p = {slower:.2g} < {s.alpha:g}",
+                           hm, bm, ratio, float(slower))
+        if ratio < 1 / s.threshold and faster < s.alpha:
+            return Verdict(self.name, "improved", f"faster: median x{ratio:.2f}, p = {faster:.2g}", hm, bm, ratio, float(faster))
+        p = float(min(slower, faster))
+        why = "within the threshold" if 1 / s.threshold <= ratio <= s.threshold else "not significant"
+        return Verdict(self.name, "pass", f"no significant change: x{ratio:.2f} ({why}, p = {p:.2g})", hm, bm, ratio, p)
+
+
+@dataclass
+class ScalarRegression:
+    """A single measured value (storage, memory): head/base beyond the threshold and, for noisy
+    values, beyond a minimum absolute change. No samples, so no significance test: deterministic
+    values (storage) need none, and memory gets the absolute floor instead."""
+
+    settings: GateSettings
+    min_abs_delta: float = 0.0
+    name: str = "regression"
+
+    def __call__(self, head: float | None, base: float | None) -> Verdict:
+        if head is None or base is None:
+            return Verdict(self.name, "cannot-judge", "cannot judge: value not measured", head, base)
+        ratio = head / base if base else (math.inf if head > 0 else 1.0)
+        t = self.settings.threshold
+        if ratio > t and head - base > self.min_abs_delta:
+            return Verdict(self.name, "fail", f"larger: x{ratio:.2f} > x{t:g} ({base:.4g} -> {head:.4g})", head, base, ratio)
+        if ratio < 1 / t and base - head > self.min_abs_delta:
+            return Verdict(self.name, "improved", f"smaller: x{ratio:.2f} ({base:.4g} -> {head:.4g})", head, base, ratio)
+        return Verdict(self.name, "pass", f"no change beyond x{t:g}: x{ratio:.2f}", head, base, ratio)
+
+
+# metric -> (unit, budget field in a BudgetBreach, value getter)
+METRICS = {
+    "train_time": ("s/example", "task_seconds"),
+    "memory_mb": ("MB", "memory_mb"),
+    "storage_mb": ("MB", "storage_mb"),
+}
+
+
+def _key(record: dict) -> tuple[str, str]:
+    return record["model"]["name"], record["device"]["id"]
+
+
+@dataclass
+class GateResult:
+    cases: list[CaseResult]
+    missing_base: list[tuple[str, str]]  # (model, device) in head without an ok base result
+    missing_head: list[tuple[str, str]]  # in base, absent from head
+    settings: GateSettings
+    targets: list[str]
+
+    @property
+    def failures(self) -> list[CaseResult]:
+        return [c for c in self.cases if c.failed]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> dict:
+        return {"passed": self.passed, "failures": len(self.failures), "threshold": self.settings.threshold, "alpha": self.settings.alpha,
+                "targets": self.targets, "missing_base": [list(k) for k in self.missing_base],
+                "missing_head": [list(k) for k in self.missing_head], "cases": [c.to_dict() for c in self.cases]}
+
+
+def evaluate(head: list[dict], base: list[dict] | None, targets: dict[str, Target], settings: GateSettings | None = None) -> GateResult:
+    """Check every head record against the budgets of `targets` and, where the base has an ok
+    result for the same model and device, against the base."""
+    settings = settings or GateSettings()
+    base_by_key = {_key(r): r for r in (base or [])}
+    cases: list[CaseResult] = []
+    missing_base = []
+    for rec in sorted(head, key=_key):
+        model, device = _key(rec)
+        by_metric = {m: CaseResult(model, device, m, unit) for m, (unit, _) in METRICS.items()}
+        run_case = CaseResult(model, device, "runs", "")
+        targeted = not targets
+        for name, target in targets.items():
+            unsupported = device_supported(target, rec)
+            targeted = targeted or unsupported is None
+            if unsupported:
+                for c in (*by_metric.values(), run_case):
+                    c.verdicts.append(Verdict(f"budget:{name}", "not-targeted", f"not a {name} device: {unsupported}"))
+                continue
+            breaches = check_record(target, rec)
+            broken = {b.metric: b for b in breaches}
+            for metric, (unit, field_name) in METRICS.items():
+                limit = {"task_seconds": target.max_task_seconds, "memory_mb": target.max_memory_mb, "storage_mb": target.max_storage_mb}[field_name]
+                if limit is None:
+                    continue
+                if field_name in broken:
+                    b = broken[field_name]
+                    by_metric[metric].verdicts.append(Verdict(f"budget:{name}", "fail", b.message, b.value))
+                elif rec["status"] == "ok" or field_name == "storage_mb":
+                    value = {"task_seconds": task_seconds, "memory_mb": memory_mb, "storage_mb": storage_mb}[field_name](rec)
+                    by_metric[metric].verdicts.append(Verdict(f"budget:{name}", "pass", f"within {name}'s {limit:g} {'s per 5,000 examples' if field_name == 'task_seconds' else 'MB'}", value))
+        if rec["status"] != "ok" and targeted:
+            err = rec.get("error") or {}
+            run_case.verdicts.append(Verdict("run", "fail", f"training failed ({err.get('kind', 'error')}): {(err.get('message') or '')[:200]}"))
+        b = base_by_key.get((model, device))
+        if base is None:
+            pass  # no base folder given: budgets only
+        elif b is None or b["status"] != "ok":
+            missing_base.append((model, device))
+            why = "no base result" if b is None else "the base run failed"
+            for c in by_metric.values():
+                c.verdicts.append(Verdict("regression", "no-base", f"{why}: nothing to compare with"))
+        elif rec["status"] == "ok":
+            by_metric["train_time"].verdicts.append(SampleRegression(settings)(per_example_samples(rec), per_example_samples(b)))
+            by_metric["memory_mb"].verdicts.append(ScalarRegression(settings, settings.min_memory_delta_mb)(memory_mb(rec), memory_mb(b)))
+            by_metric["storage_mb"].verdicts.append(ScalarRegression(settings)(storage_mb(rec), storage_mb(b)))
+        if rec["status"] != "ok":
+            cases.append(run_case)
+        cases.extend(c for c in by_metric.values() if c.verdicts)
+    head_keys = {_key(r) for r in head}
+    missing_head = sorted(k for k in base_by_key if k not in head_keys)
+    return GateResult(cases, missing_base, missing_head, settings, list(targets))
