@@ -1,0 +1,146 @@
+"""`flint-bench sessions synth` and `flint-bench eligibility`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import UserError
+from .common import FORMAT_OPTION_HELP, Format, console, err_console, print_json, rich_table
+
+sessions_app = typer.Typer(help="Session logs: the schema eligibility rules run on, and synthetic logs.", no_args_is_help=True)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+@sessions_app.command("synth")
+def synth(
+    devices: int = typer.Option(10_000, "--devices", "-n", min=1, help="number of devices (one user each)"),
+    days: int = typer.Option(7, "--days", "-d", min=1, help="days of logs"),
+    out: Path = typer.Option(Path("sessions.parquet"), "--out", "-o", help="output file: .parquet (fast) or .csv"),
+    seed: int = typer.Option(0, "--seed", help="random seed (same seed, same log)"),
+    start: str = typer.Option("2024-01-01", "--start", help="UTC date of the log's first day (YYYY-MM-DD)"),
+    ios_share: float = typer.Option(0.45, "--ios-share", min=0.0, max=1.0, help="share of iOS devices"),
+    format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
+) -> None:
+    """Write a realistic synthetic session log: diurnal availability (daily troughs near 15% of the
+    weekly peak), a concentrated iOS and a long-tailed Android device mix, tail-heavy sessions."""
+    import datetime as dt
+    import resource
+
+    from ..eligibility.synth import SynthSettings, write_synthetic_log
+
+    try:
+        day0 = dt.date.fromisoformat(start)
+    except ValueError:
+        raise UserError(f"--start: expected a date such as 2024-01-01, got {start!r}.") from None
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise UserError(f"--out {out}: expected a .parquet or .csv file name.")
+    settings = SynthSettings(devices=devices, days=days, seed=seed, start=day0, ios_share=ios_share)
+    t0 = time.perf_counter()
+    show = format is Format.table and not quiet
+    with err_console.status(f"synthesizing {devices:,} devices x {days} days…") if show else _null():
+        summary = write_synthetic_log(settings, out)
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    summary["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if format is Format.json:
+        print_json(summary)
+        return
+    console.print(rich_table(f"synthetic session log · {out}", ["", ""], [
+        ["devices", f"{summary['devices']:,}"], ["sessions", f"{summary['sessions']:,}"],
+        ["days", summary["days"]], ["iOS share", _pct(summary["ios_share"])],
+        ["device models", f"{summary['device_models']['iOS']} iOS, {summary['device_models']['Android']} Android"],
+        ["top iOS model share", _pct(summary["top_model_share"]["iOS"])],
+        ["top Android model share", _pct(summary["top_model_share"]["Android"])],
+        ["median / p99 session", f"{summary['session_seconds_p50']:.0f} s / {summary['session_seconds_p99']:.0f} s"],
+        ["daily trough / weekly peak (active devices per hour)", f"{summary['trough_to_peak']:.2f}"],
+        ["seconds / peak RSS", f"{summary['seconds']} s / {summary['peak_rss_mb']} MB"],
+    ]))
+
+
+def eligibility(
+    sessions: Path = typer.Option(..., "--sessions", "-s", help="session log (.parquet or .csv; schema in docs/eligibility.md)"),
+    rules: Path = typer.Option(..., "--rules", "-r", help="rules TOML (see configs/rules.toml)"),
+    profiles: Optional[Path] = typer.Option(None, "--profiles", "-p", help="device profiles Parquet, for compat criteria"),
+    budgets: Optional[Path] = typer.Option(None, "--budgets", "-b", help="budgets TOML for compat criteria (default: the rules' `budgets` key)"),
+    traces_out: Optional[Path] = typer.Option(None, "--traces-out", help="write availability traces (device_id, start, end, ...) of eligible sessions: .parquet or .csv"),
+    fail_on_warning: bool = typer.Option(False, "--fail-on-warning", help="exit 1 when a fairness warning is raised"),
+    format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
+) -> None:
+    """The Table 1 funnel: each criterion's share of devices alone and all together, per
+    sub-population, with fairness warnings; optionally the availability traces for the simulator."""
+    from ..eligibility import CompatLookup, availability_traces, evaluate, load_rules, read_sessions
+    from ..profiles import load_budgets, read_profiles
+
+    if traces_out is not None and traces_out.suffix.lower() not in (".parquet", ".csv"):
+        raise UserError(f"--traces-out {traces_out}: expected a .parquet or .csv file name.")
+    ruleset = load_rules(rules)
+    compat = None
+    if any(c.compat for c in ruleset.criteria):
+        bpath = budgets or ruleset.budgets_path()
+        if profiles is None or bpath is None:
+            names = [c.name for c in ruleset.criteria if c.compat]
+            raise UserError(f"{rules}: criteria {names} check compatibility with benchmarks: pass --profiles FILE "
+                            "(from `flint-bench profiles build`) and a budgets file (--budgets FILE or `budgets = \"...\"` in the rules).")
+        compat = CompatLookup(read_profiles(profiles), load_budgets(bpath), str(bpath))
+    frame = read_sessions(sessions, ruleset.fields())
+    t0 = time.perf_counter()
+    funnel = evaluate(frame, ruleset, compat)
+    seconds = time.perf_counter() - t0
+    doc = funnel.to_dict() | {"sessions_file": str(sessions), "rules_file": str(rules), "evaluate_seconds": round(seconds, 4)}
+    if "log_start" in frame.attrs:
+        doc["log_start"] = frame.attrs["log_start"]
+    if traces_out is not None:
+        traces = availability_traces(frame, funnel.eligible_rows)
+        traces_out.parent.mkdir(parents=True, exist_ok=True)
+        if traces_out.suffix.lower() == ".csv":
+            traces.to_csv(traces_out, index=False)
+        else:
+            traces.to_parquet(traces_out, index=False)
+        doc["traces"] = {"file": str(traces_out), "rows": len(traces), "devices": int(traces["device_id"].nunique())}
+    if format is Format.json:
+        print_json(doc)
+    else:
+        _print_funnel(doc)
+    if fail_on_warning and funnel.fairness_warnings:
+        raise typer.Exit(1)
+
+
+def _print_funnel(doc: dict) -> None:
+    rows = [[c["name"], c["family"], c["rule"], f"{c['devices_alone']:,}", _pct(c["share_alone"]),
+             _pct(c["session_share_alone"]), _pct(c["cumulative_share"])] for c in doc["criteria"]]
+    rows.append([f"all of: {', '.join(doc['all_of'])}", "", "", f"{doc['all_criteria_devices']:,}",
+                 _pct(doc["all_criteria_share"]), _pct(doc["all_criteria_session_share"]), _pct(doc["all_criteria_share"])])
+    console.print(rich_table(f"eligibility funnel · {doc['devices']:,} devices, {doc['sessions']:,} sessions",
+                             ["criterion", "family", "rule", "devices", "share of devices", "share of sessions", "cumulative"], rows))
+    names = [c["name"] for c in doc["criteria"]]
+    sub_rows = [[s["dimension"], s["value"], f"{s['devices']:,}", *[_pct(c["share_alone"]) for c in s["criteria"]], _pct(s["all_criteria_share"])]
+                for s in doc["subpopulations"]]
+    console.print(rich_table("per sub-population (share of devices)", ["dimension", "value", "devices", *names, "all"], sub_rows))
+    for w in doc["fairness_warnings"]:
+        console.print(f"[yellow]fairness warning:[/] {w['message']}", highlight=False)
+    if not doc["fairness_warnings"]:
+        console.print(f"no fairness warning (every sub-population of >= {doc['fairness']['min_devices']} devices keeps "
+                      f">= {doc['fairness']['min_ratio']:g} x the overall share)")
+    if "traces" in doc:
+        t = doc["traces"]
+        console.print(f"availability traces: {t['file']} ({t['rows']:,} sessions of {t['devices']:,} devices)")
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sessions_app, name="sessions")
+    app.command("eligibility")(eligibility)
