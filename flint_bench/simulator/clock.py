@@ -1,0 +1,227 @@
+"""The virtual clock: event-driven schedulers for FedAvg (rounds) and FedBuff (a priority queue of events).
+
+Both decide the *system* outcome of every client task (succeeded / interrupted / stale) before any
+training happens, and hand out one `Aggregation` at a time: which clients' updates the server
+applies, and on which model version each client started. Selection = the earliest-checked-in
+session still open at the current virtual time whose device is idle; a device busy with a task is
+never selected again; a session ending during a task interrupts it at the session's end.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .population import SessionStream
+
+
+@dataclass
+class Counters:
+    rounds: int = 0
+    aggregations: int = 0
+    started: int = 0
+    succeeded: int = 0  # uploaded and aggregated
+    interrupted: int = 0  # the device's session ended during the task
+    stale: int = 0  # FedBuff: uploaded but staler than the limit; FedAvg: stragglers cancelled at round close
+    uploads: int = 0  # updates the aggregator received (succeeded + FedBuff stale)
+    compute_s: float = 0.0  # Σ device seconds spent on tasks, wasted ones included
+    compute_s_by_class: list[float] = field(default_factory=list)
+    uploads_per_hour: list[int] = field(default_factory=list)  # histogram over virtual hours, for the forecast
+
+    def snapshot(self) -> dict:
+        return {"rounds": self.rounds, "aggregations": self.aggregations, "tasks_started": self.started,
+                "tasks_succeeded": self.succeeded, "tasks_interrupted": self.interrupted, "tasks_stale": self.stale,
+                "uploads": self.uploads, "client_compute_s": self.compute_s}
+
+    def upload_at(self, t: float) -> None:
+        self.uploads += 1
+        h = int(t // 3600.0)
+        hist = self.uploads_per_hour
+        if h >= len(hist):
+            hist.extend([0] * (h + 1 - len(hist)))
+        hist[h] += 1
+
+
+@dataclass
+class Aggregation:
+    index: int  # 0-based; the model version after it is index + 1
+    time_s: float
+    clients: np.ndarray  # client ids whose updates are applied
+    start_versions: np.ndarray  # the model version each client trained on
+    staleness: np.ndarray
+
+
+class _Base:
+    def __init__(self, stream: SessionStream, n_devices: int, n_classes: int):
+        self.stream, self.now = stream, 0.0
+        self.busy = np.zeros(n_devices, dtype=bool)
+        self.c = Counters(compute_s_by_class=[0.0] * n_classes)
+        self._chunk = None
+        self._i = 0
+        self.exhausted = False
+        self._refill()
+
+    def _refill(self) -> bool:
+        chunk = self.stream.next_chunk()
+        if chunk is None or len(chunk[0]) == 0:
+            if chunk is None:
+                self.exhausted = True
+                self._chunk = None
+                return False
+            return self._refill()
+        self._chunk = tuple(a.tolist() for a in chunk)  # Python lists: faster scalar access in the hot loop
+        self._i = 0
+        return True
+
+    def _peek_start(self) -> float:
+        """Start time of the next unconsumed session (inf when the trace is exhausted)."""
+        if self._chunk is None:
+            return math.inf
+        if self._i >= len(self._chunk[0]) and not self._refill():
+            return math.inf
+        return self._chunk[0][self._i]
+
+
+class FedBuffScheduler(_Base):
+    """Asynchronous: keep `concurrency` tasks in flight; every `buffer` fresh-enough uploads make one aggregation."""
+
+    def __init__(self, stream, n_devices, n_classes, concurrency: int, buffer: int, max_staleness: int):
+        super().__init__(stream, n_devices, n_classes)
+        self.concurrency, self.buffer, self.max_staleness = concurrency, buffer, max_staleness
+        self.heap: list[tuple] = []
+        self.seq = 0
+        self.version = 0
+        self.buf_clients: list[int] = []
+        self.buf_versions: list[int] = []
+
+    def next_aggregation(self) -> Aggregation | None:
+        heap, c, busy = self.heap, self.c, self.busy
+        by_class = c.compute_s_by_class
+        push, pop = heapq.heappush, heapq.heappop
+        while True:
+            # launch tasks on open sessions while there is concurrency to spare
+            while len(heap) < self.concurrency:
+                if self._chunk is None:
+                    break
+                if self._i >= len(self._chunk[0]) and not self._refill():
+                    break
+                starts, ends, devs, classes, durs = self._chunk
+                i = self._i
+                if starts[i] > self.now:
+                    break
+                self._i = i + 1
+                end, dev = ends[i], devs[i]
+                if end <= self.now or busy[dev]:
+                    continue  # the check-in expired before the server had a slot, or the device is busy
+                busy[dev] = True
+                c.started += 1
+                finish = self.now + durs[i]
+                self.seq += 1
+                if finish > end:
+                    push(heap, (end, self.seq, dev, self.version, end - self.now, classes[i], False))
+                else:
+                    push(heap, (finish, self.seq, dev, self.version, durs[i], classes[i], True))
+            next_arrival = self._peek_start() if len(heap) < self.concurrency else math.inf
+            if not heap and next_arrival == math.inf:
+                return None
+            if heap and heap[0][0] <= next_arrival:
+                t, _, dev, v, spent, cls, ok = pop(heap)
+                self.now = t
+                busy[dev] = False
+                c.compute_s += spent
+                by_class[cls] += spent
+                if not ok:
+                    c.interrupted += 1
+                    continue
+                c.upload_at(t)
+                if self.version - v > self.max_staleness:
+                    c.stale += 1
+                    continue
+                c.succeeded += 1
+                self.buf_clients.append(dev)
+                self.buf_versions.append(v)
+                if len(self.buf_clients) == self.buffer:
+                    versions = np.array(self.buf_versions, dtype=np.int64)
+                    agg = Aggregation(self.version, t, np.array(self.buf_clients, dtype=np.int64), versions, self.version - versions)
+                    self.buf_clients, self.buf_versions = [], []
+                    self.version += 1
+                    c.aggregations += 1
+                    c.rounds += 1
+                    return agg
+            else:
+                self.now = next_arrival
+
+
+class FedAvgScheduler(_Base):
+    """Synchronous rounds: select ceil(cohort·overcommit) devices, aggregate the first `cohort` completions."""
+
+    def __init__(self, stream, n_devices, n_classes, cohort: int, overcommit: float, deadline_s: float | None):
+        super().__init__(stream, n_devices, n_classes)
+        self.cohort, self.n_select, self.deadline = cohort, math.ceil(cohort * overcommit - 1e-9), deadline_s
+        self.version = 0
+
+    def _select(self, t0: float):
+        """Sessions for this round, in check-in order: (start time, session end, device, class, duration)."""
+        chosen: list[tuple] = []
+        seen = set()
+        while len(chosen) < self.n_select:
+            if self._chunk is None or (self._i >= len(self._chunk[0]) and not self._refill()):
+                break
+            starts, ends, devs, classes, durs = self._chunk
+            i = self._i
+            self._i = i + 1
+            at = max(t0, starts[i])
+            if ends[i] <= at or devs[i] in seen:
+                continue
+            seen.add(devs[i])
+            chosen.append((at, ends[i], devs[i], classes[i], durs[i]))
+        return chosen
+
+    def next_aggregation(self) -> Aggregation | None:
+        c = self.c
+        while True:
+            t0 = self.now
+            chosen = self._select(t0)
+            if not chosen:
+                return None
+            c.rounds += 1
+            c.started += len(chosen)
+            at = np.array([x[0] for x in chosen])
+            end = np.array([x[1] for x in chosen])
+            dev = np.array([x[2] for x in chosen], dtype=np.int64)
+            cls = np.array([x[3] for x in chosen], dtype=np.int64)
+            finish = at + np.array([x[4] for x in chosen])
+            ok = finish <= end
+            event = np.where(ok, finish, end)
+            ok_times = np.sort(finish[ok])
+            close = ok_times[self.cohort - 1] if len(ok_times) >= self.cohort else event.max()
+            if self.deadline is not None:
+                close = min(close, t0 + self.deadline)
+            # the first `cohort` completions by the close are aggregated (ties broken by check-in order)
+            done = ok & (finish <= close)
+            used = np.flatnonzero(done)
+            used = used[np.argsort(finish[used], kind="stable")][: self.cohort]
+            aggregated = np.zeros(len(chosen), dtype=bool)
+            aggregated[used] = True
+            interrupted = ~ok & (end <= close)
+            spent = np.where(aggregated, finish - at, np.where(interrupted, end - at, np.maximum(close, at) - at))
+            c.succeeded += int(aggregated.sum())
+            c.interrupted += int(interrupted.sum())
+            c.stale += int((~aggregated & ~interrupted).sum())  # stragglers, cancelled at the close
+            c.compute_s += float(spent.sum())
+            for k, s in zip(cls.tolist(), spent.tolist()):
+                c.compute_s_by_class[k] += s
+            for t in finish[aggregated].tolist():
+                c.upload_at(t)
+            self.now = float(close)
+            if not aggregated.any():
+                continue  # a failed round: nothing to aggregate, start the next one
+            clients = dev[used]
+            versions = np.full(len(clients), self.version, dtype=np.int64)
+            agg = Aggregation(self.version, self.now, clients, versions, np.zeros(len(clients), dtype=np.int64))
+            self.version += 1
+            c.aggregations += 1
+            return agg

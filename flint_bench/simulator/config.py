@@ -1,0 +1,226 @@
+"""Simulator config: one TOML file parsed into dataclasses (errors name the file and the dotted key).
+
+```toml
+[sim]           model, mode (fedavg|fedbuff), trials, seed, target / budget, learning rates
+[fedavg]        cohort, overcommit, round_deadline_s
+[fedbuff]       concurrency, buffer, max_staleness
+[proxy]         clients, quantity statistics, Dirichlet label skew
+[population]    device classes (or a profiles Parquet), bandwidth, availability
+[sweep]         dotted key -> list of values (only for `simulate --sweep`)
+```
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from ..config import from_dict, read_toml
+from ..errors import ConfigError
+
+
+@dataclass
+class TimeDist:
+    """A per-example training-time distribution in seconds (lognormal by median and sigma, or constant)."""
+
+    dist: Literal["lognormal", "constant"] = "lognormal"
+    median: float = 0.001
+    sigma: float = 0.5
+
+    def validate(self, file: str, prefix: str) -> None:
+        if self.median <= 0:
+            raise ConfigError(file, prefix + "median", "must be > 0 seconds")
+        if self.sigma < 0:
+            raise ConfigError(file, prefix + "sigma", "must be >= 0")
+
+
+@dataclass
+class DeviceClass:
+    name: str
+    share: float = 1.0
+    per_example_s: TimeDist = field(default_factory=TimeDist)
+    memory_mb: Optional[float] = None
+
+    def validate(self, file: str, prefix: str) -> None:
+        if self.share <= 0:
+            raise ConfigError(file, prefix + "share", "must be > 0 (a relative weight of this class in the device mix)")
+
+
+@dataclass
+class Availability:
+    """Sessions when a device may train. A trace file (device_id,start,end seconds), else synthetic diurnal."""
+
+    trace: Optional[str] = None
+    checkins_per_device_per_day: float = 1.0
+    mean_session_minutes: float = 30.0
+    trough_fraction: float = 0.15  # the paper's Figure 2: daily troughs at ~15% of the weekly peak
+    peak_hour: float = 20.0
+    always: bool = False  # every device available all the time (for controlled experiments)
+
+    def validate(self, file: str, prefix: str) -> None:
+        if not 0 < self.trough_fraction <= 1:
+            raise ConfigError(file, prefix + "trough_fraction", "must be in (0, 1]")
+        if self.checkins_per_device_per_day <= 0:
+            raise ConfigError(file, prefix + "checkins_per_device_per_day", "must be > 0")
+        if self.mean_session_minutes <= 0:
+            raise ConfigError(file, prefix + "mean_session_minutes", "must be > 0")
+
+
+@dataclass
+class Population:
+    classes: list[DeviceClass] = field(default_factory=lambda: [DeviceClass(name="default")])
+    profiles: Optional[str] = None  # Parquet from `flint-bench profiles build`; overrides `classes`
+    bandwidth: str = "builtin"  # "builtin" (flint_bench/data/bandwidth.toml), a number in Mbit/s, or a CSV of samples
+    availability: Availability = field(default_factory=Availability)
+
+    def validate(self, file: str, prefix: str) -> None:
+        if not self.classes and not self.profiles:
+            raise ConfigError(file, prefix + "classes", "give at least one device class or a profiles file")
+
+
+@dataclass
+class Proxy:
+    clients: int = 1000
+    mean_records: float = 1.53
+    std_records: float = 1.47
+    max_records: int = 406
+    min_records: int = 1
+    label_alpha: Optional[float] = None  # Dirichlet label skew (binary tasks); None = IID labels
+    holdout: int = 2000
+    version: int = 0  # proxy version: a different seed gives another partition of the same population
+
+    def validate(self, file: str, prefix: str) -> None:
+        if self.clients < 1:
+            raise ConfigError(file, prefix + "clients", "must be >= 1")
+        if self.mean_records < self.min_records or self.max_records < self.mean_records:
+            raise ConfigError(file, prefix + "mean_records", "must lie between min_records and max_records")
+        if self.std_records < 0:
+            raise ConfigError(file, prefix + "std_records", "must be >= 0")
+        if self.label_alpha is not None and self.label_alpha <= 0:
+            raise ConfigError(file, prefix + "label_alpha", "must be > 0 (smaller = more label skew)")
+
+
+@dataclass
+class FedAvg:
+    cohort: int = 20
+    overcommit: float = 1.3
+    round_deadline_s: Optional[float] = None
+
+    def validate(self, file: str, prefix: str) -> None:
+        if self.cohort < 1:
+            raise ConfigError(file, prefix + "cohort", "must be >= 1")
+        if self.overcommit < 1:
+            raise ConfigError(file, prefix + "overcommit", "must be >= 1 (1.3 selects 30% more clients than the cohort)")
+
+
+@dataclass
+class FedBuff:
+    concurrency: int = 50
+    buffer: int = 10
+    max_staleness: int = 10
+
+    def validate(self, file: str, prefix: str) -> None:
+        if self.buffer < 1:
+            raise ConfigError(file, prefix + "buffer", "must be >= 1")
+        if self.buffer > self.concurrency:
+            raise ConfigError(file, prefix + "buffer", f"buffer size {self.buffer} is larger than concurrency {self.concurrency}; "
+                              "the buffer could never fill. Lower fedbuff.buffer or raise fedbuff.concurrency")
+        if self.max_staleness < 0:
+            raise ConfigError(file, prefix + "max_staleness", "must be >= 0")
+
+
+@dataclass
+class Sim:
+    model: str
+    mode: Literal["fedavg", "fedbuff"] = "fedavg"
+    trials: int = 1
+    seed: int = 0
+    target_metric: Optional[float] = None
+    time_budget_hours: Optional[float] = None
+    max_aggregations: int = 100
+    eval_every: int = 5
+    local_epochs: int = 1
+    client_lr: Optional[float] = None  # default: the model's lr
+    client_batch_size: Optional[int] = None  # default: the model's batch size; 0 = full batch
+    server_lr: float = 1.0
+    lr_schedule: Literal["constant", "cosine", "step"] = "constant"
+    lr_step_every: int = 50
+    lr_step_gamma: float = 0.5
+    centralized_epochs: int = 1  # the centralized baseline on the pooled proxy data; 0 skips it
+    train: bool = True  # False: system metrics only (no model training)
+    train_chunk: int = 64  # clients trained together through torch.func.vmap; 0 = one model in place, one client at a time
+    executors: int = 2
+    checkpoint_every: int = 10  # aggregations between checkpoints (with --out)
+
+    def validate(self, file: str, prefix: str) -> None:
+        for key in ("trials", "max_aggregations", "eval_every", "local_epochs", "executors"):
+            if getattr(self, key) < 1:
+                raise ConfigError(file, prefix + key, "must be >= 1")
+        if self.checkpoint_every < 1:
+            raise ConfigError(file, prefix + "checkpoint_every", "must be >= 1")
+        if self.train_chunk < 0:
+            raise ConfigError(file, prefix + "train_chunk", "must be >= 0")
+
+
+@dataclass
+class SimConfig:
+    sim: Sim
+    fedavg: FedAvg = field(default_factory=FedAvg)
+    fedbuff: FedBuff = field(default_factory=FedBuff)
+    proxy: Proxy = field(default_factory=Proxy)
+    population: Population = field(default_factory=Population)
+    sweep: dict[str, list[Any]] = field(default_factory=dict)
+    file: str = field(default="<dict>", compare=False)
+
+    def echo(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("file")
+        return d
+
+
+SECTIONS = {f.name for f in fields(SimConfig)} - {"file"}
+
+
+def parse(data: dict[str, Any], file: str | Path = "<dict>") -> SimConfig:
+    data = dict(data)
+    data.pop("file", None)
+    cfg = from_dict(SimConfig, data, file)
+    cfg.file = str(file)
+    return cfg
+
+
+def load_sim_config(path: str | Path) -> SimConfig:
+    return parse(read_toml(path), path)
+
+
+def with_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a raw config table with dotted keys ('fedbuff.buffer') set."""
+    data = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        node = data
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return data
+
+
+def sweep_grid(data: dict[str, Any], file: str | Path) -> list[dict[str, Any]]:
+    """The grid of `[sweep]` (dotted key -> values): every combination as a dict of overrides."""
+    grid = data.get("sweep") or {}
+    if not grid:
+        raise ConfigError(str(file), "sweep", "--sweep needs a [sweep] table, e.g. \"fedbuff.buffer\" = [5, 10, 20]")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(str(file), f"sweep.{key}", "must be a non-empty list of values")
+        if key.split(".")[0] not in SECTIONS - {"sweep"}:
+            raise ConfigError(str(file), f"sweep.{key}", f"must be a dotted key inside one of {sorted(SECTIONS - {'sweep'})}")
+    keys = list(grid)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
+
+
+def to_plain(obj: Any) -> Any:
+    return asdict(obj) if is_dataclass(obj) else obj

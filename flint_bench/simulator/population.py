@@ -1,0 +1,201 @@
+"""The device population: device classes (per-example time distributions), bandwidth, availability sessions.
+
+A *session* is a (device, start, end) window in which the device is eligible and checked in; each
+session can carry one client task. Sessions come as a stream sorted by start, in numpy chunks, with
+the task's duration (taskDuration) already sampled, so the scheduler's hot loop does no sampling.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import ConfigError, UserError
+from .config import Availability, Population
+from .strategies import mbit_to_bytes_per_s, task_duration
+
+DAY, WEEK = 86400.0, 7 * 86400.0
+CHUNK = 1 << 16
+
+Sampler = Callable[[np.random.Generator, int], np.ndarray]
+
+
+class QuantileSampler:
+    """Inverse-CDF sampling from 101 quantiles q0..q100 (linear between them). Picklable (checkpoints)."""
+
+    def __init__(self, quantiles):
+        self.q = np.asarray(quantiles, dtype=float)
+        self.grid = np.linspace(0.0, 1.0, len(self.q))
+
+    def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.interp(rng.random(n), self.grid, self.q)
+
+
+class LognormalSampler:
+    def __init__(self, median: float, sigma: float, lo: float = 0.0, hi: float = math.inf):
+        self.mu, self.sigma, self.lo, self.hi = math.log(median), sigma, lo, hi
+
+    def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.clip(rng.lognormal(self.mu, self.sigma, n), self.lo, self.hi)
+
+
+class ConstantSampler:
+    def __init__(self, value: float):
+        self.value = float(value)
+
+    def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, self.value)
+
+
+class EmpiricalSampler:
+    def __init__(self, values):
+        self.values = np.asarray(values, dtype=float)
+
+    def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.choice(self.values, n)
+
+
+@dataclass
+class DeviceClasses:
+    names: list[str]
+    shares: np.ndarray
+    samplers: list[Sampler]
+    memory_mb: list[float | None]
+    update_bytes: float | None = None  # from the profiles, when given
+
+
+def classes_from_config(pop: Population, model_name: str, file: str) -> DeviceClasses:
+    if pop.profiles:
+        return classes_from_profiles(Path(pop.profiles), model_name, file)
+    samplers = [LognormalSampler(c.per_example_s.median, c.per_example_s.sigma) if c.per_example_s.dist == "lognormal"
+                else ConstantSampler(c.per_example_s.median) for c in pop.classes]
+    shares = np.array([c.share for c in pop.classes], dtype=float)
+    return DeviceClasses([c.name for c in pop.classes], shares / shares.sum(), samplers, [c.memory_mb for c in pop.classes])
+
+
+def classes_from_profiles(path: Path, model_name: str, file: str) -> DeviceClasses:
+    """One device class per (device_model, os) row of the profiles Parquet for this model."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise ConfigError(file, "population.profiles", f"file {path} not found; build it with `flint-bench profiles build` or remove the key to use population.classes")
+    df = pd.read_parquet(path)
+    missing = {"model", "device_model", "per_example_s_quantiles"} - set(df.columns)
+    if missing:
+        raise ConfigError(file, "population.profiles", f"{path} lacks columns {sorted(missing)}; is it a profiles file?")
+    rows = df[df["model"].astype(str).str.lower() == model_name.lower()]
+    if rows.empty:
+        raise ConfigError(file, "population.profiles", f"model '{model_name}' has no rows in {path} (models there: {sorted(df['model'].astype(str).unique())}). "
+                          "Benchmark the model and rebuild the profiles, or set sim.model to one of those")
+    shares = rows["share"].to_numpy(float) if "share" in rows else np.ones(len(rows))
+    names = [f"{r.device_model}/{getattr(r, 'os', '')}".rstrip("/") for r in rows.itertuples()]
+    mem = rows["peak_memory_mb"].tolist() if "peak_memory_mb" in rows else [None] * len(rows)
+    upd = float(rows["update_bytes"].iloc[0]) if "update_bytes" in rows else None
+    return DeviceClasses(names, shares / shares.sum(), [QuantileSampler(q) for q in rows["per_example_s_quantiles"]], mem, upd)
+
+
+def bandwidth_sampler(spec: str, file: str) -> Sampler:
+    """Mbit/s samples: the shipped parametric file, a constant, or an empirical CSV column `mbit_per_s`."""
+    if spec == "builtin":
+        d = tomllib.loads(resources.files("flint_bench").joinpath("data/bandwidth.toml").read_text())
+        return LognormalSampler(d["median_mbit_per_s"], d["sigma"], d["min_mbit_per_s"], d["max_mbit_per_s"])
+    try:
+        value = float(spec)
+    except ValueError:
+        value = None
+    if value is not None:
+        if value <= 0:
+            raise ConfigError(file, "population.bandwidth", "must be > 0 Mbit/s")
+        return ConstantSampler(value)
+    import pandas as pd
+
+    path = Path(spec)
+    if not path.is_file():
+        raise ConfigError(file, "population.bandwidth", f"'{spec}' is neither 'builtin', a number of Mbit/s, nor an existing CSV file")
+    samples = pd.read_csv(path)
+    if "mbit_per_s" not in samples:
+        raise ConfigError(file, "population.bandwidth", f"{path} needs a column 'mbit_per_s'")
+    return EmpiricalSampler(samples["mbit_per_s"].to_numpy(float))
+
+
+def diurnal_factor(t, trough: float, peak_hour: float):
+    """Relative check-in rate at virtual time t (s): 1 at the weekly peak, `trough` at the daily troughs."""
+    daily = 0.5 + 0.5 * np.cos(2 * np.pi * (np.asarray(t) / 3600.0 - peak_hour) / 24.0)
+    weekly = 0.85 + 0.15 * (0.5 + 0.5 * np.cos(2 * np.pi * np.asarray(t) / WEEK))
+    return trough + (1 - trough) * daily * weekly
+
+
+def load_trace(path: Path, file: str):
+    import pandas as pd
+
+    if not path.is_file():
+        raise ConfigError(file, "population.availability.trace", f"file {path} not found")
+    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    missing = {"device_id", "start", "end"} - set(df.columns)
+    if missing:
+        raise ConfigError(file, "population.availability.trace", f"{path} lacks columns {sorted(missing)} (need device_id, start, end in seconds)")
+    df = df.sort_values("start", kind="stable")
+    codes, _ = pd.factorize(df["device_id"], sort=True)
+    return df["start"].to_numpy(float), df["end"].to_numpy(float), codes.astype(np.int64)
+
+
+class SessionStream:
+    """Sessions sorted by start, produced in chunks: start, end, device, class, task duration (s)."""
+
+    def __init__(self, avail: Availability, n_devices: int, device_class: np.ndarray, t_samplers: list[Sampler],
+                 bw_sampler: Sampler, sizes: np.ndarray, epochs: int, update_bytes: float, rng: np.random.Generator,
+                 trace: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
+        self.avail, self.n, self.device_class, self.t_samplers = avail, n_devices, device_class, t_samplers
+        self.bw, self.sizes, self.epochs, self.update_bytes, self.rng = bw_sampler, sizes, epochs, update_bytes, rng
+        self.trace, self.trace_pos, self.clock = trace, 0, 0.0
+        f = diurnal_factor(np.linspace(0, WEEK, 10_000, endpoint=False), avail.trough_fraction, avail.peak_hour)
+        # thinning: candidates at the peak rate, kept with probability factor(t); mean rate = checkins/day
+        self.peak_rate = n_devices * avail.checkins_per_device_per_day / DAY / float(f.mean())
+
+    def next_chunk(self):
+        """Arrays for the next sessions, or None when a trace is exhausted."""
+        if self.trace is not None:
+            s, e, d = self.trace
+            if self.trace_pos >= len(s):
+                return None
+            sl = slice(self.trace_pos, self.trace_pos + CHUNK)
+            self.trace_pos += CHUNK
+            start, end, dev = s[sl], e[sl], d[sl] % self.n
+        elif self.avail.always:
+            # every device is always eligible: check-ins about every minute per device, sessions never end
+            gaps = self.rng.exponential(60.0 / self.n, CHUNK)
+            start = self.clock + np.cumsum(gaps)
+            self.clock = float(start[-1])
+            end = np.full(CHUNK, np.inf)
+            dev = self.rng.integers(0, self.n, CHUNK)
+        else:
+            gaps = self.rng.exponential(1.0 / self.peak_rate, CHUNK)
+            cand = self.clock + np.cumsum(gaps)
+            self.clock = float(cand[-1])
+            keep = self.rng.random(CHUNK) < diurnal_factor(cand, self.avail.trough_fraction, self.avail.peak_hour)
+            start = cand[keep]
+            end = start + self.rng.exponential(self.avail.mean_session_minutes * 60.0, len(start))
+            dev = self.rng.integers(0, self.n, len(start))
+        cls = self.device_class[dev]
+        t = np.empty(len(dev))
+        for i, sampler in enumerate(self.t_samplers):
+            mask = cls == i
+            t[mask] = sampler(self.rng, int(mask.sum()))
+        n_bw = mbit_to_bytes_per_s(self.bw(self.rng, len(dev)))
+        duration = task_duration(t, self.epochs, self.sizes[dev], self.update_bytes, n_bw)
+        return start, end, dev, cls, duration
+
+
+def assign_classes(n_devices: int, shares: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return rng.choice(len(shares), size=n_devices, p=shares).astype(np.int64)
+
+
+def check_trace_exists(avail: Availability, file: str) -> None:
+    if avail.trace and not Path(avail.trace).is_file():
+        raise UserError(f"{file}: key 'population.availability.trace': file {avail.trace} not found.")

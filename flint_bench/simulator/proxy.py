@@ -1,0 +1,140 @@
+"""Proxy data: a population of clients with tail-heavy quantity skew and optional Dirichlet label skew.
+
+All records live in one set of contiguous tensors ordered by client, with an `offsets` array
+(client k owns rows offsets[k]:offsets[k+1]); no file or loader per client. Executors get
+contiguous client ranges (`partition`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Proxy
+
+HOLDOUT_SEED_OFFSET = 1_000_003  # held-out rows come from a different generator stream than the clients'
+
+
+def proxy_seed(sim_seed: int, version: int) -> int:
+    return int(np.random.SeedSequence([sim_seed, version, 7]).generate_state(1)[0])
+
+
+def client_sizes(p: Proxy, rng: np.random.Generator) -> np.ndarray:
+    """Records per client: min_records + a lognormal excess matched to the mean/std, clipped at max_records.
+
+    Stochastic rounding keeps the mean; clipping at max trims the tail slightly (the metadata reports
+    the realised statistics).
+    """
+    excess_mean = p.mean_records - p.min_records
+    if excess_mean <= 0 or p.std_records == 0:
+        sizes = np.full(p.clients, max(p.min_records, round(p.mean_records)), dtype=np.int64)
+        return sizes
+    sigma2 = math.log1p((p.std_records / excess_mean) ** 2)
+    mu = math.log(excess_mean) - sigma2 / 2
+    x = rng.lognormal(mu, math.sqrt(sigma2), p.clients)
+    frac = x - np.floor(x)
+    x = np.floor(x) + (rng.random(p.clients) < frac)
+    return np.clip(p.min_records + x, p.min_records, p.max_records).astype(np.int64)
+
+
+def _label_skew_order(labels: np.ndarray, sizes: np.ndarray, alpha: float, rng: np.random.Generator) -> np.ndarray:
+    """A permutation of the rows giving client k a positive share p_k ~ Beta(α·r, α·(1-r)) (2-class Dirichlet)."""
+    pos = np.flatnonzero(labels > 0.5)
+    neg = np.flatnonzero(labels <= 0.5)
+    rng.shuffle(pos)
+    rng.shuffle(neg)
+    r = min(max(len(pos) / max(len(labels), 1), 1e-3), 1 - 1e-3)
+    want = rng.binomial(sizes, rng.beta(alpha * r, alpha * (1 - r), len(sizes)))
+    before = np.cumsum(want) - want
+    got = np.clip(len(pos) - before, 0, want)  # positives run out: later clients get fewer
+    deficit = len(pos) - got.sum()
+    if deficit > 0:  # positives left over: top up clients with room, in random order
+        order = rng.permutation(len(sizes))
+        room = (sizes - got)[order]
+        take = np.clip(deficit - (np.cumsum(room) - room), 0, room)
+        got[order] += take
+    n_neg = sizes - got
+    pos_off = np.concatenate([[0], np.cumsum(got)])
+    neg_off = np.concatenate([[0], np.cumsum(n_neg)])
+    # client k's rows: its positives then its negatives; built with one repeat/arange, no Python loop
+    client_of_pos = np.repeat(np.arange(len(sizes)), got)
+    client_of_neg = np.repeat(np.arange(len(sizes)), n_neg)
+    rows = np.concatenate([pos[: pos_off[-1]], neg[: neg_off[-1]]])
+    owner = np.concatenate([client_of_pos, client_of_neg])
+    return rows[np.argsort(owner, kind="stable")]
+
+
+@dataclass
+class ProxyData:
+    tensors: tuple[Any, ...]  # torch tensors, rows ordered by client
+    offsets: np.ndarray  # int64, len clients + 1
+    holdout: tuple[Any, ...]
+    metadata: dict[str, Any]
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def clients(self) -> int:
+        return len(self.offsets) - 1
+
+
+def build_proxy(model, p: Proxy, sim_seed: int, file: str = "<config>") -> ProxyData:
+    """Generate the proxy for `model` (a zoo ModelDef): sizes, records from the model's generator, label skew."""
+    import torch
+
+    from ..errors import ConfigError
+
+    seed = proxy_seed(sim_seed, p.version)
+    rng = np.random.default_rng(seed)
+    sizes = client_sizes(p, rng)
+    total = int(sizes.sum())
+    tensors = model.make_data(total, seed % 2**31)
+    label = tensors[model.n_features].numpy()
+    label_ratio = None
+    if p.label_alpha is not None:
+        if model.task != "binary":
+            raise ConfigError(file, "proxy.label_alpha", f"Dirichlet label skew is implemented for binary tasks; model {model.name} is '{model.task}'. Remove proxy.label_alpha")
+        order = _label_skew_order(label, sizes, p.label_alpha, rng)
+        tensors = tuple(t[torch.as_tensor(order)] for t in tensors)
+        label = tensors[model.n_features].numpy()
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    if model.task == "binary":
+        label_ratio = float(label.mean())
+        per_client = np.add.reduceat(label, offsets[:-1]) / sizes if total else np.array([])
+    holdout = model.make_data(p.holdout, (seed + HOLDOUT_SEED_OFFSET) % 2**31)
+    meta = {
+        "model": model.name, "task": model.task, "seed": seed, "version": p.version,
+        "population": {"clients": int(len(sizes)), "records": total},
+        "quantity": {"mean": float(sizes.mean()), "std": float(sizes.std()), "min": int(sizes.min()), "max": int(sizes.max()),
+                     "p50": float(np.percentile(sizes, 50)), "p90": float(np.percentile(sizes, 90)), "p99": float(np.percentile(sizes, 99)),
+                     "target": {"mean": p.mean_records, "std": p.std_records, "max": p.max_records}},
+        "labels": {"label_ratio": label_ratio, "dirichlet_alpha": p.label_alpha,
+                   "client_positive_share_std": float(per_client.std()) if label_ratio is not None and total else None},
+        "holdout_records": p.holdout,
+    }
+    return ProxyData(tensors=tensors, offsets=offsets, holdout=holdout, metadata=meta)
+
+
+def partition(n_clients: int, executors: int) -> list[tuple[int, int]]:
+    """Contiguous client ranges, one per executor (the paper: one partition file per executor)."""
+    bounds = np.linspace(0, n_clients, executors + 1).astype(int)
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def slice_partition(data: ProxyData, lo: int, hi: int) -> tuple[tuple[Any, ...], np.ndarray]:
+    """The rows and rebased offsets of clients [lo, hi)."""
+    a, b = int(data.offsets[lo]), int(data.offsets[hi])
+    return tuple(t[a:b] for t in data.tensors), data.offsets[lo: hi + 1] - a
+
+
+def write_metadata(data: ProxyData, folder: Path) -> Path:
+    path = Path(folder) / "proxy_metadata.json"
+    path.write_text(json.dumps(data.metadata, indent=2))
+    return path

@@ -1,0 +1,182 @@
+"""Real client training on proxy data, the way fast simulators do it.
+
+An `Executor` holds one contiguous partition of the proxy (all its clients' rows in one set of
+tensors) and ONE model. It trains a list of clients and returns only the weighted sum of their
+deltas (one reduce per aggregation). Clients of equal size are trained together with
+`vmap(grad(functional_call))` in chunks; `chunk=0` trains one client at a time, updating the one
+model in place (no deep copy, no optimizer object). Both give the same numbers (float tolerance).
+
+Local training = `epochs` passes of minibatch SGD (batch size B, mean loss per batch) over the
+client's rows; rows are shuffled per epoch with a generator seeded by (seed, aggregation, client),
+so a client's update does not depend on which executor or chunk trains it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass
+class ParamLayout:
+    """Where each trainable parameter lives in one flat float32 vector."""
+
+    names: list[str]
+    shapes: list[torch.Size]
+    offsets: list[int]
+    size: int
+
+    @classmethod
+    def of(cls, net: nn.Module) -> "ParamLayout":
+        names, shapes, offsets, n = [], [], [], 0
+        for name, p in net.named_parameters():
+            if p.requires_grad:
+                names.append(name)
+                shapes.append(p.shape)
+                offsets.append(n)
+                n += p.numel()
+        return cls(names, shapes, offsets, n)
+
+    def unflatten(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {n: flat[o: o + s.numel()].view(s) for n, s, o in zip(self.names, self.shapes, self.offsets)}
+
+
+def get_flat(net: nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1) for p in net.parameters() if p.requires_grad]).clone()
+
+
+def set_flat(net: nn.Module, flat: torch.Tensor) -> None:
+    with torch.no_grad():
+        o = 0
+        for p in net.parameters():
+            if p.requires_grad:
+                p.copy_(flat[o: o + p.numel()].view_as(p))
+                o += p.numel()
+
+
+def client_perm(seed_key: tuple[int, ...], client: int, n: int) -> np.ndarray:
+    return np.random.default_rng([*seed_key, int(client)]).permutation(n)
+
+
+class Executor:
+    """One partition of clients [lo, hi) and one model, trained in place or through vmap."""
+
+    def __init__(self, model, tensors: tuple[torch.Tensor, ...], offsets: np.ndarray, lo: int, chunk: int = 64):
+        torch.set_num_threads(1)  # many tiny clients: thread start-up costs more than it buys
+        self.model, self.net = model, model.net
+        self.tensors, self.offsets, self.lo, self.chunk = tensors, offsets, lo, chunk
+        self.layout = ParamLayout.of(self.net)
+        self.frozen = {n: p.detach() for n, p in self.net.named_parameters() if not p.requires_grad}
+        self.frozen.update(dict(self.net.named_buffers()))
+        nf = model.n_features
+        layout, net, loss_fn, frozen = self.layout, self.net, model.loss, self.frozen
+
+        def loss_of(flat: torch.Tensor, *batch: torch.Tensor) -> torch.Tensor:
+            params = layout.unflatten(flat) | frozen
+            return loss_fn(torch.func.functional_call(net, params, batch[:nf]), *batch[nf:])
+
+        self._vgrad = torch.func.vmap(torch.func.grad(loss_of))
+
+    def weighted_delta_sum(self, clients: np.ndarray, starts: torch.Tensor, start_index: np.ndarray,
+                           weights: np.ndarray, lr: float, epochs: int, batch_size: int,
+                           seed_key: tuple[int, ...]) -> torch.Tensor:
+        """Σ_i weights[i] · (trained_i − start_i) for global client ids `clients` (all in this partition).
+
+        starts: [V, P] distinct start models; start_index[i] picks client i's row.
+        """
+        total = torch.zeros(self.layout.size)
+        local = np.asarray(clients) - self.lo
+        sizes = self.offsets[local + 1] - self.offsets[local]
+        if self.chunk <= 0:
+            for i in range(len(local)):
+                total += float(weights[i]) * self._train_one(int(local[i]), int(clients[i]), starts[start_index[i]], lr, epochs, batch_size, seed_key)
+            return total
+        for n in np.unique(sizes):
+            members = np.flatnonzero(sizes == n)
+            for a in range(0, len(members), self.chunk):
+                idx = members[a: a + self.chunk]
+                deltas = self._train_group(local[idx], clients[idx], int(n), starts[torch.as_tensor(start_index[idx])], lr, epochs, batch_size, seed_key)
+                total += torch.as_tensor(weights[idx], dtype=deltas.dtype) @ deltas
+        return total
+
+    def _order(self, client: int, n: int, epoch: int, batch_size: int, seed_key) -> np.ndarray:
+        if n <= batch_size:  # one full batch: the order inside a batch does not change the mean loss
+            return np.arange(n)
+        return client_perm((*seed_key, epoch), client, n)
+
+    def _train_one(self, local: int, client: int, start: torch.Tensor, lr, epochs, batch_size, seed_key) -> torch.Tensor:
+        net, a = self.net, int(self.offsets[local])
+        n = int(self.offsets[local + 1]) - a
+        b = batch_size or n
+        set_flat(net, start)
+        params = [p for p in net.parameters() if p.requires_grad]
+        nf = self.model.n_features
+        for epoch in range(epochs):
+            order = torch.as_tensor(a + self._order(client, n, epoch, b, seed_key))
+            for s in range(0, n, b):
+                rows = order[s: s + b]
+                batch = [t[rows] for t in self.tensors]
+                loss = self.model.loss(net(*batch[:nf]), *batch[nf:])
+                grads = torch.autograd.grad(loss, params)
+                with torch.no_grad():
+                    for p, g in zip(params, grads):
+                        p.sub_(lr * g)
+        return get_flat(net) - start
+
+    def _train_group(self, local: np.ndarray, clients: np.ndarray, n: int, starts: torch.Tensor, lr, epochs, batch_size, seed_key) -> torch.Tensor:
+        b = batch_size or n
+        flat = starts.clone()
+        base = self.offsets[local]
+        with torch.no_grad():
+            for epoch in range(epochs):
+                order = np.stack([self._order(int(c), n, epoch, b, seed_key) for c in clients]) if n > b else np.broadcast_to(np.arange(n), (len(local), n))
+                rows = torch.as_tensor(base[:, None] + order)
+                for s in range(0, n, b):
+                    r = rows[:, s: s + b]
+                    batch = [t[r] for t in self.tensors]
+                    flat -= lr * self._vgrad(flat, *batch)
+        return flat - starts
+
+
+def evaluate(model, flat: torch.Tensor, holdout: tuple[torch.Tensor, ...]) -> tuple[float, float]:
+    """(primary metric, loss) of the model with parameters `flat` on the held-out rows."""
+    from ..metrics import PRIMARY_METRIC, evaluate as metric_eval
+
+    set_flat(model.net, flat)
+    nf = model.n_features
+    with torch.no_grad():
+        pred = model.net(*holdout[:nf])
+        loss = float(model.loss(pred, *holdout[nf:]))
+    labels = holdout[nf].numpy()
+    return metric_eval(model.task, pred.numpy(), labels)[PRIMARY_METRIC[model.task]], loss
+
+
+def init_flat(model, seed: int) -> torch.Tensor:
+    """Re-initialise the model's parameters reproducibly (one init per trial)."""
+    torch.manual_seed(seed)
+    for m in model.net.modules():
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    return get_flat(model.net)
+
+
+def centralized(model, tensors: tuple[torch.Tensor, ...], holdout, epochs: int, lr: float, batch_size: int, seed: int, start: torch.Tensor) -> tuple[float, float]:
+    """The centralized baseline: minibatch SGD over the pooled proxy rows, same model and init."""
+    set_flat(model.net, start)
+    net, nf = model.net, model.n_features
+    params = [p for p in net.parameters() if p.requires_grad]
+    n = len(tensors[0])
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=g)
+        for s in range(0, n, batch_size):
+            rows = order[s: s + batch_size]
+            batch = [t[rows] for t in tensors]
+            grads = torch.autograd.grad(model.loss(net(*batch[:nf]), *batch[nf:]), params)
+            with torch.no_grad():
+                for p, gr in zip(params, grads):
+                    p.sub_(lr * gr)
+    return evaluate(model, get_flat(net), holdout)
