@@ -1,0 +1,138 @@
+"""`flint-bench farm list|doctor|emulators`: generic over the Farm interface, so every kind works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import FORMAT_OPTION_HELP, Format, console, err_console, print_json, rich_table
+
+DEFAULT_FARM = Path("farm_configs/local.toml")
+FARM_HELP = "farm config TOML (default farm_configs/local.toml)"
+
+farm_app = typer.Typer(help="Device farms: list devices, check the setup, start and stop Android emulators.", no_args_is_help=True)
+emulators_app = typer.Typer(help="Android emulators through the Android SDK (`emulator`, `avdmanager`).", no_args_is_help=True)
+
+
+def _open(farm: Optional[Path]):
+    from ..farms import load_farm_file, open_farm
+
+    return open_farm(load_farm_file(farm or DEFAULT_FARM))
+
+
+DEVICE_COLUMNS = ["id", "manufacturer", "model", "soc", "os", "os_version", "abi", "cores", "memory_mb", "emulator", "device_class"]
+
+
+@farm_app.command("list")
+def list_devices(
+    farm: Optional[Path] = typer.Option(None, "--farm", help=FARM_HELP),
+    format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
+) -> None:
+    """The devices the farm offers (after its selection filters), with their attributes."""
+    the_farm = _open(farm)
+    try:
+        devices = [d.as_record() for d in the_farm.devices()]
+    finally:
+        the_farm.close()
+    if format is Format.json:
+        print_json({"farm": the_farm.name, "kind": the_farm.kind, "devices": devices})
+        return
+    console.print(rich_table(f"farm {the_farm.name} ({the_farm.kind}): {len(devices)} device(s)", DEVICE_COLUMNS,
+                             [[d.get(c) for c in DEVICE_COLUMNS] for d in devices]))
+
+
+@farm_app.command()
+def doctor(
+    farm: Optional[Path] = typer.Option(None, "--farm", help=FARM_HELP),
+    format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
+) -> None:
+    """Check tools, connectivity, devices and credentials; every failed check says how to fix it. Exit 1 if one fails."""
+    the_farm = _open(farm)
+    try:
+        checks = the_farm.doctor()
+    finally:
+        the_farm.close()
+    failed = [c for c in checks if not c.ok]
+    if format is Format.json:
+        print_json({"farm": the_farm.name, "kind": the_farm.kind, "ok": not failed,
+                    "checks": [{"name": c.name, "ok": c.ok, "message": c.message} for c in checks]})
+    else:
+        table = rich_table(f"farm {the_farm.name} ({the_farm.kind}): doctor", ["check", "ok", "detail / how to fix"],
+                           [[c.name, "[green]ok[/]" if c.ok else "[red]FAILED[/]", c.message] for c in checks])
+        console.print(table)
+        console.print(f"{len(failed)} check(s) failed" if failed else "all checks passed", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _emulator_settings(farm: Optional[Path]):
+    from ..farms import load_farm_file
+    from ..farms.adb import AdbSettings
+
+    if farm is None:
+        return AdbSettings()
+    ff = load_farm_file(farm)
+    if ff.kind != "adb":
+        from ..errors import UserError
+
+        raise UserError(f"{farm}: emulators belong to an 'adb' farm (kind = \"adb\" with an [adb.emulators] table), this one is kind '{ff.kind}'.")
+    return ff.settings
+
+
+@emulators_app.command("list")
+def emulators_list(format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP)) -> None:
+    """The AVDs the Android SDK knows (`emulator -list-avds`)."""
+    from ..farms.emulators import Sdk
+
+    sdk = Sdk.find()
+    avds = sdk.list_avds()
+    if format is Format.json:
+        print_json({"sdk": str(sdk.root), "avds": avds})
+    else:
+        console.print(rich_table(f"AVDs in {sdk.root}", ["avd"], [[a] for a in avds]))
+
+
+@emulators_app.command("start")
+def emulators_start(
+    farm: Optional[Path] = typer.Option(None, "--farm", help="adb farm config whose [adb.emulators].avds to boot"),
+    avd: Optional[list[str]] = typer.Option(None, "--avd", help="AVD name (repeatable); default: the farm's [adb.emulators].avds"),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="wait until each emulator has booted (sys.boot_completed)"),
+    format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
+) -> None:
+    """Boot emulators; each appears to adb as emulator-<port>."""
+    from ..errors import UserError
+    from ..farms.emulators import Sdk
+
+    settings = _emulator_settings(farm)
+    names = avd or settings.emulators.avds
+    if not names:
+        raise UserError("No AVD to start: pass --avd NAME or list them in [adb.emulators].avds of the farm config (see `flint-bench farm emulators list`).")
+    sdk = Sdk.find()
+    started = sdk.start(names, settings, wait=wait, log=lambda m: err_console.print(m, highlight=False) if format is Format.table else None)
+    if format is Format.json:
+        print_json({"started": started})
+    else:
+        console.print(rich_table("emulators", ["avd", "serial", "booted", "log"], [[s["avd"], s["serial"], s["booted"], s["log"]] for s in started]))
+
+
+@emulators_app.command("stop")
+def emulators_stop(
+    farm: Optional[Path] = typer.Option(None, "--farm", help="adb farm config (for its adb server host/port)"),
+    serial: Optional[list[str]] = typer.Option(None, "--serial", help="emulator-<port> to stop (repeatable); default: every running emulator"),
+    format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
+) -> None:
+    """Stop emulators (`adb emu kill`)."""
+    from ..farms.emulators import stop
+
+    stopped = stop(_emulator_settings(farm), serial)
+    if format is Format.json:
+        print_json({"stopped": stopped})
+    else:
+        console.print(f"stopped: {', '.join(stopped) if stopped else 'no running emulator'}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    farm_app.add_typer(emulators_app, name="emulators")
+    app.add_typer(farm_app, name="farm")
