@@ -4,8 +4,11 @@ lives in the library. User errors (flint_bench.errors.UserError) print one parag
 from __future__ import annotations
 
 import importlib
+import logging
+import os
 import pkgutil
 import sys
+import warnings
 
 import typer
 
@@ -28,7 +31,19 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
             _module.register(app)
 
 
+def quiet_libraries() -> None:
+    """torch, torchao and executorch warn loudly about experimental APIs and optional CUDA kernels;
+    none of it is actionable for a user. FLINT_BENCH_DEBUG=1 keeps it."""
+    if os.environ.get("FLINT_BENCH_DEBUG"):
+        return
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")  # inherited by worker processes
+    for name in ("torch", "torchao", "executorch"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def main() -> None:
+    quiet_libraries()
     try:
         app()
     except UserError as e:

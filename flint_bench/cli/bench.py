@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .common import FORMAT_OPTION_HELP, Format, console, err_console, fmt, print_json, rich_table
 
@@ -45,20 +46,22 @@ def run(
     models = load_models(model)
     the_farm = open_farm(farm_file)
     show = not quiet and format is Format.table
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err_console, disable=not show, transient=False)
+    task = progress.add_task("benchmarking", total=len(models) * len(the_farm.devices()))
 
     def on_export(name, artifacts):
-        if show:
-            state = "failed" if artifacts is None else ("cached" if artifacts.cached else f"exported in {artifacts.export_seconds:.1f} s")
-            err_console.print(f"export {name}: {state}")
+        state = "failed" if artifacts is None else ("cached" if artifacts.cached else f"exported in {artifacts.export_seconds:.1f} s")
+        progress.console.print(f"export {name}: {state}", highlight=False)
 
     def on_record(record):
-        if show:
-            r, t = record, record["timing"].get("seconds_per_5000") or {}
-            status = f"{fmt(t.get('mean'))} s/5000" if r["status"] == "ok" else f"[red]FAILED[/] {r['error']['kind']}: {r['error']['message'].splitlines()[0][:160]}"
-            err_console.print(f"{r['model']['name']} on {r['device']['id']}: {status}", highlight=False)
+        r, t = record, record["timing"].get("seconds_per_5000") or {}
+        status = f"{fmt(t.get('mean'))} s/5000" if r["status"] == "ok" else f"[red]FAILED[/] {r['error']['kind']}: {r['error']['message'].splitlines()[0][:160]}"
+        progress.console.print(f"{r['model']['name']} on {r['device']['id']}: {status}", highlight=False)
+        progress.advance(task)
 
     try:
-        with err_console.status("benchmarking…", spinner="dots") if show else _null():
+        with progress:
             outcome = run_benchmarks(the_farm, models, settings, out, resume=resume, on_export=on_export, on_record=on_record)
     finally:
         the_farm.close()
@@ -84,14 +87,6 @@ def table5_table(rows: list[dict], title: str):
           fmt(r["memory_mb"]), fmt(r["mean_s_per_5000"]), fmt(r["std_s_per_5000"]), fmt(r["mean_cpu_percent"]),
           f"{r['devices_ok']}/{r['devices_failed']}"] for r in rows],
     )
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def export(

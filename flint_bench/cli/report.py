@@ -1,0 +1,46 @@
+"""`flint-bench report`: the device-compatibility report, one self-contained HTML file (or Markdown)."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import err_console
+
+
+class ReportFormat(str, enum.Enum):
+    html = "html"
+    markdown = "markdown"
+
+
+def report(
+    results: Path = typer.Option(..., "--results", help="results folder (flint-bench run --out)"),
+    out: Path = typer.Option(..., "--out", "-o", help="the report file to write, e.g. reports/NAME.html"),
+    profiles: Optional[Path] = typer.Option(None, "--profiles", help="device profiles Parquet"),
+    eligibility: Optional[Path] = typer.Option(None, "--eligibility", help="JSON from `flint-bench eligibility --format json`"),
+    simulation: Optional[Path] = typer.Option(None, "--simulation", help="folder from `flint-bench simulate --out` (summary.json, metrics.parquet)"),
+    budgets: Optional[Path] = typer.Option(None, "--budgets", help="budgets TOML ([targets.<name>]); default: paper 4.1, third-party < 1 MB, first-party < 10 MB"),
+    target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="only these budget targets; repeatable"),
+    format: ReportFormat = typer.Option(ReportFormat.html, "--format", help="html (self-contained, inline SVG plots) or markdown"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="do not print where the report went"),
+) -> None:
+    """Write the device-compatibility report: deployability summary, Table 5, training time per device
+    (Figure 4), CPU and memory, budgets, eligibility, simulator projections and provenance."""
+    from ..report.render import make_context, render_html, render_markdown
+    from ..results import write_json_atomic  # noqa: F401  (atomic writes live with results; text written the same way below)
+
+    context = make_context(results, profiles=profiles, eligibility=eligibility, simulation=simulation, budgets=budgets, targets=target)
+    text = render_html(context) if format is ReportFormat.html else render_markdown(context)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)  # a reader never sees half a report
+    if not quiet:
+        err_console.print(f"report: {out} ({len(text.encode()) / 1024:.0f} KiB, {len(context['models'])} models x {len(context['devices'])} devices)", highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(report)
