@@ -30,7 +30,6 @@ def report(
     """Write the device-compatibility report: deployability summary, Table 5, training time per device
     (Figure 4), CPU and memory, budgets, eligibility, simulator projections and provenance."""
     from ..report.render import make_context, render_html, render_markdown
-    from ..results import write_json_atomic  # noqa: F401  (atomic writes live with results; text written the same way below)
 
     context = make_context(results, profiles=profiles, eligibility=eligibility, simulation=simulation, budgets=budgets, targets=target)
     text = render_html(context) if format is ReportFormat.html else render_markdown(context)
