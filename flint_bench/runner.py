@@ -101,9 +101,9 @@ def run_benchmarks(
                 on_record(record)
 
     def bench_device(device: Device) -> None:
+        nonlocal skipped
         for name, job in jobs.items():
             if resume and finished_ok(out_dir, name, device.id):
-                nonlocal skipped
                 skipped += 1
                 continue
             try:
