@@ -1,0 +1,138 @@
+"""Fixtures for the eligibility and profile tests: a hand-built Table 1 log, a fairness log, phone-like
+result records and a CLI runner (a real subprocess, so exit codes and stderr are the user's)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+NEW_OS = {"iOS": ("13", "2019-09-19"), "Android": ("11", "2020-09-08")}
+OLD_OS = {"iOS": ("12", "2018-09-17"), "Android": ("9", "2018-08-06")}
+
+
+def _session(device, platform, wifi, battery, os_, hour, *, tier="mid", model=None):
+    version, release = os_[platform]
+    start = pd.Timestamp("2024-03-04 00:00:00", tz="UTC") + pd.Timedelta(hours=hour)
+    return {"device_id": device, "platform": platform, "device_model": model or ("iPhone 11" if platform == "iOS" else "Pixel 4a"),
+            "device_tier": tier, "os_version": version, "os_release_date": release, "start": start.isoformat(),
+            "end": (start + pd.Timedelta(minutes=10)).isoformat(), "wifi": wifi, "battery": battery, "charging": False,
+            "foreground": True, "account_age_days": 400, "reputation": 0.9, "days_since_last_participation": None}
+
+
+def table1_rows() -> list[dict]:
+    """100 devices whose Table 1 shares are known by construction: WiFi 70, battery >= 80 34,
+    OS released >= Sept 2019 93, all three at once 22. Nine devices meet WiFi and battery only in
+    *different* sessions and three old-OS devices meet WiFi and battery: both must not count in A ∩ B ∩ C."""
+    rows, d = [], 0
+
+    def add(n, sessions, os_):
+        nonlocal d
+        for _ in range(n):
+            platform = "iOS" if d % 2 else "Android"
+            for h, (wifi, battery) in enumerate(sessions):
+                rows.append(_session(d, platform, wifi, battery, os_, 8 + 3 * h))
+            d += 1
+
+    add(22, [(True, 90)], NEW_OS)                # A B C together
+    add(9, [(True, 50), (False, 85)], NEW_OS)    # A and B, never at once
+    add(36, [(True, 40)], NEW_OS)                # A only
+    add(26, [(False, 30)], NEW_OS)               # C only
+    add(3, [(True, 95)], OLD_OS)                 # A and B on an old OS
+    add(4, [(False, 20)], OLD_OS)                # nothing
+    assert d == 100
+    return rows
+
+
+TABLE1_RULES = """
+[[criteria]]
+name = "A: connected to WiFi"
+field = "wifi"
+op = "=="
+value = true
+
+[[criteria]]
+name = "B: battery >= 80%"
+field = "battery"
+op = ">="
+value = 80
+
+[[criteria]]
+name = "C: OS released >= Sept. 2019"
+field = "os_release_date"
+op = ">="
+value = 2019-09-01
+"""
+
+
+@pytest.fixture
+def table1_log(tmp_path) -> dict[str, Path]:
+    frame = pd.DataFrame(table1_rows())
+    csv = tmp_path / "table1.csv"
+    frame.to_csv(csv, index=False)
+    pq = tmp_path / "table1.parquet"
+    typed = frame.assign(start=pd.to_datetime(frame["start"]), end=pd.to_datetime(frame["end"]),
+                         os_release_date=pd.to_datetime(frame["os_release_date"]).dt.date,
+                         days_since_last_participation=frame["days_since_last_participation"].astype(float))
+    typed.to_parquet(pq, index=False)
+    rules = tmp_path / "table1.toml"
+    rules.write_text(TABLE1_RULES)
+    return {"csv": csv, "parquet": pq, "rules": rules}
+
+
+@pytest.fixture
+def write(tmp_path):
+    def _write(name: str, text: str) -> Path:
+        p = tmp_path / name
+        p.write_text(text)
+        return p
+    return _write
+
+
+def phone_record(model: str, device_model: str, os_name: str, os_version: str, per_example_s: list[float], *,
+                 device_id: str | None = None, peak_delta_mb: float = 8.0, cpu: float = 40.0, status: str = "ok",
+                 storage_bytes: int = 760_000, update_bytes: int = 756_000) -> dict:
+    """A result record as a phone farm would return it (only the fields profiles read)."""
+    steps = [per_example_s[i:i + 4] for i in range(0, len(per_example_s), 4)]
+    return {
+        "status": status, "model": {"name": model, "task": "binary", "trainable_params": update_bytes // 4,
+                                    "total_params": storage_bytes // 4, "storage_bytes": storage_bytes, "update_bytes": update_bytes},
+        "device": {"id": device_id or f"{device_model}-{os_version}", "farm": "adb", "manufacturer": "Google", "model": device_model,
+                   "soc": "Tensor", "os": os_name, "os_version": os_version, "abi": "arm64-v8a", "cores": 8, "memory_mb": 8000,
+                   "emulator": False, "device_class": None},
+        # 16 examples per step: a step's seconds are 16 x the per-example time.
+        "timing": {"step_seconds": [[16 * x for x in rep] for rep in steps], "step_examples": [[16] * len(rep) for rep in steps]},
+        "cpu": {"mean_percent": cpu, "max_percent": cpu * 1.5},
+        "memory": {"peak_mb": 200 + peak_delta_mb, "peak_delta_mb": peak_delta_mb, "method": "pss"},
+        "network": {"download_bytes": storage_bytes, "upload_bytes": update_bytes, "total_bytes": storage_bytes + update_bytes},
+        "error": None if status == "ok" else {"kind": "crash", "message": "out of memory"},
+    }
+
+
+@pytest.fixture
+def make_record():
+    return phone_record
+
+
+@pytest.fixture
+def flint():
+    def run(*args, expect: int | None = 0):
+        proc = subprocess.run([sys.executable, "-m", "flint_bench.cli", *map(str, args)], cwd=REPO, capture_output=True, text=True)
+        if expect is not None:
+            assert proc.returncode == expect, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+        return proc
+    return run
+
+
+@pytest.fixture
+def flint_json(flint):
+    def run(*args):
+        proc = flint(*args, "--format", "json")
+        return json.loads(proc.stdout)
+    return run

@@ -1,0 +1,45 @@
+"""The paper's Table 1 on a hand-built log: WiFi 70%, battery >= 80% 34%, OS >= Sept 2019 93%, all 22%."""
+
+import pandas as pd
+import pytest
+
+from flint_bench.eligibility import evaluate, load_rules, read_sessions
+
+EXPECTED = {"A: connected to WiFi": 0.70, "B: battery >= 80%": 0.34, "C: OS released >= Sept. 2019": 0.93}
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_hand_built_log_gives_table1_exactly(table1_log, kind):
+    rules = load_rules(table1_log["rules"])
+    funnel = evaluate(read_sessions(table1_log[kind], rules.fields()), rules)
+    assert funnel.devices == 100
+    assert {c["name"]: c["share_alone"] for c in funnel.criteria} == EXPECTED
+    assert funnel.all_criteria_share == 0.22
+    # the funnel's cumulative steps: A, then A and B at once (22 + 3 old-OS devices), then all
+    assert [c["cumulative_share"] for c in funnel.criteria] == [0.70, 0.25, 0.22]
+    assert {c["name"]: c["family"] for c in funnel.criteria} == {
+        "A: connected to WiFi": "device_state", "B: battery >= 80%": "device_state", "C: OS released >= Sept. 2019": "compute"}
+
+
+def test_cli_json_document_has_the_contract_fields(table1_log, flint_json, tmp_path):
+    traces = tmp_path / "traces.csv"
+    doc = flint_json("eligibility", "--sessions", table1_log["parquet"], "--rules", table1_log["rules"], "--traces-out", traces)
+    assert doc["devices"] == 100 and doc["all_criteria_share"] == 0.22
+    assert [(c["name"], c["share_alone"]) for c in doc["criteria"]] == list(EXPECTED.items())
+    assert all(set(c) >= {"name", "family", "share_alone"} for c in doc["criteria"])
+    platforms = {s["value"]: s for s in doc["subpopulations"] if s["dimension"] == "platform"}
+    assert set(platforms) == {"iOS", "Android"} and sum(s["devices"] for s in platforms.values()) == 100
+    assert all(set(s) >= {"dimension", "value", "devices", "all_criteria_share", "criteria"} for s in doc["subpopulations"])
+    assert isinstance(doc["fairness_warnings"], list)
+    # traces: the 22 eligible devices' qualifying sessions, seconds since midnight of the log's first day
+    t = pd.read_csv(traces)
+    assert list(t.columns[:3]) == ["device_id", "start", "end"] and {"device_model", "platform", "os_version"} <= set(t.columns)
+    assert t["device_id"].nunique() == 22 and len(t) == 22
+    assert (t["start"] == 8 * 3600).all() and (t["end"] - t["start"] == 600).all()
+    assert doc["traces"]["rows"] == 22 and doc["log_start"] == "2024-03-04T00:00:00Z"
+
+
+def test_table_format_prints_the_funnel(table1_log, flint):
+    out = flint("eligibility", "--sessions", table1_log["csv"], "--rules", table1_log["rules"]).stdout
+    for text in ("70.0%", "34.0%", "93.0%", "22.0%", "per sub-population"):
+        assert text in out
