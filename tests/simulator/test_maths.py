@@ -1,0 +1,95 @@
+"""Pure maths and client training: taskDuration, staleness weights, FedAvg weighting == a centralized step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from flint_bench.simulator.strategies import (apply_server_step, client_lr, fedavg_delta, fedavg_weights, fedbuff_delta,
+                                              mbit_to_bytes_per_s, staleness_weight, task_duration)
+
+
+def test_task_duration_hand_computed():
+    # t = 2 ms/example, E = 3, |Dk| = 50 records, M = 1.5 MB, N = 8 Mbit/s = 1e6 B/s
+    # 0.002*3*50 = 0.3 s of training + 2*1.5e6/1e6 = 3 s of network -> 3.3 s
+    assert task_duration(0.002, 3, 50, 1.5e6, mbit_to_bytes_per_s(8.0)) == pytest.approx(3.3)
+    # model C-like: t = 0.652 ms, E = 1, |Dk| = 2, M = 0.85 MB (850_000 B), N = 12.99 Mbit/s
+    n = 12.99e6 / 8
+    assert task_duration(0.000652, 1, 2, 850_000, n) == pytest.approx(0.001304 + 1_700_000 / n)
+    # vectorised over clients
+    got = task_duration(np.array([1.0, 0.5]), 2, np.array([10, 4]), 1000.0, np.array([1000.0, 500.0]))
+    np.testing.assert_allclose(got, [1.0 * 2 * 10 + 2.0, 0.5 * 2 * 4 + 4.0])
+
+
+def test_staleness_weight_and_fedbuff_sum():
+    np.testing.assert_allclose(staleness_weight([0, 3, 8]), [1.0, 0.5, 1 / 3])
+    deltas = np.array([[1.0, 0.0], [0.0, 2.0], [4.0, 4.0]])
+    # (1*d0 + 0.5*d1 + (1/3)*d2) / K with K = 3
+    expected = (deltas[0] + 0.5 * deltas[1] + deltas[2] / 3) / 3
+    np.testing.assert_allclose(fedbuff_delta(deltas, [0, 3, 8], 3), expected)
+
+
+def test_fedavg_weights_by_records_and_server_step():
+    np.testing.assert_allclose(fedavg_weights([1, 3]), [0.25, 0.75])
+    d = np.array([[4.0], [8.0]])
+    np.testing.assert_allclose(fedavg_delta(d, [1, 3]), [7.0])
+    np.testing.assert_allclose(apply_server_step(np.array([1.0]), np.array([7.0]), 0.5), [4.5])
+
+
+def test_lr_schedules():
+    assert client_lr(0.1, "constant", 99, 100) == 0.1
+    assert client_lr(0.1, "cosine", 0, 100) == pytest.approx(0.1)
+    assert client_lr(0.1, "cosine", 50, 100) == pytest.approx(0.05)
+    assert client_lr(0.1, "step", 120, 100, step_every=50, gamma=0.5) == pytest.approx(0.025)
+
+
+def _executor(model_name: str, sizes: list[int], chunk: int, seed: int = 3):
+    from flint_bench.simulator.training import Executor
+    from flint_bench.zoo import load_model
+
+    model = load_model(model_name)
+    tensors = model.make_data(sum(sizes), seed)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    return model, tensors, offsets, Executor(model, tensors, offsets, 0, chunk)
+
+
+@pytest.mark.parametrize("model_name", ["A", "C"])
+@pytest.mark.parametrize("chunk", [0, 4])
+def test_fedavg_every_client_one_full_batch_step_equals_centralized_step(model_name, chunk):
+    """FedAvg over all clients, E=1, one full-batch step each, weights |Dk|/N == one SGD step on the pooled data."""
+    from flint_bench.simulator.training import get_flat, set_flat
+
+    sizes = [3, 1, 7, 2, 7, 5]
+    model, tensors, offsets, ex = _executor(model_name, sizes, chunk)
+    start = get_flat(model.net)
+    lr = 0.3
+    clients = np.arange(len(sizes))
+    delta = ex.weighted_delta_sum(clients, start[None], np.zeros(len(sizes), dtype=int), fedavg_weights(sizes), lr, 1, 0, (0, 0, 0))
+    federated = start + delta
+
+    set_flat(model.net, start)
+    nf = model.n_features
+    loss = model.loss(model.net(*tensors[:nf]), *tensors[nf:])  # mean over all pooled rows
+    params = [p for p in model.net.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(loss, params)
+    centralized = start - lr * torch.cat([g.reshape(-1) for g in grads])
+    torch.testing.assert_close(federated, centralized, rtol=1e-5, atol=2e-6)
+    # the unweighted mean would differ: the weighting matters
+    unweighted = start + ex.weighted_delta_sum(clients, start[None], np.zeros(len(sizes), dtype=int), np.full(len(sizes), 1 / len(sizes)), lr, 1, 0, (0, 0, 0))
+    assert not torch.allclose(unweighted, centralized, atol=1e-6)
+
+
+def test_vmap_chunks_equal_one_model_in_place():
+    """Batched clients through vmap give the same deltas as the in-place per-client loop (minibatches, 2 epochs)."""
+    sizes = [5, 5, 9, 1, 9, 9, 20]
+    model, tensors, offsets, loop = _executor("B", sizes, 0)
+    from flint_bench.simulator.training import Executor, get_flat
+
+    vm = Executor(model, tensors, offsets, 0, 2)
+    start = get_flat(model.net)
+    starts = torch.stack([start, start * 0.9])
+    idx = np.array([0, 1, 0, 1, 1, 0, 1])
+    w = np.linspace(0.1, 1.0, len(sizes))
+    args = (np.arange(len(sizes)), starts, idx, w, 0.05, 2, 4, (1, 2, 3))
+    torch.testing.assert_close(vm.weighted_delta_sum(*args), loop.weighted_delta_sum(*args), rtol=1e-4, atol=1e-6)
