@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from .common import FORMAT_OPTION_HELP, Format, console, err_console, print_json, rich_table
 
@@ -40,7 +41,9 @@ def list_devices(
         print_json({"farm": the_farm.name, "kind": the_farm.kind, "devices": devices})
         return
     console.print(rich_table(f"farm {the_farm.name} ({the_farm.kind}): {len(devices)} device(s)", DEVICE_COLUMNS,
-                             [[d.get(c) for c in DEVICE_COLUMNS] for d in devices]))
+                             [[None if d.get(c) is None else escape(str(d.get(c))) for c in DEVICE_COLUMNS] for d in devices]))
+    if not devices:
+        err_console.print(f"no device matches; `flint-bench farm doctor --farm {farm or DEFAULT_FARM}` says why", highlight=False)
 
 
 @farm_app.command()
@@ -60,7 +63,7 @@ def doctor(
                     "checks": [{"name": c.name, "ok": c.ok, "message": c.message} for c in checks]})
     else:
         table = rich_table(f"farm {the_farm.name} ({the_farm.kind}): doctor", ["check", "ok", "detail / how to fix"],
-                           [[c.name, "[green]ok[/]" if c.ok else "[red]FAILED[/]", c.message] for c in checks])
+                           [[escape(c.name), "[green]ok[/]" if c.ok else "[red]FAILED[/]", escape(c.message)] for c in checks])
         console.print(table)
         console.print(f"{len(failed)} check(s) failed" if failed else "all checks passed", highlight=False)
     if failed:
@@ -77,7 +80,7 @@ def _emulator_settings(farm: Optional[Path]):
     if ff.kind != "adb":
         from ..errors import UserError
 
-        raise UserError(f"{farm}: emulators belong to an 'adb' farm (kind = \"adb\" with an [adb.emulators] table), this one is kind '{ff.kind}'.")
+        raise UserError(f"{farm}: emulators belong to an 'adb' farm (kind = \"adb\" with an adb.emulators table), this one is kind '{ff.kind}'.")
     return ff.settings
 
 
@@ -108,13 +111,13 @@ def emulators_start(
     settings = _emulator_settings(farm)
     names = avd or settings.emulators.avds
     if not names:
-        raise UserError("No AVD to start: pass --avd NAME or list them in [adb.emulators].avds of the farm config (see `flint-bench farm emulators list`).")
+        raise UserError("No AVD to start: pass --avd NAME or list them under avds in the adb.emulators table of --farm (see `flint-bench farm emulators list`).")
     sdk = Sdk.find()
     started = sdk.start(names, settings, wait=wait, log=lambda m: err_console.print(m, highlight=False) if format is Format.table else None)
     if format is Format.json:
         print_json({"started": started})
     else:
-        console.print(rich_table("emulators", ["avd", "serial", "booted", "log"], [[s["avd"], s["serial"], s["booted"], s["log"]] for s in started]))
+        console.print(rich_table("emulators", ["avd", "serial", "booted", "log"], [[escape(s["avd"]), s["serial"], s["booted"], escape(s["log"])] for s in started]))
 
 
 @emulators_app.command("stop")

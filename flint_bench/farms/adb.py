@@ -315,7 +315,7 @@ class AdbFarm(Farm):
 
     def _server_error(self, e: Exception) -> UserError:
         return UserError(f"Farm '{self.name}': cannot reach the adb server at {self.settings.server_host}:{self.port} ({e}). "
-                         f"Start it with `adb start-server` (adbutils ships adb; or `apt-get install adb`), or fix [adb].server_host/server_port "
+                         f"Start it with `adb start-server` (adbutils ships adb; or `apt-get install adb`), or fix the server_host/server_port keys of the adb table "
                          f"in {self.config_path}. Run `flint-bench farm doctor --farm {self.config_path}` for details.")
 
     def _describe(self, serial: str) -> Device:
@@ -360,10 +360,10 @@ class AdbFarm(Farm):
         if apk is None:
             if installed is None:
                 return "app-missing", (f"the benchmark app {s.package} is not installed on {serial}. Build it (device_apps/android/README.md) and set "
-                                       f"[adb].apk and app_version in {self.config_path}, or install it with `adb -s {serial} install app.apk`.")
+                                       f"adb.apk and app_version in {self.config_path}, or install it with `adb -s {serial} install app.apk`.")
         elif installed != s.app_version:
             if not apk.is_file():
-                return "install", f"[adb].apk {apk} does not exist (device {serial} has version {installed!r}, the farm wants {s.app_version!r})."
+                return "install", f"adb.apk {apk} does not exist (device {serial} has version {installed!r}, the farm wants {s.app_version!r})."
             remote = "/data/local/tmp/flint-bench-app.apk"
             device = self.client().device(serial)
             device.sync.push(str(apk), remote)
@@ -373,7 +373,7 @@ class AdbFarm(Farm):
                 return "install", f"installing {apk.name} on {serial} failed: {res.output.strip()[-500:] or f'exit code {res.returncode}'}"
             now = self.installed_version(serial)
             if now != s.app_version:
-                return "install", f"after installing {apk.name} on {serial} the app reports versionName {now!r}, expected [adb].app_version {s.app_version!r}."
+                return "install", f"after installing {apk.name} on {serial} the app reports versionName {now!r}, expected adb.app_version {s.app_version!r}."
         with self._lock:
             self._app_ready[serial] = True
         return None
@@ -528,7 +528,7 @@ class AdbFarm(Farm):
             checks.append(Check("adb server", True, f"adb server protocol {version} at {self.settings.server_host}:{self.port}"))
         except (AdbError, OSError) as e:
             checks.append(Check("adb server", False, f"cannot reach the adb server at {self.settings.server_host}:{self.port} ({e}); start it with "
-                                                    f"`adb -P {self.port} start-server` or fix [adb].server_host/server_port."))
+                                                    f"`adb -P {self.port} start-server` or fix adb.server_host/server_port."))
             return checks
         for line in self._connect_tcp():
             checks.append(Check(f"connect {line.split(':')[0]}", "connected" in line, line if "connected" in line else
@@ -542,13 +542,13 @@ class AdbFarm(Farm):
                    "offline": "reconnect the cable, or `adb reconnect offline`"}.get(state, "check the connection and `adb devices -l`")
             checks.append(Check(f"device {serial}", False, f"state '{state}': {fix}"))
         chosen = select(ready, self.settings)
-        checks.append(Check("devices", bool(chosen), f"{len(chosen)} of {len(ready)} ready devices match the [adb] selection" if chosen else
+        checks.append(Check("devices", bool(chosen), f"{len(chosen)} of {len(ready)} ready devices match the adb selection filters" if chosen else
                             f"no device matches: {len(ready)} ready ({', '.join(d.id for d in ready) or 'none'}); connect a phone with USB debugging on, "
-                            f"or loosen the [adb] filters in {self.config_path}"))
+                            f"or loosen the filters in the adb table of {self.config_path}"))
         apk = self.apk_path()
         if apk is not None:
             checks.append(Check("apk", apk.is_file(), f"{apk} ({apk.stat().st_size} bytes), version {self.settings.app_version}" if apk.is_file()
-                                else f"[adb].apk {apk} does not exist; build it (device_apps/android/README.md)"))
+                                else f"adb.apk {apk} does not exist; build it (device_apps/android/README.md)"))
         for d in chosen:
             checks.extend(self._doctor_device(d, apk))
         return checks
@@ -564,11 +564,11 @@ class AdbFarm(Farm):
             elif apk is not None:
                 out.append(Check(f"{d.id} app", True, f"{s.package} {installed or 'not installed'}; version {s.app_version} is installed on the first run"))
             else:
-                out.append(Check(f"{d.id} app", False, f"{s.package} is not installed; set [adb].apk + app_version or `adb -s {d.id} install app.apk`"))
+                out.append(Check(f"{d.id} app", False, f"{s.package} is not installed; set adb.apk + app_version or `adb -s {d.id} install app.apk`"))
             probe = f"{self.storage}/.flint-probe"
             res = self._shell(d.id, f"mkdir -p {q(self.storage)} && touch {q(probe)} && rm -f {q(probe)}")
             out.append(Check(f"{d.id} storage", res.returncode == 0, f"{self.storage} is writable" if res.returncode == 0 else
-                             f"cannot write {self.storage}: {res.output.strip()[:200]}; set [adb].storage_dir to a folder the app and adb can both use"))
+                             f"cannot write {self.storage}: {res.output.strip()[:200]}; set adb.storage_dir to a folder the app and adb can both use"))
             c = self.conditions(d.id)
             hot = self._too_hot(c)
             out.append(Check(f"{d.id} conditions", hot is None, f"battery {c['battery_percent']}%, thermal {c['thermal_state'] or 'unknown'}" +

@@ -1,0 +1,65 @@
+"""Parsing of Android command output, device selection and the emulator driver's errors (no adb needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flint_bench.errors import UserError
+from flint_bench.farms.adb import (AdbSettings, device_from_props, parse_battery, parse_cpu_range, parse_getprop, parse_proc_stat_ticks,
+                                   parse_pss_kb, parse_thermal_status, parse_version_name, select, version_tuple)
+from flint_bench.farms.emulators import Sdk
+
+
+def test_parsers_on_real_android_output():
+    assert parse_getprop("[ro.product.model]: [Pixel 7]\n[ro.build.version.sdk]: [34]\n[empty]: []\n") == \
+        {"ro.product.model": "Pixel 7", "ro.build.version.sdk": "34", "empty": ""}
+    b = parse_battery("Current Battery Service state:\n  AC powered: false\n  USB powered: true\n  level: 57\n  scale: 100\n  temperature: 287\n")
+    assert b == {"percent": 57.0, "charging": True, "temperature_c": 28.7}
+    assert parse_thermal_status("IsStatusOverride: false\nThermal Status: 3\n") == 3 and parse_thermal_status("") is None
+    assert parse_version_name("  Package [org.flint.bench] (ab):\n    versionCode=3 minSdk=26\n    versionName=1.2.0\n") == "1.2.0"
+    assert parse_pss_kb("           TOTAL PSS:    81234            TOTAL RSS:   120000") == 81234
+    assert parse_pss_kb("  Native Heap   1000\n        TOTAL    45678    3000    200\n") == 45678  # Android <= 9 layout
+    assert parse_proc_stat_ticks("4242 (org.flint (x) y) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0") == 300
+    assert parse_cpu_range("0-3,6\n") == 5 and parse_cpu_range("0\n") == 1 and parse_cpu_range("garbage") is None
+    assert version_tuple("8.1.0") == (8, 1, 0) and version_tuple("UpsideDownCake") is None
+
+
+def _dev(serial, **props):
+    base = {"ro.product.manufacturer": "Google", "ro.product.model": "Pixel", "ro.build.version.release": "14", "ro.build.version.sdk": "34",
+            "ro.product.cpu.abi": "arm64-v8a"}
+    return device_from_props(serial, "f", base | props, 4000.0, 8)
+
+
+def test_selection_filters_and_emulator_detection():
+    devices = [_dev("a"), _dev("emulator-5554", **{"ro.kernel.qemu": "1", "ro.product.cpu.abi": "x86_64"}),
+               _dev("c", **{"ro.build.version.release": "8.1.0", "ro.build.version.sdk": "27", "ro.product.manufacturer": "Nokia"})]
+    assert devices[1].emulator and not devices[0].emulator
+    ids = lambda **kw: [d.id for d in select(devices, AdbSettings(**kw))]  # noqa: E731
+    assert ids() == ["a", "emulator-5554", "c"]
+    assert ids(emulator=False) == ["a", "c"] and ids(emulator=True) == ["emulator-5554"]
+    assert ids(max_os_version="9") == ["c"] and ids(min_os_version="8.1") == ["a", "emulator-5554", "c"]
+    assert ids(min_sdk=28, abis=["arm64-v8a"]) == ["a"] and ids(manufacturers=["nokia"]) == ["c"]
+    assert ids(serials=["c", "a"]) == ["c", "a"] and ids(max_devices=1) == ["a"]
+
+
+def test_emulator_sdk_missing_names_android_home(tmp_path):
+    with pytest.raises(UserError, match="ANDROID_HOME"):
+        Sdk.find({"PATH": str(tmp_path)})
+    with pytest.raises(UserError, match="has no emulator/emulator"):
+        Sdk.find({"ANDROID_HOME": str(tmp_path), "PATH": ""})
+
+
+def test_emulator_list_and_command_from_the_sdk_layout(tmp_path):
+    tool = tmp_path / "emulator" / "emulator"
+    tool.parent.mkdir()
+    # the SDK's emulator prints AVD names (and, in new versions, INFO lines) for -list-avds
+    tool.write_text("#!/bin/sh\n[ \"$1\" = -list-avds ] && printf 'INFO    | Storing crashdata in: /tmp\\nPixel_7_API_34\\nsmall_30\\n'\n")
+    tool.chmod(0o755)
+    sdk = Sdk.find({"ANDROID_HOME": str(tmp_path)})
+    assert sdk.list_avds() == ["Pixel_7_API_34", "small_30"]
+    cmd = sdk.command("small_30", 5556, AdbSettings())
+    assert cmd[:5] == [str(tool), "-avd", "small_30", "-port", "5556"] and "-no-window" in cmd
+    with pytest.raises(UserError, match=r"do not exist.*avdmanager create avd -n nope"):
+        sdk.start(["nope"], AdbSettings())
