@@ -100,7 +100,10 @@ def read_sessions(path: str | Path, fields: set[str] = frozenset()) -> "pd.DataF
         missing = [c for c in cols if c not in present]
         if missing:
             raise _missing(path, missing, fields)
-        frame = pq.read_table(path, columns=cols).to_pandas(date_as_object=False)
+        try:
+            frame = pq.read_table(path, columns=cols).to_pandas(date_as_object=False)
+        except (ValueError, TypeError, OSError) as e:  # e.g. a dictionary with repeated values
+            raise UserError(f"{path}: could not read the Parquet columns {cols} ({e}).") from None
     elif suffix == ".csv":
         try:
             header = pd.read_csv(path, nrows=0).columns

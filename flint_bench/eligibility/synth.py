@@ -52,11 +52,11 @@ ANDROID_NAMED = [
     ("Huawei P30", "mid", 3, 4), ("Samsung Galaxy S9", "high", 1, 4),
 ]
 ANDROID_TAIL_SERIES = [
-    ("Samsung Galaxy A", "low"), ("Samsung Galaxy M", "low"), ("Xiaomi Redmi", "low"), ("Xiaomi Poco X", "mid"),
-    ("Motorola moto e", "low"), ("Motorola moto g", "low"), ("OPPO A", "low"), ("OPPO Reno", "mid"), ("vivo Y", "low"),
-    ("vivo V", "mid"), ("realme C", "low"), ("realme GT", "high"), ("Nokia G", "low"), ("TECNO Spark", "low"),
-    ("Infinix Hot", "low"), ("Huawei nova", "mid"), ("OnePlus Nord", "mid"), ("Sony Xperia", "high"),
-    ("LG K", "low"), ("ZTE Blade", "low"),
+    ("Samsung Galaxy A{n}", "low"), ("Samsung Galaxy M{n}", "low"), ("Xiaomi Redmi {n}", "low"), ("Xiaomi Poco X{n}", "mid"),
+    ("Motorola moto e{n}", "low"), ("Motorola moto g{n}", "low"), ("OPPO A{n}", "low"), ("OPPO Reno{n}", "mid"),
+    ("vivo Y{n}", "low"), ("vivo V{n}", "mid"), ("realme C{n}", "low"), ("realme GT {n}", "high"), ("Nokia G{n}", "low"),
+    ("TECNO Spark {n}", "low"), ("Infinix Hot {n}", "low"), ("Huawei nova {n}", "mid"), ("OnePlus Nord {n}", "mid"),
+    ("Sony Xperia {n}", "high"), ("LG K{n}", "low"), ("ZTE Blade A{n}", "low"),
 ]
 ANDROID_TAIL_MODELS = 500
 
@@ -90,7 +90,9 @@ class Catalog:
 
 TIERS = ["low", "mid", "high"]
 PLATFORMS = ["iOS", "Android"]
-VERSIONS = [f"{v}" for v, _ in IOS_VERSIONS] + [v for v, _ in ANDROID_VERSIONS]
+VERSIONS = [v for v, _ in IOS_VERSIONS] + [v for v, _ in ANDROID_VERSIONS]  # per platform: "13" is iOS 13 and Android 13
+VERSION_LABELS = sorted(set(VERSIONS), key=lambda v: tuple(int(p) for p in v.split(".")))  # a dictionary needs unique values
+VERSION_CODE = np.array([VERSION_LABELS.index(v) for v in VERSIONS], dtype=np.int8)
 RELEASE_DAYS = np.array([(dt.date.fromisoformat(d) - dt.date(1970, 1, 1)).days
                          for _, d in IOS_VERSIONS + ANDROID_VERSIONS], dtype=np.int32)
 
@@ -115,12 +117,18 @@ def build_catalog(seed: int = 12345) -> Catalog:
         names.append(name), plat.append(0), tier.append(TIERS.index(t)), weight.append(w)
         probs.append(_version_probs(first, last, 0, n_ver, 0.75, 0.25))
     # Android: named models take ~45% of Android devices, a Zipf long tail the rest.
-    tail = []
+    tail, taken = [], {m[0] for m in ANDROID_NAMED}
+    number = {}
     for i in range(ANDROID_TAIL_MODELS):
         series, t = ANDROID_TAIL_SERIES[i % len(ANDROID_TAIL_SERIES)]
+        n = number.get(series, 1) + 1
+        while series.format(n=n) in taken:  # never reuse a named model's name
+            n += 1
+        number[series] = n
+        taken.add(series.format(n=n))
         first = int(rng.integers(0, 8))
         last = min(len(ANDROID_VERSIONS) - 1, first + (1 if t == "low" else 2 if t == "mid" else 3) + int(rng.integers(0, 2)))
-        tail.append((f"{series}{i // len(ANDROID_TAIL_SERIES) + 2}", t, first, last))
+        tail.append((series.format(n=n), t, first, last))
     named_w = 1.0 / np.arange(1, len(ANDROID_NAMED) + 1) ** 0.8
     tail_w = 1.0 / np.arange(1, len(tail) + 1) ** 0.9
     all_w = np.concatenate([0.45 * named_w / named_w.sum(), 0.55 * tail_w / tail_w.sum()])
@@ -215,7 +223,7 @@ def _arrow_table(cols: dict, catalog: Catalog, start_ms: int):
         "platform": dictionary(cols["platform"], PLATFORMS, pa.int8()),
         "device_model": dictionary(cols["device_model"], catalog.names, pa.int16()),
         "device_tier": dictionary(cols["device_tier"], TIERS, pa.int8()),
-        "os_version": dictionary(cols["os_version"], VERSIONS, pa.int8()),
+        "os_version": dictionary(VERSION_CODE[cols["os_version"]], VERSION_LABELS, pa.int8()),
         "os_release_date": pa.array(cols["os_release_date"], type=pa.int32()).cast(pa.date32()),
         "start": pa.array(start_ms + np.round(cols["start"] * 1000).astype(np.int64), type=ts),
         "end": pa.array(start_ms + np.round(cols["end"] * 1000).astype(np.int64), type=ts),
