@@ -76,6 +76,18 @@ class _Base:
         self._i = 0
         return True
 
+    def __getstate__(self):
+        # checkpoints: the current chunk as compact arrays, not 5 x 65k Python objects
+        state = self.__dict__.copy()
+        if self._chunk is not None:
+            state["_chunk"] = tuple(np.asarray(a) for a in self._chunk)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self._chunk is not None:
+            self._chunk = tuple(a.tolist() for a in self._chunk)
+
     def _peek_start(self) -> float:
         """Start time of the next unconsumed session (inf when the trace is exhausted)."""
         if self._chunk is None:
