@@ -43,3 +43,15 @@ def test_table_format_prints_the_funnel(table1_log, flint):
     out = flint("eligibility", "--sessions", table1_log["csv"], "--rules", table1_log["rules"]).stdout
     for text in ("70.0%", "34.0%", "93.0%", "22.0%", "per sub-population"):
         assert text in out
+
+
+def test_shuffled_rows_and_string_ids_give_the_same_funnel(table1_log):
+    from flint_bench.eligibility import SessionTable, normalise
+
+    rules = load_rules(table1_log["rules"])
+    frame = pd.read_csv(table1_log["csv"]).sample(frac=1.0, random_state=3)
+    frame["device_id"] = "dev-" + frame["device_id"].astype(str)
+    frame = normalise(frame.reset_index(drop=True))
+    assert not SessionTable.from_frame(frame).contiguous
+    funnel = evaluate(frame, rules)
+    assert [c["share_alone"] for c in funnel.criteria] == list(EXPECTED.values()) and funnel.all_criteria_share == 0.22
