@@ -1,0 +1,203 @@
+package org.flint.bench
+
+import android.os.Debug
+import java.io.File
+import java.security.MessageDigest
+import java.time.Instant
+import java.util.Random
+import kotlin.math.floor
+import kotlin.math.sqrt
+import org.json.JSONArray
+import org.json.JSONObject
+import org.pytorch.executorch.EValue
+import org.pytorch.executorch.Tensor
+import org.pytorch.executorch.training.SGD
+import org.pytorch.executorch.training.TrainingModule
+
+/**
+ * The benchmark of the contract (device_apps/contract): read the spec, train the ExecuTorch training
+ * program with its SGD for `examples` examples `repeats` times after `warmup_steps`, time every step,
+ * and return a result record (result.schema.json). Mirrors flint_bench/bench/worker.py.
+ */
+class Bench(private val specFile: File, private val device: JSONObject, private val conditions: JSONObject) {
+    private val spec = JSONObject(specFile.readText())
+
+    fun run(): JSONObject {
+        val record = blankRecord()
+        try {
+            train(record)
+            record.put("status", "ok")
+        } catch (e: Throwable) { // every failure becomes a record, never a crash
+            record.put("status", "failed")
+            record.put("error", JSONObject().put("kind", "runtime").put("message", "${e.javaClass.simpleName}: ${e.message}\n${e.stackTrace.take(3).joinToString("\n")}"))
+        }
+        record.getJSONObject("timestamps").put("finished", Instant.now().toString())
+        return record
+    }
+
+    private fun resolve(path: String): File = File(path).let { if (it.isAbsolute) it else File(specFile.parentFile, path) }
+
+    private fun train(record: JSONObject) {
+        val model = spec.getJSONObject("model")
+        val artifact = resolve(model.getString("artifact"))
+        val sha = MessageDigest.getInstance("SHA-256").digest(artifact.readBytes()).joinToString("") { "%02x".format(it) }
+        require(sha == model.getString("sha256")) { "$artifact: sha256 does not match the spec; the model file is corrupt or was replaced" }
+        val method = model.getString("method")
+        val batches = batches()
+        val lr = spec.getDouble("learning_rate")
+
+        val memory = PssSampler().apply { start() }
+        val baselineMb = Debug.getPss() / 1024.0
+        val cpu0 = cpuTicks()
+        val wall0 = System.nanoTime()
+
+        val t0 = System.nanoTime()
+        val module = TrainingModule.load(artifact.absolutePath)
+        val firstLoss = loss(module.executeForwardBackward(method, *batches[0]))
+        val sgd = SGD.create(module.namedParameters(method), lr)
+        record.getJSONObject("timing").put("load_seconds", (System.nanoTime() - t0) / 1e9)
+        sgd.step(module.namedGradients(method))
+        for (i in 0 until spec.getInt("warmup_steps")) {
+            module.executeForwardBackward(method, *batches[i % batches.size])
+            sgd.step(module.namedGradients(method))
+        }
+
+        val stepSeconds = JSONArray()
+        val stepExamples = JSONArray()
+        val perExample = ArrayList<Double>()
+        val per5000 = ArrayList<Double>()
+        var lastLoss = firstLoss
+        val batchSize = spec.getInt("batch_size")
+        repeat(spec.getInt("repeats")) {
+            val times = JSONArray()
+            val sizes = JSONArray()
+            var total = 0.0
+            var examples = 0
+            repeat(spec.getInt("epochs")) {
+                for (batch in batches) {
+                    val t = System.nanoTime()
+                    val out = module.executeForwardBackward(method, *batch)
+                    sgd.step(module.namedGradients(method))
+                    val seconds = (System.nanoTime() - t) / 1e9
+                    lastLoss = loss(out)
+                    times.put(seconds); sizes.put(batchSize)
+                    total += seconds; examples += batchSize
+                    perExample.add(seconds / batchSize)
+                }
+            }
+            stepSeconds.put(times); stepExamples.put(sizes)
+            per5000.add(total / examples * 5000)
+        }
+        val wallSeconds = (System.nanoTime() - wall0) / 1e9
+        val cpuSeconds = (cpuTicks() - cpu0) / 100.0 // USER_HZ
+        memory.stopSampling()
+
+        val mean = per5000.average()
+        val std = if (per5000.size > 1) sqrt(per5000.sumOf { (it - mean) * (it - mean) } / (per5000.size - 1)) else 0.0
+        record.getJSONObject("timing").put("step_seconds", stepSeconds).put("step_examples", stepExamples)
+            .put("per_example_seconds", summarize(perExample))
+            .put("seconds_per_5000", JSONObject().put("mean", mean).put("std", std).put("values", JSONArray(per5000)))
+        record.put("loss", JSONObject().put("first", firstLoss).put("last", lastLoss))
+        record.put("cpu", JSONObject().put("mean_percent", 100 * cpuSeconds / wallSeconds).put("max_percent", JSONObject.NULL)
+            .put("samples", 2).put("method", "/proc/self/stat utime+stime delta over load + training; 100 = one core"))
+        val peak = memory.peakMb
+        record.put("memory", JSONObject().put("peak_mb", peak).put("baseline_mb", baselineMb).put("peak_delta_mb", maxOf(0.0, peak - baselineMb))
+            .put("method", "pss: Debug.getPss() every 100 ms in the app during training"))
+    }
+
+    /** Whole batches of `batch_size` (ExecuTorch programs have static shapes), at least one. */
+    private fun batches(): List<Array<EValue>> {
+        val data = spec.getJSONObject("data")
+        val inputs = data.getJSONArray("inputs")
+        val n = spec.getInt("examples")
+        val b = spec.getInt("batch_size")
+        val names = (0 until inputs.length()).map { inputs.getJSONObject(it).getString("name") }
+        val arrays = if (data.isNull("file")) null else Npz.read(resolve(data.getString("file")), names)
+        val random = Random(spec.getLong("seed"))
+        return (0 until maxOf(n - b + 1, 1) step b).map { start ->
+            Array(inputs.length()) { k ->
+                val item = inputs.getJSONObject(k)
+                val shape = item.getJSONArray("shape").let { s -> LongArray(s.length()) { s.getLong(it) } }
+                val count = shape.fold(1L) { x, y -> x * y }.toInt()
+                val array = arrays?.get(names[k])
+                val isLong = item.getString("dtype") == "int64"
+                val tensor = if (array != null) {
+                    require(array.rows >= start + b) { "${names[k]} has ${array.rows} examples, the spec needs ${start + b}" }
+                    val from = start * array.rowSize
+                    if (isLong) Tensor.fromBlob(array.longs!!.copyOfRange(from, from + count), shape)
+                    else Tensor.fromBlob(array.floats!!.copyOfRange(from, from + count), shape)
+                } else { // no data file: synthesize in [low, high] as the contract allows
+                    val low = item.optDouble("low", 0.0)
+                    val high = item.optDouble("high", 1.0)
+                    if (isLong) Tensor.fromBlob(LongArray(count) { (low + random.nextInt((high - low).toInt() + 1)).toLong() }, shape)
+                    else Tensor.fromBlob(FloatArray(count) { (low + random.nextDouble() * (high - low)).toFloat() }, shape)
+                }
+                EValue.from(tensor)
+            }
+        }
+    }
+
+    private fun loss(out: Array<EValue>): Double = out[0].toTensor().dataAsFloatArray[0].toDouble()
+
+    private fun cpuTicks(): Long = File("/proc/self/stat").readText().substringAfterLast(')').trim().split(" ").let { it[11].toLong() + it[12].toLong() }
+
+    private fun blankRecord(): JSONObject {
+        val model = spec.getJSONObject("model")
+        val bench = JSONObject()
+        for (k in listOf("examples", "batch_size", "epochs", "warmup_steps", "repeats", "seed")) bench.put(k, spec.getLong(k))
+        bench.put("learning_rate", spec.getDouble("learning_rate"))
+        return JSONObject()
+            .put("schema_version", "1").put("run_id", spec.getString("run_id")).put("status", "failed").put("error", JSONObject.NULL)
+            .put("model", JSONObject().put("name", model.getString("name")).put("format", model.getString("format"))
+                .put("artifact_sha256", model.getString("sha256")).put("trainable_params", JSONObject.NULL).put("total_params", JSONObject.NULL)
+                .put("storage_bytes", resolve(model.getString("artifact")).length()).put("update_bytes", JSONObject.NULL).put("task", JSONObject.NULL))
+            .put("device", device)
+            .put("runtime", JSONObject().put("name", "executorch").put("version", BuildConfig.EXECUTORCH_VERSION).put("threads", JSONObject.NULL))
+            .put("conditions", conditions)
+            .put("benchmark", bench)
+            .put("timing", JSONObject().put("step_seconds", JSONArray()).put("step_examples", JSONArray()).put("per_example_seconds", JSONObject.NULL)
+                .put("seconds_per_5000", JSONObject.NULL).put("load_seconds", JSONObject.NULL))
+            .put("loss", JSONObject.NULL)
+            .put("cpu", JSONObject().put("mean_percent", JSONObject.NULL).put("max_percent", JSONObject.NULL).put("samples", 0).put("method", "none"))
+            .put("memory", JSONObject().put("peak_mb", JSONObject.NULL).put("baseline_mb", JSONObject.NULL).put("peak_delta_mb", JSONObject.NULL).put("method", "none"))
+            .put("network", JSONObject().put("download_bytes", JSONObject.NULL).put("upload_bytes", JSONObject.NULL).put("total_bytes", JSONObject.NULL))
+            .put("timestamps", JSONObject().put("started", Instant.now().toString()).put("finished", Instant.now().toString()))
+            .put("host", JSONObject().put("commit", JSONObject.NULL).put("flint_bench_version", "android-app-${BuildConfig.VERSION_NAME}"))
+    }
+
+    companion object {
+        /** Same definitions as flint_bench/stats.py: sample std, linear-interpolated percentiles, 10% trimmed mean. */
+        fun summarize(values: List<Double>): JSONObject {
+            val s = values.sorted()
+            val n = s.size
+            if (n == 0) return JSONObject().put("n", 0).put("mean", JSONObject.NULL).put("std", JSONObject.NULL).put("p50", JSONObject.NULL)
+                .put("p90", JSONObject.NULL).put("p99", JSONObject.NULL).put("trimmed_mean", JSONObject.NULL).put("cv", JSONObject.NULL)
+            val mean = s.average()
+            val std = if (n > 1) sqrt(s.sumOf { (it - mean) * (it - mean) } / (n - 1)) else 0.0
+            fun pct(q: Double): Double {
+                val pos = (n - 1) * q
+                val lo = floor(pos).toInt()
+                val hi = minOf(lo + 1, n - 1)
+                return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+            }
+            val cut = floor(n * 0.1).toInt()
+            val kept = if (n - 2 * cut > 0) s.subList(cut, n - cut) else s
+            return JSONObject().put("n", n).put("mean", mean).put("std", std).put("min", s.first()).put("max", s.last())
+                .put("p50", pct(0.5)).put("p90", pct(0.9)).put("p99", pct(0.99)).put("trimmed_mean", kept.average())
+                .put("cv", if (mean > 0) std / mean else JSONObject.NULL)
+        }
+    }
+}
+
+/** Peak PSS of this process, sampled every 100 ms on a background thread. */
+class PssSampler : Thread("flint-pss") {
+    @Volatile var peakMb = 0.0
+    @Volatile private var running = true
+    override fun run() {
+        while (running) {
+            peakMb = maxOf(peakMb, Debug.getPss() / 1024.0)
+            Thread.sleep(100)
+        }
+    }
+    fun stopSampling() { running = false; join() }
+}
