@@ -1,46 +1,42 @@
-"""Deployment budgets per target app (paper section 4.1) and the per-record checks against them.
+"""Budgets applied to result records, for the gate and the report.
 
-The budgets TOML is owned by the eligibility rules (`configs/budgets.toml`, `[targets.<name>]` with
-`max_storage_mb`, `max_memory_mb`, `max_task_seconds`, `min_os_version`); when
-`flint_bench.profiles.load_budgets` exists it is used, so there is one format. Checks are pure.
+One budgets format for the whole tool: the file (`configs/budgets.toml`, `[targets.<name>]`) and
+its `Target` dataclass belong to `flint_bench.profiles.budgets`, whose `check_compat` judges device
+profiles; this module applies the same limits, with the same meaning, to single result records
+(one model on one device). Without a file the paper's section 4.1 defaults apply: third-party
+apps < 1 MB storage, first-party < 10 MB. Pure, except `load_budgets`.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
 
-MB = 1e6
-# The OSes a bare `min_os_version` applies to: phone OS versions mean nothing for a Linux host CPU.
-MOBILE_OSES = ("android", "ios")
+import numpy as np
 
+from ..profiles.budgets import MB, Target, version_at_least
+from ..profiles.budgets import load_budgets as _load_file
 
-@dataclass
-class Target:
-    """One deployment target (an app the model ships in) and its budgets; None = no limit."""
-
-    max_storage_mb: float | None = None
-    max_memory_mb: float | None = None
-    max_task_seconds: float | None = None
-    # "10" applies to Android and iOS devices; a table {Android = "10", iOS = "15"} per OS.
-    min_os_version: Union[str, int, float, dict[str, Any], None] = None
-    description: str | None = None
-    name: str = field(default="", repr=False)
+__all__ = ["Target", "Budgets", "BudgetBreach", "DEFAULT_TARGETS", "load_budgets", "check_record", "device_supported",
+           "storage_mb", "memory_mb", "task_seconds", "worst_task_seconds"]
 
 
-# Paper section 4.1: third-party-app models < 1 MB storage, first-party < 10 MB.
+def _default(kind: str, description: str) -> Target:
+    t = Target(kind=kind, description=description)  # type: ignore[arg-type]
+    t.validate("built-in defaults", f"targets.{kind}.")  # fills the storage limit from the kind
+    return t
+
+
 DEFAULT_TARGETS: dict[str, Target] = {
-    "third-party": Target(max_storage_mb=1.0, description="model shipped in a third-party app (paper 4.1: < 1 MB)", name="third-party"),
-    "first-party": Target(max_storage_mb=10.0, description="model shipped in a first-party app (paper 4.1: < 10 MB)", name="first-party"),
+    "third_party": _default("third_party", "model shipped in a third-party app (paper 4.1: < 1 MB)"),
+    "first_party": _default("first_party", "model shipped in a first-party app (paper 4.1: < 10 MB)"),
 }
 
 
 @dataclass
 class Budgets:
     targets: dict[str, Target]
-    source: str  # the file, or "built-in defaults"
+    source: str  # the file, or the built-in defaults
 
     def select(self, names: list[str] | None) -> dict[str, Target]:
         from ..errors import UserError
@@ -53,78 +49,11 @@ class Budgets:
         return {n: self.targets[n] for n in names}
 
 
-def _from_foreign(obj: Any, name: str) -> Target:
-    """A target object from another module's loader (dataclass or dict) read through the shared field names."""
-    get = obj.get if isinstance(obj, dict) else (lambda k, d=None: getattr(obj, k, d))
-    return Target(max_storage_mb=get("max_storage_mb"), max_memory_mb=get("max_memory_mb"), max_task_seconds=get("max_task_seconds"),
-                  min_os_version=get("min_os_version"), description=get("description"), name=name)
-
-
 def load_budgets(path: str | Path | None) -> Budgets:
-    """Budgets from a TOML file, or the paper's defaults when `path` is None."""
+    """Budgets from a TOML file (the eligibility rules' format), or the paper's defaults."""
     if path is None:
         return Budgets(dict(DEFAULT_TARGETS), "built-in defaults (paper 4.1)")
-    try:  # one budgets format: the eligibility engineer's loader when it exists
-        from ..profiles import load_budgets as shared_loader  # type: ignore[attr-defined]
-    except ImportError:
-        shared_loader = None
-    if shared_loader is not None:
-        loaded = shared_loader(path)
-        targets = getattr(loaded, "targets", loaded)
-        if isinstance(targets, dict):
-            return Budgets({n: _from_foreign(t, n) for n, t in targets.items()}, str(path))
-    return _load_toml(Path(path))
-
-
-def _load_toml(path: Path) -> Budgets:
-    from ..config import from_dict, read_toml
-    from ..errors import ConfigError
-
-    data = read_toml(path)
-    unknown = [k for k in data if k != "targets"]
-    if unknown:
-        raise ConfigError(str(path), unknown[0], "unknown key; a budgets file has [targets.<name>] tables")
-    tables = data.get("targets")
-    if not isinstance(tables, dict) or not tables:
-        raise ConfigError(str(path), "targets", "missing: add at least one [targets.<name>] table")
-    targets = {}
-    for name, table in tables.items():
-        if not isinstance(table, dict):
-            raise ConfigError(str(path), f"targets.{name}", "expected a table")
-        target = from_dict(Target, {k: v for k, v in table.items()}, path, prefix=f"targets.{name}.")
-        target.name = name
-        targets[name] = target
-    return Budgets(targets, str(path))
-
-
-def version_tuple(text: Any) -> tuple[int, ...] | None:
-    """'13.4.1' -> (13, 4, 1); '6.18.44-fc' -> (6, 18, 44); None when there is no leading number."""
-    m = re.match(r"\s*(\d+(?:\.\d+)*)", str(text)) if text is not None else None
-    return tuple(int(p) for p in m.group(1).split(".")) if m else None
-
-
-def min_os_for(target: Target, os_name: str | None) -> str | None:
-    """The minimum OS version that applies to a device of `os_name`, or None when none applies."""
-    rule = target.min_os_version
-    if rule is None:
-        return None
-    if isinstance(rule, dict):
-        for key, value in rule.items():
-            if os_name and key.lower() == os_name.lower():
-                return str(value)
-        return None
-    return str(rule) if (os_name or "").lower() in MOBILE_OSES else None
-
-
-def memory_mb(record: dict) -> float | None:
-    """The model's memory footprint: the peak above the process baseline (the paper's Table 5 figure)."""
-    mem = record.get("memory") or {}
-    return mem.get("peak_delta_mb") if mem.get("peak_delta_mb") is not None else mem.get("peak_mb")
-
-
-def task_seconds(record: dict) -> float | None:
-    """Seconds to train one 5,000-example task on the device (mean over repeats)."""
-    return ((record.get("timing") or {}).get("seconds_per_5000") or {}).get("mean")
+    return Budgets(dict(_load_file(path).targets), str(path))
 
 
 def storage_mb(record: dict) -> float | None:
@@ -132,44 +61,67 @@ def storage_mb(record: dict) -> float | None:
     return b / MB if b is not None else None
 
 
+def memory_mb(record: dict) -> float | None:
+    """Memory the training adds: peak above the process baseline (the paper's Table 5 figure)."""
+    mem = record.get("memory") or {}
+    return mem.get("peak_delta_mb") if mem.get("peak_delta_mb") is not None else mem.get("peak_mb")
+
+
+def task_seconds(record: dict) -> float | None:
+    """Mean seconds to train 5,000 examples on the device (Table 5, Figure 4)."""
+    return ((record.get("timing") or {}).get("seconds_per_5000") or {}).get("mean")
+
+
+def worst_task_seconds(record: dict, target: Target) -> float | None:
+    """The budget's task time: `task_examples` examples at the per-example percentile `task_quantile`
+    of the raw per-step samples (as `check_compat` computes it from a profile)."""
+    from .checks import per_example_samples
+
+    s = per_example_samples(record)
+    return float(np.percentile(s, target.task_quantile)) * target.task_examples if s else None
+
+
 @dataclass
 class BudgetBreach:
-    metric: str  # storage_mb | memory_mb | task_seconds | os_version | status
+    metric: str  # storage_mb | memory_mb | task_seconds | cpu_percent | status
     target: str
     message: str
     value: float | None = None
     limit: float | None = None
 
 
-def device_supported(target: Target, record: dict) -> str | None:
-    """None when the device's OS is new enough for `target`, else the reason."""
+def device_supported(name: str, target: Target, record: dict) -> str | None:
+    """None when the target ships to this device (platform and OS version), else why not."""
     dev = record["device"]
-    need = min_os_for(target, dev.get("os"))
-    if need is None:
-        return None
-    have, want = version_tuple(dev.get("os_version")), version_tuple(need)
-    if have is None or want is None:
-        return None  # unknown version: the eligibility rules decide, not the budget
-    if have < want:
-        return f"{dev.get('os')} {dev.get('os_version')} is older than {target.name}'s minimum {need}"
+    os_name, version = str(dev.get("os") or ""), dev.get("os_version")
+    if not target.allows_platform(os_name):
+        return f"{os_name} is not among {name}'s platforms {target.platforms}"
+    need = target.min_os_for(os_name)
+    if need is not None and not version_at_least(version, need):
+        return f"{os_name} {version} is older than {name}'s minimum {need}"
     return None
 
 
-def check_record(target: Target, record: dict) -> list[BudgetBreach]:
-    """Every budget of `target` a result record breaks; a failed run breaks them all (it did not train)."""
-    name = target.name
+def check_record(name: str, target: Target, record: dict) -> list[BudgetBreach]:
+    """Every budget of `target` a result record breaks. Storage is strict (< limit, paper 4.1);
+    a failed run is a breach of its own: the model did not train on that device."""
     breaches = []
     s = storage_mb(record)
-    if target.max_storage_mb is not None and s is not None and s > target.max_storage_mb:
-        breaches.append(BudgetBreach("storage_mb", name, f"storage {s:.3g} MB > {target.max_storage_mb:g} MB ({name})", s, target.max_storage_mb))
+    if target.max_storage_mb is not None and s is not None and s >= target.max_storage_mb:
+        breaches.append(BudgetBreach("storage_mb", name, f"storage {s:.3g} MB >= limit {target.max_storage_mb:g} MB ({name})", s, target.max_storage_mb))
     if record["status"] != "ok":
         err = record.get("error") or {}
-        breaches.append(BudgetBreach("status", name, f"training failed ({err.get('kind', 'error')}): {(err.get('message') or '').splitlines()[0][:200] if err.get('message') else 'no message'}"))
+        first = (err.get("message") or "no message").splitlines()[0][:200]
+        breaches.append(BudgetBreach("status", name, f"training failed ({err.get('kind', 'error')}): {first}"))
         return breaches
     m = memory_mb(record)
     if target.max_memory_mb is not None and m is not None and m > target.max_memory_mb:
-        breaches.append(BudgetBreach("memory_mb", name, f"memory {m:.3g} MB > {target.max_memory_mb:g} MB ({name})", m, target.max_memory_mb))
-    t = task_seconds(record)
+        breaches.append(BudgetBreach("memory_mb", name, f"memory {m:.3g} MB > limit {target.max_memory_mb:g} MB ({name})", m, target.max_memory_mb))
+    t = worst_task_seconds(record, target)
     if target.max_task_seconds is not None and t is not None and t > target.max_task_seconds:
-        breaches.append(BudgetBreach("task_seconds", name, f"{t:.3g} s per 5,000 examples > {target.max_task_seconds:g} s ({name})", t, target.max_task_seconds))
+        breaches.append(BudgetBreach("task_seconds", name, f"worst-case task {t:.3g} s for {target.task_examples} examples at "
+                                     f"p{target.task_quantile:g} > limit {target.max_task_seconds:g} s ({name})", t, target.max_task_seconds))
+    cpu = (record.get("cpu") or {}).get("mean_percent")
+    if target.max_cpu_percent is not None and cpu is not None and cpu > target.max_cpu_percent:
+        breaches.append(BudgetBreach("cpu_percent", name, f"mean CPU {cpu:.3g}% > limit {target.max_cpu_percent:g}% ({name})", cpu, target.max_cpu_percent))
     return breaches

@@ -14,7 +14,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from .budgets import Target, check_record, device_supported, memory_mb, storage_mb, task_seconds
+from .budgets import Target, check_record, device_supported, memory_mb, storage_mb, worst_task_seconds
 
 Status = Literal["pass", "fail", "improved", "cannot-judge", "no-base", "not-targeted"]
 FAILING: tuple[str, ...] = ("fail",)
@@ -136,11 +136,12 @@ class ScalarRegression:
         return Verdict(self.name, "pass", f"no change beyond x{t:g}: x{ratio:.2f}", head, base, ratio)
 
 
-# metric -> (unit, budget field in a BudgetBreach, value getter)
+# metric -> (unit, the BudgetBreach metric and Target limit that budget it)
 METRICS = {
-    "train_time": ("s/example", "task_seconds"),
-    "memory_mb": ("MB", "memory_mb"),
-    "storage_mb": ("MB", "storage_mb"),
+    "train_time": ("s/example", "task_seconds", "max_task_seconds"),
+    "memory_mb": ("MB", "memory_mb", "max_memory_mb"),
+    "storage_mb": ("MB", "storage_mb", "max_storage_mb"),
+    "cpu_percent": ("%", "cpu_percent", "max_cpu_percent"),
 }
 
 
@@ -170,53 +171,62 @@ class GateResult:
                 "missing_head": [list(k) for k in self.missing_head], "cases": [c.to_dict() for c in self.cases]}
 
 
+def _budget_value(breach_metric: str, record: dict, target: Target) -> float | None:
+    if breach_metric == "task_seconds":
+        return worst_task_seconds(record, target)
+    if breach_metric == "cpu_percent":
+        return (record.get("cpu") or {}).get("mean_percent")
+    return {"memory_mb": memory_mb, "storage_mb": storage_mb}[breach_metric](record)
+
+
 def evaluate(head: list[dict], base: list[dict] | None, targets: dict[str, Target], settings: GateSettings | None = None) -> GateResult:
     """Check every head record against the budgets of `targets` and, where the base has an ok
-    result for the same model and device, against the base."""
+    result for the same model and device, against the base. `base=None`: budgets only."""
     settings = settings or GateSettings()
     base_by_key = {_key(r): r for r in (base or [])}
     cases: list[CaseResult] = []
     missing_base = []
     for rec in sorted(head, key=_key):
         model, device = _key(rec)
-        by_metric = {m: CaseResult(model, device, m, unit) for m, (unit, _) in METRICS.items()}
+        by_metric = {m: CaseResult(model, device, m, unit) for m, (unit, _, _) in METRICS.items()}
         run_case = CaseResult(model, device, "runs", "")
         targeted = not targets
         for name, target in targets.items():
-            unsupported = device_supported(target, rec)
+            unsupported = device_supported(name, target, rec)
             targeted = targeted or unsupported is None
             if unsupported:
-                for c in (*by_metric.values(), run_case):
+                for c in by_metric.values():
                     c.verdicts.append(Verdict(f"budget:{name}", "not-targeted", f"not a {name} device: {unsupported}"))
                 continue
-            breaches = check_record(target, rec)
-            broken = {b.metric: b for b in breaches}
-            for metric, (unit, field_name) in METRICS.items():
-                limit = {"task_seconds": target.max_task_seconds, "memory_mb": target.max_memory_mb, "storage_mb": target.max_storage_mb}[field_name]
+            broken = {b.metric: b for b in check_record(name, target, rec)}
+            for metric, (unit, breach_metric, limit_field) in METRICS.items():
+                limit = getattr(target, limit_field)
                 if limit is None:
                     continue
-                if field_name in broken:
-                    b = broken[field_name]
+                if breach_metric in broken:
+                    b = broken[breach_metric]
                     by_metric[metric].verdicts.append(Verdict(f"budget:{name}", "fail", b.message, b.value))
-                elif rec["status"] == "ok" or field_name == "storage_mb":
-                    value = {"task_seconds": task_seconds, "memory_mb": memory_mb, "storage_mb": storage_mb}[field_name](rec)
-                    by_metric[metric].verdicts.append(Verdict(f"budget:{name}", "pass", f"within {name}'s {limit:g} {'s per 5,000 examples' if field_name == 'task_seconds' else 'MB'}", value))
+                elif rec["status"] == "ok" or breach_metric == "storage_mb":
+                    what = f"p{target.task_quantile:g} x {target.task_examples} examples within {limit:g} s" if breach_metric == "task_seconds" \
+                        else f"within {limit:g} {unit}"
+                    by_metric[metric].verdicts.append(Verdict(f"budget:{name}", "pass", f"{what} ({name})", _budget_value(breach_metric, rec, target)))
         if rec["status"] != "ok" and targeted:
             err = rec.get("error") or {}
             run_case.verdicts.append(Verdict("run", "fail", f"training failed ({err.get('kind', 'error')}): {(err.get('message') or '')[:200]}"))
         b = base_by_key.get((model, device))
+        regressions = {"train_time", "memory_mb", "storage_mb"}
         if base is None:
             pass  # no base folder given: budgets only
         elif b is None or b["status"] != "ok":
             missing_base.append((model, device))
             why = "no base result" if b is None else "the base run failed"
-            for c in by_metric.values():
-                c.verdicts.append(Verdict("regression", "no-base", f"{why}: nothing to compare with"))
+            for m in regressions:
+                by_metric[m].verdicts.append(Verdict("regression", "no-base", f"{why}: nothing to compare with"))
         elif rec["status"] == "ok":
             by_metric["train_time"].verdicts.append(SampleRegression(settings)(per_example_samples(rec), per_example_samples(b)))
             by_metric["memory_mb"].verdicts.append(ScalarRegression(settings, settings.min_memory_delta_mb)(memory_mb(rec), memory_mb(b)))
             by_metric["storage_mb"].verdicts.append(ScalarRegression(settings)(storage_mb(rec), storage_mb(b)))
-        if rec["status"] != "ok":
+        if run_case.verdicts:
             cases.append(run_case)
         cases.extend(c for c in by_metric.values() if c.verdicts)
     head_keys = {_key(r) for r in head}

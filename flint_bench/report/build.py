@@ -47,11 +47,11 @@ def compatibility(records: list[dict], targets: dict[str, Target]) -> dict:
                 if rec is None:
                     cells[dev] = ("missing", "not measured on this device")
                     continue
-                unsupported = device_supported(target, rec)
+                unsupported = device_supported(tname, target, rec)
                 if unsupported:
                     cells[dev] = ("not-targeted", unsupported)
                     continue
-                breaches = check_record(target, rec)
+                breaches = check_record(tname, target, rec)
                 if breaches:
                     cells[dev] = ("blocked", "; ".join(b.message for b in breaches))
                     reasons.extend(b.message if b.metric == "storage_mb" else f"{b.message} on {dev}" for b in breaches)
@@ -65,9 +65,19 @@ def compatibility(records: list[dict], targets: dict[str, Target]) -> dict:
         for dev in devices:
             matrix.append({"model": model, "device": dev, "cells": [t["cells"][dev] for t in per_target]})
     return {"devices": devices, "rows": rows, "matrix": matrix,
-            "targets": [{"name": n, "max_storage_mb": t.max_storage_mb, "max_memory_mb": t.max_memory_mb,
-                         "max_task_seconds": t.max_task_seconds, "min_os_version": t.min_os_version, "description": t.description}
+            "targets": [{"name": n, "kind": t.kind, "max_storage_mb": t.max_storage_mb, "max_memory_mb": t.max_memory_mb,
+                         "max_task_seconds": t.max_task_seconds, "task": f"p{t.task_quantile:g} x {t.task_examples}",
+                         "max_cpu_percent": t.max_cpu_percent, "min_os_version": _os_rule(t.min_os_version),
+                         "platforms": ", ".join(t.platforms) if t.platforms else "any", "description": t.description}
                         for n, t in targets.items()]}
+
+
+def _os_rule(rule: Any) -> str:
+    if rule is None:
+        return "-"
+    if isinstance(rule, dict):
+        return ", ".join(f"{k} {v}" for k, v in rule.items())
+    return f"{rule} (every OS)"
 
 
 def table5_rows(records: list[dict]) -> list[dict]:

@@ -93,21 +93,24 @@ def test_budget_breach_fails_even_without_a_base(real_records, tmp_path, cli):
     big = {r["model"]["name"] for r in real_records if r["model"]["storage_bytes"] > 0.1e6}
     assert big and failing == {(m, "storage_mb") for m in big}
     # the same results pass a budget they fit
-    budgets.write_text("[targets.roomy]\nmax_storage_mb = 100\nmax_memory_mb = 10000\nmax_task_seconds = 100000\n")
+    budgets.write_text("[targets.roomy]\nmax_storage_mb = 100\nmax_memory_mb = 10000\nmax_task_seconds = 100000\nmin_os_version = { Android = \"10\" }\n")
     assert cli("gate", "--head", head, "--budgets", budgets)[0] == 0
 
 
 def test_time_and_memory_budgets(real_records):
     rec = _real(real_records)
-    target = Target(max_memory_mb=0.001, max_task_seconds=1e-9, name="strict")
+    target = Target(max_memory_mb=0.001, max_task_seconds=1e-9)
     result = evaluate([rec], None, {"strict": target})
     assert {c.metric for c in result.failures} == {"memory_mb", "train_time"}
+    cpu = rec["cpu"]["mean_percent"]
+    if cpu:  # the CPU budget uses the measured mean CPU %
+        assert {c.metric for c in evaluate([rec], None, {"cpu": Target(max_cpu_percent=cpu / 2)}).failures} == {"cpu_percent"}
 
 
 def test_min_os_version_skips_older_phones(real_records):
     old = json.loads(json.dumps(_real(real_records)))
     old["device"].update(os="Android", os_version="9", id="old-phone")
-    target = Target(max_storage_mb=0.0001, min_os_version="10", name="app")
+    target = Target(max_storage_mb=0.0001, min_os_version={"Android": "10"})
     result = evaluate([old], None, {"app": target})
     assert result.passed and {c.status for c in result.cases} == {"not-targeted"}
     old["device"]["os_version"] = "11"

@@ -103,7 +103,7 @@ def test_storage_budget_blocks_everywhere(real_records, tmp_path):
     for m, t in rows.items():
         assert (t["ok"] == 0) == (m in big)
         if m in big:
-            assert t["reasons"][0].startswith("storage") and "> 0.1 MB (watch-app)" in t["reasons"][0]
+            assert t["reasons"][0].startswith("storage") and ">= limit 0.1 MB (watch-app)" in t["reasons"][0]
 
 
 def test_markdown_variant(inputs, cli):
