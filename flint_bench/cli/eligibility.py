@@ -117,17 +117,22 @@ def _print_funnel(doc: dict) -> None:
              _pct(c["session_share_alone"]), _pct(c["cumulative_share"])] for c in doc["criteria"]]
     rows.append([f"all of: {', '.join(doc['all_of'])}", "", "", f"{doc['all_criteria_devices']:,}",
                  _pct(doc["all_criteria_share"]), _pct(doc["all_criteria_session_share"]), _pct(doc["all_criteria_share"])])
-    console.print(rich_table(f"eligibility funnel · {doc['devices']:,} devices, {doc['sessions']:,} sessions",
-                             ["criterion", "family", "rule", "devices", "share of devices", "share of sessions", "cumulative"], rows))
+    unit = "devices" if doc["unit"] == "device" else "device-days"
+    units = "" if doc["unit"] == "device" else f" ({doc['units']:,} device-days)"
+    console.print(rich_table(f"eligibility funnel · {doc['devices']:,} devices{units}, {doc['sessions']:,} sessions",
+                             ["criterion", "family", "rule", unit, f"share of {unit}", "share of sessions", "cumulative"], rows))
     names = [c["name"] for c in doc["criteria"]]
     sub_rows = [[s["dimension"], s["value"], f"{s['devices']:,}", *[_pct(c["share_alone"]) for c in s["criteria"]], _pct(s["all_criteria_share"])]
                 for s in doc["subpopulations"]]
-    console.print(rich_table("per sub-population (share of devices)", ["dimension", "value", "devices", *names, "all"], sub_rows))
+    console.print(rich_table(f"per sub-population (share of {unit})", ["dimension", "value", "devices", *names, "all"], sub_rows))
     for w in doc["fairness_warnings"]:
         console.print(f"[yellow]fairness warning:[/] {w['message']}", highlight=False)
     if not doc["fairness_warnings"]:
         console.print(f"no fairness warning (every sub-population of >= {doc['fairness']['min_devices']} devices keeps "
                       f">= {doc['fairness']['min_ratio']:g} x the overall share)")
+    a = doc["availability"]
+    if a["trough_to_peak"] is not None:
+        console.print(f"eligible sessions active per hour: peak {a['peak']:,}; daily trough / weekly peak {a['trough_to_peak']:.2f}")
     if "traces" in doc:
         t = doc["traces"]
         console.print(f"availability traces: {t['file']} ({t['rows']:,} sessions of {t['devices']:,} devices)")

@@ -25,38 +25,54 @@ if TYPE_CHECKING:
 ALL = "all criteria"
 
 
+def _index(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(code per row, first row of each code, whether each code's rows are adjacent)."""
+    import pandas as pd
+
+    n = len(arr)
+    if n and arr.dtype.kind in "iu" and bool(np.all(arr[1:] >= arr[:-1])):
+        # Sorted (as `sessions synth` writes): a linear pass, no hashing.
+        change = np.empty(n, dtype=bool)
+        change[0] = True
+        np.not_equal(arr[1:], arr[:-1], out=change[1:])
+        return np.cumsum(change, dtype=np.int64) - 1, np.flatnonzero(change), True
+    codes, uniques = pd.factorize(arr)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: each code's first row
+    return codes, first, False
+
+
 @dataclass
 class SessionTable:
-    """Arrays of a session frame plus the device index: `codes[i]` is row i's device number and
-    `first[d]` one row of device d (device-level attributes are read there)."""
+    """Arrays of a session frame plus the unit index: `codes[i]` is row i's unit (a device, or a
+    device-day) and `first[u]` one row of unit u (device-level attributes are read there)."""
 
     frame: "pd.DataFrame"
     codes: np.ndarray
-    n_devices: int
+    n_units: int
     first: np.ndarray
-    contiguous: bool = False  # each device's rows are adjacent, starting at `first`
+    n_devices: int
+    device_first: np.ndarray  # one row of each device
+    unit: str = "device"
+    contiguous: bool = False  # each unit's rows are adjacent, starting at `first`
     _cache: dict = field(default_factory=dict)
 
     @classmethod
-    def from_frame(cls, frame: "pd.DataFrame") -> "SessionTable":
+    def from_frame(cls, frame: "pd.DataFrame", unit: str = "device") -> "SessionTable":
         import pandas as pd
 
         ids = frame["device_id"]
         arr = ids.cat.codes.to_numpy() if isinstance(ids.dtype, pd.CategoricalDtype) else ids.to_numpy()
-        n = len(arr)
-        if n and arr.dtype.kind in "iu" and bool(np.all(arr[1:] >= arr[:-1])):
-            # Sorted by device (as `sessions synth` writes): a linear pass, no hashing.
-            change = np.empty(n, dtype=bool)
-            change[0] = True
-            np.not_equal(arr[1:], arr[:-1], out=change[1:])
-            codes = np.cumsum(change, dtype=np.int64) - 1
-            first = np.flatnonzero(change)
-            return cls(frame, codes, int(first.size), first, contiguous=True)
-        else:
-            codes, uniques = pd.factorize(arr)
-            first = np.empty(len(uniques), dtype=np.int64)
-            first[codes[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: each device's first row
-        return cls(frame, codes, int(first.size), first)
+        dev_codes, dev_first, dev_contiguous = _index(arr)
+        if unit == "device":
+            return cls(frame, dev_codes, int(dev_first.size), dev_first, int(dev_first.size), dev_first, unit, dev_contiguous)
+        if unit != "device_day":
+            raise ValueError(unit)
+        # A device-day: the day (since the log start) a session starts on.
+        day = (frame["start"].to_numpy() // 86400).astype(np.int64)
+        key = dev_codes * (int(day.max()) + 1) + day
+        codes, first, contiguous = _index(key)
+        return cls(frame, codes, int(first.size), first, int(dev_first.size), dev_first, unit, contiguous)
 
     def column(self, name: str) -> Any:
         if name in self._cache:
@@ -83,22 +99,21 @@ class SessionTable:
         self._cache[name] = out
         return out
 
-    def device_values(self, name: str):
-        """The column's value per device (at each device's first row) as (codes, labels)."""
+    def values_at(self, name: str, rows: np.ndarray):
+        """The column's value at `rows` (one row per unit or per device) as (codes, labels)."""
         import pandas as pd
 
         col = self.column(name)
         if isinstance(col, pd.Categorical):
-            return np.asarray(col.codes)[self.first], [str(c) for c in col.categories]
-        vals = np.asarray(col)[self.first]
-        uniq, inv = np.unique(vals, return_inverse=True)
-        return inv, [str(u) for u in uniq]
+            return np.asarray(col.codes)[rows], [str(c) for c in col.categories]
+        uniq, inv = np.unique(np.asarray(col), return_inverse=True)
+        return inv[rows], [str(u) for u in uniq]
 
-    def any_per_device(self, mask: np.ndarray) -> np.ndarray:
+    def any_per_unit(self, mask: np.ndarray) -> np.ndarray:
         if self.contiguous:
             # One linear pass over the rows (a gather + scatter is ~6x slower at 10M rows).
             return np.logical_or.reduceat(mask, self.first)
-        out = np.zeros(self.n_devices, dtype=bool)
+        out = np.zeros(self.n_units, dtype=bool)
         out[self.codes[mask]] = True
         return out
 
@@ -226,9 +241,12 @@ class CompatLookup:
 
 @dataclass
 class Funnel:
-    """What `evaluate` found. `to_dict()` is the JSON document of `flint-bench eligibility`."""
+    """What `evaluate` found. `to_dict()` is the JSON document of `flint-bench eligibility`.
+    Shares are over units: devices (default) or device-days (`unit = "device_day"`)."""
 
+    unit: str
     devices: int
+    units: int
     sessions: int
     criteria: list[dict]
     all_of: list[str]
@@ -238,56 +256,63 @@ class Funnel:
     subpopulations: list[dict]
     fairness_warnings: list[dict]
     fairness: dict
+    availability: dict
     eligible_rows: np.ndarray = field(repr=False)
 
     def to_dict(self) -> dict:
-        return {"devices": self.devices, "sessions": self.sessions, "criteria": self.criteria, "all_of": self.all_of,
-                "all_criteria_devices": self.all_criteria_devices, "all_criteria_share": self.all_criteria_share,
-                "all_criteria_session_share": self.all_criteria_session_share, "subpopulations": self.subpopulations,
-                "fairness": self.fairness, "fairness_warnings": self.fairness_warnings}
+        return {"unit": self.unit, "devices": self.devices, "units": self.units, "sessions": self.sessions,
+                "criteria": self.criteria, "all_of": self.all_of, "all_criteria_devices": self.all_criteria_devices,
+                "all_criteria_share": self.all_criteria_share, "all_criteria_session_share": self.all_criteria_session_share,
+                "subpopulations": self.subpopulations, "fairness": self.fairness, "fairness_warnings": self.fairness_warnings,
+                "availability": self.availability}
 
 
 def evaluate(frame: "pd.DataFrame", rules: RuleSet, compat: CompatLookup | None = None,
              table: SessionTable | None = None) -> Funnel:
     """The funnel over a normalised session frame (see schema.read_sessions)."""
-    table = table or SessionTable.from_frame(frame)
-    n_dev, n_rows = table.n_devices, len(frame)
+    from .synth import hourly_active, trough_to_peak
+
+    table = table or SessionTable.from_frame(frame, rules.unit)
+    n_rows = len(frame)
     masks = {c.name: criterion_mask(table, c, compat) for c in rules.criteria}
-    per_device = {name: table.any_per_device(m) for name, m in masks.items()}
+    per_unit = {name: table.any_per_unit(m) for name, m in masks.items()}
     combined_names = [c.name for c in rules.combined]
     all_rows = np.ones(n_rows, dtype=bool)
     criteria_out = []
     for c in rules.criteria:
         if c.name in combined_names:
             all_rows &= masks[c.name]
-        cum = table.any_per_device(all_rows) if c.name in combined_names else None
+        cum = table.any_per_unit(all_rows) if c.name in combined_names else None
         criteria_out.append({
             "name": c.name, "family": c.family, "rule": c.text(), "description": c.description,
-            "devices_alone": int(per_device[c.name].sum()), "share_alone": float(per_device[c.name].mean()),
+            "devices_alone": int(per_unit[c.name].sum()), "share_alone": float(per_unit[c.name].mean()),
             "session_share_alone": float(masks[c.name].mean()),
             # Share left after this criterion and every earlier one in `all_of` (the funnel's steps).
             "cumulative_share": float(cum.mean()) if cum is not None else None,
         })
-    all_dev = table.any_per_device(all_rows)
-    per_device[ALL] = all_dev
-    overall = {c["name"]: c["share_alone"] for c in criteria_out} | {ALL: float(all_dev.mean())}
+    all_units = table.any_per_unit(all_rows)
+    per_unit[ALL] = all_units
+    overall = {c["name"]: c["share_alone"] for c in criteria_out} | {ALL: float(all_units.mean())}
 
     subpops, warnings = [], []
     fr = rules.fairness
     for dim in fr.dimensions:
-        if dim not in frame.columns and dim not in ("os_band",):
+        if dim not in frame.columns and dim != "os_band":
             continue  # an optional column (device_tier) this log does not have
-        codes, labels = table.device_values(dim)
+        codes, labels = table.values_at(dim, table.first)
+        dev_codes, _ = table.values_at(dim, table.device_first)
         valid = codes >= 0
         counts = np.bincount(codes[valid], minlength=len(labels))
-        shares = {name: np.bincount(codes[valid], weights=flags[valid], minlength=len(labels)) for name, flags in per_device.items()}
-        for k in np.argsort(-counts, kind="stable"):
+        devices = np.bincount(dev_codes[dev_codes >= 0], minlength=len(labels))
+        shares = {name: np.bincount(codes[valid], weights=flags[valid], minlength=len(labels)) for name, flags in per_unit.items()}
+        for k in np.argsort(-devices, kind="stable"):
             if counts[k] == 0:
                 continue
-            share = {name: float(s[k] / counts[k]) for name, s in shares.items()}
-            subpops.append({"dimension": dim, "value": labels[k], "devices": int(counts[k]), "all_criteria_share": share[ALL],
+            share = {name: float(v[k] / counts[k]) for name, v in shares.items()}
+            subpops.append({"dimension": dim, "value": labels[k], "devices": int(devices[k]), "units": int(counts[k]),
+                            "all_criteria_share": share[ALL],
                             "criteria": [{"name": c.name, "share_alone": share[c.name]} for c in rules.criteria]})
-            if counts[k] < fr.min_devices:
+            if devices[k] < fr.min_devices:
                 continue
             for name in [c.name for c in rules.criteria] + [ALL]:
                 if overall[name] <= 0:
@@ -295,16 +320,23 @@ def evaluate(frame: "pd.DataFrame", rules: RuleSet, compat: CompatLookup | None 
                 ratio = share[name] / overall[name]
                 if ratio < fr.min_ratio:
                     warnings.append({
-                        "criterion": name, "dimension": dim, "value": labels[k], "devices": int(counts[k]),
+                        "criterion": name, "dimension": dim, "value": labels[k], "devices": int(devices[k]),
                         "share": share[name], "overall_share": overall[name], "ratio": ratio,
-                        "message": (f"'{name}' keeps {share[name]:.0%} of {dim}={labels[k]} devices vs {overall[name]:.0%} "
+                        "message": (f"'{name}' keeps {share[name]:.0%} of {dim}={labels[k]} {table.unit}s vs {overall[name]:.0%} "
                                     f"overall (ratio {ratio:.2f} < {fr.min_ratio:g}): the rule under-represents this "
                                     "sub-population; consider relaxing it."),
                     })
-    return Funnel(devices=n_dev, sessions=n_rows, criteria=criteria_out, all_of=combined_names,
-                  all_criteria_devices=int(all_dev.sum()), all_criteria_share=overall[ALL],
+    # Figure 2 for the eligible sessions: how many are active in each hour of the log.
+    start, end = frame["start"].to_numpy()[all_rows], frame["end"].to_numpy()[all_rows]
+    hours = int(np.ceil(frame["end"].to_numpy().max() / 3600.0)) if n_rows else 0
+    active = hourly_active(start, end, hours) if hours > 0 else np.zeros(0, dtype=np.int64)
+    availability = {"hours": hours, "hourly_eligible_sessions": active.tolist(),
+                    "peak": int(active.max()) if active.size else 0,
+                    "trough_to_peak": trough_to_peak(active) if active.size >= 24 and active.max() > 0 else None}
+    return Funnel(unit=table.unit, devices=table.n_devices, units=table.n_units, sessions=n_rows, criteria=criteria_out,
+                  all_of=combined_names, all_criteria_devices=int(all_units.sum()), all_criteria_share=overall[ALL],
                   all_criteria_session_share=float(all_rows.mean()), subpopulations=subpops,
-                  fairness_warnings=warnings,
+                  fairness_warnings=warnings, availability=availability,
                   fairness={"min_ratio": fr.min_ratio, "min_devices": fr.min_devices, "dimensions": fr.dimensions},
                   eligible_rows=all_rows)
 

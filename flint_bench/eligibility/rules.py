@@ -120,6 +120,9 @@ class Fairness:
 class RuleSet:
     criteria: list[Criterion]
     all_of: list[str] | None = None  # the criteria that must all hold (default: every criterion)
+    # What a share counts: devices with at least one qualifying session in the whole log (Table 1),
+    # or device-days with one that day (closer to "available on a given day" for long logs).
+    unit: Literal["device", "device_day"] = "device"
     budgets: str | None = None  # budgets TOML for compat criteria, relative to the rules file
     fairness: Fairness = field(default_factory=Fairness)
     source: str = field(default="rules", init=False)

@@ -61,7 +61,7 @@ ANDROID_TAIL_SERIES = [
 ANDROID_TAIL_MODELS = 500
 
 # Local-hour weights of session starts: night trough, morning rise, evening peak.
-HOUR_WEIGHTS = np.array([0.34, 0.22, 0.16, 0.14, 0.14, 0.18, 0.35, 0.75, 1.00, 0.95, 0.85, 0.85,
+HOUR_WEIGHTS = np.array([0.30, 0.19, 0.14, 0.12, 0.12, 0.16, 0.35, 0.75, 1.00, 0.95, 0.85, 0.85,
                          0.95, 0.90, 0.85, 0.85, 0.90, 1.00, 1.10, 1.15, 1.20, 1.10, 0.80, 0.50])
 WEEKDAY_WEIGHTS = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.85, 0.85])  # Monday..Sunday
 TZ_OFFSETS_H = np.array([-2, -1, 0, 1, 2])  # a region spanning a few neighbouring time zones
@@ -238,9 +238,7 @@ def hourly_active(start: np.ndarray, end: np.ndarray, hours: int) -> np.ndarray:
     """Sessions active in each hour of the log (a session counts in every hour it overlaps)."""
     first = np.clip((start // 3600).astype(np.int64), 0, hours - 1)
     last = np.clip((np.maximum(end - 1e-9, start) // 3600).astype(np.int64), 0, hours - 1)
-    diff = np.zeros(hours + 1, dtype=np.int64)
-    np.add.at(diff, first, 1)
-    np.add.at(diff, last + 1, -1)
+    diff = np.bincount(first, minlength=hours + 1) - np.bincount(last + 1, minlength=hours + 1)
     return np.cumsum(diff[:-1])
 
 

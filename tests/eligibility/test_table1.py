@@ -55,3 +55,20 @@ def test_shuffled_rows_and_string_ids_give_the_same_funnel(table1_log):
     assert not SessionTable.from_frame(frame).contiguous
     funnel = evaluate(frame, rules)
     assert [c["share_alone"] for c in funnel.criteria] == list(EXPECTED.values()) and funnel.all_criteria_share == 0.22
+
+
+def test_device_day_unit_and_the_eligible_availability_curve():
+    from flint_bench.eligibility import normalise, rules_from_dict
+
+    day = 86400.0
+    frame = normalise(pd.DataFrame({
+        "device_id": [0, 0, 1, 1], "platform": ["iOS"] * 4, "device_model": ["iPhone 13"] * 4, "os_version": ["17"] * 4,
+        "start": [3600.0, day + 3600.0, 7200.0, day + 7200.0], "end": [5400.0, day + 5400.0, 9000.0, day + 9000.0],
+        "wifi": [True, False, True, True]}))
+    rules = {"criteria": [{"name": "wifi", "field": "wifi", "op": "==", "value": True}]}
+    assert evaluate(frame, rules_from_dict(rules)).all_criteria_share == 1.0
+    funnel = evaluate(frame, rules_from_dict(dict(rules, unit="device_day")))
+    assert funnel.unit == "device_day" and funnel.devices == 2 and funnel.units == 4 and funnel.all_criteria_share == 0.75
+    assert funnel.subpopulations[0]["devices"] == 2 and funnel.subpopulations[0]["units"] == 4
+    curve = funnel.availability["hourly_eligible_sessions"]
+    assert funnel.availability["hours"] == 27 and curve[1] == 1 and curve[2] == 1 and curve[25] == 0 and curve[26] == 1
