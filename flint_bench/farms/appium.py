@@ -92,7 +92,7 @@ class AppiumSettings:
     provider: Literal["browserstack", "saucelabs", "generic"]
     app: str  # .apk/.ipa path, or an already uploaded app id (bs://..., storage:...)
     platform: Literal["android", "ios"] = "android"
-    app_id: str = "org.flintbench.app"  # Android package / iOS bundle id
+    app_id: str = "org.flint.bench"  # Android package / iOS bundle id
     hub_url: str | None = None  # default: the provider's
     api_url: str | None = None  # default: the provider's
     username_env: str | None = None  # NAMES of environment variables, never the values

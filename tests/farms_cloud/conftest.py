@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import requests
@@ -92,6 +93,7 @@ class ProviderStub:
     requests: list[dict] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
     blobs: dict[str, bytes] = field(default_factory=dict)  # path -> bytes served on GET, stored on PUT
+    lazy: dict[str, Callable[[], bytes]] = field(default_factory=dict)  # path -> made when first fetched
     browserstack_devices: list = field(default_factory=list)
     sauce_devices: list = field(default_factory=list)
     auth: tuple[str, str] = (SECRET_USER, SECRET_KEY)
@@ -100,6 +102,7 @@ class ProviderStub:
         self.requests.clear()
         self.uploads.clear()
         self.blobs.clear()
+        self.lazy.clear()
 
 
 def _handler(stub: ProviderStub):
@@ -127,6 +130,8 @@ def _handler(stub: ProviderStub):
 
         def do_GET(self):
             self._record()
+            if self.path in stub.lazy:
+                stub.blobs[self.path] = stub.lazy.pop(self.path)()
             if self.path.startswith("/blob/"):
                 return self._send(200, stub.blobs[self.path]) if self.path in stub.blobs else self._send(404, {"error": "no such blob"})
             if not self._authorized():

@@ -46,7 +46,7 @@ def test_generic_hub_runs_two_android_phones_in_parallel(appium_server, app_file
         assert r["extra"]["appium"]["session_id"]
     assert records["Pixel 7 14"]["device"]["manufacturer"] == "Google" and records["Pixel 7 14"]["device"]["cores"] == 8
     # the files went where the Android app reads them, and every session was closed
-    files = appium_server.device_root / "Pixel_7" / "sdcard/Android/data/org.flintbench.app/files"
+    files = appium_server.device_root / "Pixel_7" / "sdcard/Android/data/org.flint.bench/files"
     assert {p.name for p in files.iterdir()} >= {"spec.json", "model.pte", "data.npz", "result.json"}
     assert json.loads((files / "spec.json").read_text())["model"]["artifact"] == "model.pte"
     assert appium_server.sessions() == []
