@@ -40,8 +40,9 @@ def list_devices(
     if format is Format.json:
         print_json({"farm": the_farm.name, "kind": the_farm.kind, "devices": devices})
         return
-    console.print(rich_table(f"farm {the_farm.name} ({the_farm.kind}): {len(devices)} device(s)", DEVICE_COLUMNS,
-                             [[None if d.get(c) is None else escape(str(d.get(c))) for c in DEVICE_COLUMNS] for d in devices]))
+    columns = [c for c in DEVICE_COLUMNS if c == "id" or any(d.get(c) is not None for d in devices)]  # skip all-empty columns
+    console.print(rich_table(f"farm {the_farm.name} ({the_farm.kind}): {len(devices)} device(s)", columns,
+                             [[None if d.get(c) is None else escape(str(d.get(c))) for c in columns] for d in devices]))
     if not devices:
         err_console.print(f"no device matches; `flint-bench farm doctor --farm {farm or DEFAULT_FARM}` says why", highlight=False)
 

@@ -507,9 +507,14 @@ class AdbFarm(Farm):
         if sampler.pss_mb:
             record["memory"] = {"peak_mb": max(sampler.pss_mb), "baseline_mb": None, "peak_delta_mb": None,
                                 "method": f"pss: peak of `dumpsys meminfo <pid>` TOTAL PSS every {s.pss_interval_s:g} s from launch to result"}
-        baseline = result.get("memory", {}).get("baseline_mb")
-        if baseline is not None and record["memory"]["peak_mb"] is not None:
-            record["memory"].update(baseline_mb=baseline, peak_delta_mb=max(0.0, record["memory"]["peak_mb"] - baseline))
+        # the app's own PSS figures (Debug.getPss) are comparable with ours; an RSS baseline (the reference worker) is not
+        app_memory = result.get("memory") or {}
+        if str(app_memory.get("method", "")).startswith("pss"):
+            mem = record["memory"]
+            if app_memory.get("peak_mb") is not None and (mem["peak_mb"] is None or app_memory["peak_mb"] > mem["peak_mb"]):
+                mem.update(peak_mb=app_memory["peak_mb"], method=mem["method"] + "; the app's own Debug.getPss() peak where higher")
+            if app_memory.get("baseline_mb") is not None and mem["peak_mb"] is not None:
+                mem.update(baseline_mb=app_memory["baseline_mb"], peak_delta_mb=max(0.0, mem["peak_mb"] - app_memory["baseline_mb"]))
         return record
 
     # -- doctor --

@@ -66,7 +66,7 @@ def test_doctor_passes_then_names_the_missing_app(phones, farm_file):
     assert "is not installed" in failed[0]["message"] and "install" in failed[0]["message"]
 
 
-def test_doctor_without_server(tmp_path):
+def test_doctor_without_server(tmp_path, adb_server):  # adb_server: a private port for adbutils' auto start-server
     path = tmp_path / "nowhere.toml"
     path.write_text('kind = "adb"\n[adb]\nserver_port = 1\n')  # nothing listens on port 1
     code, out = cli("farm", "doctor", "--farm", str(path))
@@ -96,6 +96,7 @@ def test_run_model_a_on_three_phones_in_parallel(phones, farm_file, tmp_path):
         assert len(r["timing"]["step_seconds"]) == 1 and r["timing"]["seconds_per_5000"]["mean"] > 0
         assert r["cpu"]["samples"] >= 1 and r["cpu"]["method"].startswith("/proc/<pid>/stat")
         assert r["memory"]["method"].startswith("pss") and r["memory"]["peak_mb"] > 10
+        assert r["memory"]["peak_delta_mb"] is None  # the reference worker's baseline is RSS: never subtracted from PSS
         assert r["conditions"]["battery_percent"] is not None and r["conditions"]["thermal_state"] in ("none (0)", "light (1)")
         # the app was installed with the farm's version, and the benchmark files were cleaned up
         assert json.loads((phone.root / "state/packages.json").read_text())["org.flint.bench"]["versionName"] == APP["versionName"]
