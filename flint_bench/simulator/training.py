@@ -2,9 +2,14 @@
 
 An `Executor` holds one contiguous partition of the proxy (all its clients' rows in one set of
 tensors) and ONE model. It trains a list of clients and returns only the weighted sum of their
-deltas (one reduce per aggregation). Clients of equal size are trained together with
-`vmap(grad(functional_call))` in chunks; `chunk=0` trains one client at a time, updating the one
-model in place (no deep copy, no optimizer object). Both give the same numbers (float tolerance).
+deltas (one reduce per aggregation), in three ways that give the same numbers (float tolerance):
+
+- single-step clients (E = 1 and |Dk| <= B, most clients of a Task-C-like population): their
+  delta is -lr·∇L_k(w_start), linear in the gradient, so Σ_k a_k·Δ_k = -lr·∇(Σ_k a_k·L_k) is ONE
+  backward pass over all their rows with per-row weights a_k/|Dk| (grouped by start model);
+- other clients of equal size are trained together with `vmap(grad(functional_call))` in chunks;
+- `chunk=0` trains one client at a time, updating the one model in place (no deep copy, no
+  optimizer object): the reference the other two are tested against.
 
 Local training = `epochs` passes of minibatch SGD (batch size B, mean loss per batch) over the
 client's rows; rows are shuffled per epoch with a generator seeded by (seed, aggregation, client),
@@ -79,6 +84,8 @@ class Executor:
             return loss_fn(torch.func.functional_call(net, params, batch[:nf]), *batch[nf:])
 
         self._vgrad = torch.func.vmap(torch.func.grad(loss_of))
+        # per-row losses from the model's (batch-mean) loss: each row as a batch of one
+        self._row_loss = torch.func.vmap(lambda pred, *y: loss_fn(pred[None], *(t[None] for t in y)))
 
     def weighted_delta_sum(self, clients: np.ndarray, starts: torch.Tensor, start_index: np.ndarray,
                            weights: np.ndarray, lr: float, epochs: int, batch_size: int,
@@ -94,13 +101,40 @@ class Executor:
             for i in range(len(local)):
                 total += float(weights[i]) * self._train_one(int(local[i]), int(clients[i]), starts[start_index[i]], lr, epochs, batch_size, seed_key)
             return total
-        for n in np.unique(sizes):
-            members = np.flatnonzero(sizes == n)
+        single = np.zeros(len(local), dtype=bool) if epochs != 1 else sizes <= (batch_size or np.iinfo(np.int64).max)
+        for v in np.unique(start_index[single]):
+            members = np.flatnonzero(single & (start_index == v))
+            total += self._one_step_sum(local[members], sizes[members], starts[int(v)], np.asarray(weights)[members], lr)
+        for n in np.unique(sizes[~single]):
+            members = np.flatnonzero(~single & (sizes == n))
             for a in range(0, len(members), self.chunk):
                 idx = members[a: a + self.chunk]
                 deltas = self._train_group(local[idx], clients[idx], int(n), starts[torch.as_tensor(start_index[idx])], lr, epochs, batch_size, seed_key)
                 total += torch.as_tensor(weights[idx], dtype=deltas.dtype) @ deltas
         return total
+
+    def _one_step_sum(self, local: np.ndarray, sizes: np.ndarray, start: torch.Tensor, weights: np.ndarray, lr: float,
+                      max_rows: int = 8192) -> torch.Tensor:
+        """Σ_k w_k·(-lr·∇L_k(start)) for single-step clients: one weighted backward pass per block of rows."""
+        net, nf = self.net, self.model.n_features
+        set_flat(net, start)
+        params = [p for p in net.parameters() if p.requires_grad]
+        out = torch.zeros(self.layout.size)
+        ends = np.cumsum(sizes)
+        a = 0
+        while a < len(local):
+            b = int(np.searchsorted(ends, ends[a] - sizes[a] + max_rows, side="right")) or a + 1
+            b = max(b, a + 1)
+            n = sizes[a:b]
+            rows = np.repeat(self.offsets[local[a:b]] - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+            rows_t = torch.as_tensor(rows)
+            batch = [t[rows_t] for t in self.tensors]
+            row_w = torch.as_tensor(np.repeat(weights[a:b] / n, n), dtype=torch.float32)
+            loss = (row_w * self._row_loss(net(*batch[:nf]), *batch[nf:])).sum()
+            grads = torch.autograd.grad(loss, params)
+            out -= lr * torch.cat([g.reshape(-1) for g in grads])
+            a = b
+        return out
 
     def _order(self, client: int, n: int, epoch: int, batch_size: int, seed_key) -> np.ndarray:
         if n <= batch_size:  # one full batch: the order inside a batch does not change the mean loss

@@ -93,3 +93,19 @@ def test_vmap_chunks_equal_one_model_in_place():
     w = np.linspace(0.1, 1.0, len(sizes))
     args = (np.arange(len(sizes)), starts, idx, w, 0.05, 2, 4, (1, 2, 3))
     torch.testing.assert_close(vm.weighted_delta_sum(*args), loop.weighted_delta_sum(*args), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("model_name", ["B", "C"])
+def test_single_step_batched_path_equals_one_model_in_place(model_name):
+    """Clients with E=1 and |Dk| <= B take one weighted backward pass together; same sum as training each alone."""
+    from flint_bench.simulator.training import Executor, get_flat
+
+    sizes = [1, 2, 1, 3, 16, 1, 5, 2]
+    model, tensors, offsets, loop = _executor(model_name, sizes, 0)
+    batched = Executor(model, tensors, offsets, 0, 8)
+    start = get_flat(model.net)
+    starts = torch.stack([start, start + 0.01 * torch.randn(start.shape, generator=torch.Generator().manual_seed(1))])
+    idx = np.array([0, 1, 1, 0, 1, 0, 0, 1])
+    w = np.linspace(0.2, 1.0, len(sizes))
+    args = (np.arange(len(sizes)), starts, idx, w, 0.1, 1, 16, (0, 0, 0))
+    torch.testing.assert_close(batched.weighted_delta_sum(*args), loop.weighted_delta_sum(*args), rtol=1e-4, atol=1e-6)
