@@ -101,7 +101,8 @@ def read_sessions(path: str | Path, fields: set[str] = frozenset()) -> "pd.DataF
         if missing:
             raise _missing(path, missing, fields)
         try:
-            frame = pq.read_table(path, columns=cols).to_pandas(date_as_object=False)
+            # self_destruct frees each Arrow column once converted: the peak stays near one copy of the log.
+            frame = pq.read_table(path, columns=cols).to_pandas(date_as_object=False, self_destruct=True, split_blocks=True)
         except (ValueError, TypeError, OSError) as e:  # e.g. a dictionary with repeated values
             raise UserError(f"{path}: could not read the Parquet columns {cols} ({e}).") from None
     elif suffix == ".csv":
@@ -166,7 +167,9 @@ def normalise(frame: "pd.DataFrame", path: str | Path = "sessions") -> "pd.DataF
                     bad = s[conv.isna() & s.notna()] if conv is not None else s
                     raise _bad(path, name, "a number", f"{_example(bad)} ({s.dtype})")
                 s = conv
-            frame[name] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            # Keep compact integer / float32 columns as they are: comparisons need no float64 copy.
+            arr = s.to_numpy()
+            frame[name] = arr if arr.dtype.kind in "iuf" else s.to_numpy(dtype=np.float64, na_value=np.nan)
         elif col.kind == "date":
             frame[name] = _to_datetime(s, path, name, "a date such as 2019-09-19")
         elif col.kind == "time":

@@ -180,9 +180,10 @@ def generate_chunk(settings: SynthSettings, catalog: Catalog, first_device: int,
     length = np.minimum(length, 8 * 3600.0)
     home = night | (local_hour >= 19) | (local_hour < 8)
     wifi = rng.random(m) < np.clip(wifi_home[dev] * np.where(home, 1.15, 0.75), 0, 0.98)
+    # Full at 7:00, drains while awake until 23:00, then slowly; overnight charging refills it.
     awake = (local_hour - 7) % 24
-    battery = 100.0 - drain[dev] * awake + rng.normal(0, 8, m)
-    battery = np.where(charging, battery + rng.uniform(0, 40, m), battery)
+    battery = 100.0 - drain[dev] * np.minimum(awake, 16) - 1.0 * np.maximum(awake - 16, 0) + rng.normal(0, 8, m)
+    battery = np.where(charging, np.where(night, rng.uniform(60, 100, m), battery + rng.uniform(10, 50, m)), battery)
     battery = np.clip(np.round(battery), 1, 100)
 
     # Order by (device, start), keep the log inside its days, and stop a device's sessions overlapping.
