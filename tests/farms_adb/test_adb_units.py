@@ -63,3 +63,25 @@ def test_emulator_list_and_command_from_the_sdk_layout(tmp_path):
     assert cmd[:5] == [str(tool), "-avd", "small_30", "-port", "5556"] and "-no-window" in cmd
     with pytest.raises(UserError, match=r"do not exist.*avdmanager create avd -n nope"):
         sdk.start(["nope"], AdbSettings())
+
+
+def test_the_test_phone_speaks_adb_to_the_real_server(phones):
+    """The test device itself, through the adb CLI (shell v2, exec, push/pull) and adbutils (shell v1, sync LIST)."""
+    import adbutils
+
+    from fake_device import adb
+
+    phone = phones[0]
+    assert adb("-s", phone.serial, "shell", "getprop ro.product.model; exit 3").strip() == "Pixel 7"
+    assert adb("-s", phone.serial, "exec-out", "cat /proc/meminfo").startswith("MemTotal:       7833000 kB")
+    src = phone.root.parent / "blob.bin"
+    src.write_bytes(bytes(range(256)) * 1024)  # 256 KiB: several WRTE packets each way
+    assert "1 file pushed" in adb("-s", phone.serial, "push", str(src), "/sdcard/a b/blob.bin")
+    assert (phone.root / "sdcard/a b/blob.bin").read_bytes() == src.read_bytes()
+    assert "1 file pulled" in adb("-s", phone.serial, "pull", "/sdcard/a b/blob.bin", str(src) + ".back")
+    assert (phone.root.parent / "blob.bin.back").read_bytes() == src.read_bytes()
+    device = adbutils.AdbClient("127.0.0.1", int(__import__("os").environ["ANDROID_ADB_SERVER_PORT"])).device(phone.serial)
+    assert device.shell("echo v1; echo err >&2") == "v1\nerr"
+    assert device.shell2("exit 7", v2=True).returncode == 7
+    assert [f.path for f in device.sync.list("/sdcard/a b")] == ["blob.bin"]
+    assert not device.sync.exists("/sdcard/nothing")
