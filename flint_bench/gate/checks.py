@@ -149,6 +149,40 @@ def _key(record: dict) -> tuple[str, str]:
     return record["model"]["name"], record["device"]["id"]
 
 
+def pool_rounds(records: list[dict]) -> list[dict]:
+    """Several records of one model on one device (rounds of alternating base/head runs, each in
+    its own sub-folder) become one: their repeats are concatenated, memory and CPU take the worst
+    round. Any failed round makes the pooled result failed: the model did not always train."""
+    import copy
+
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        groups.setdefault(_key(r), []).append(r)
+    out = []
+    for rs in groups.values():
+        if len(rs) == 1:
+            out.append(rs[0])
+            continue
+        failed = [r for r in rs if r["status"] != "ok"]
+        if failed:
+            out.append(failed[0])
+            continue
+        merged = copy.deepcopy(rs[0])
+        t = merged["timing"]
+        t["step_seconds"] = [rep for r in rs for rep in r["timing"]["step_seconds"]]
+        t["step_examples"] = [rep for r in rs for rep in r["timing"]["step_examples"]]
+        values = [v for r in rs for v in ((r["timing"].get("seconds_per_5000") or {}).get("values") or [])]
+        if values:
+            t["seconds_per_5000"] = {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, "values": values}
+        for section, fields in (("memory", ("peak_mb", "peak_delta_mb")), ("cpu", ("mean_percent", "max_percent"))):
+            for f in fields:
+                vals = [r[section].get(f) for r in rs if r[section].get(f) is not None]
+                merged[section][f] = max(vals) if vals else None
+        merged.setdefault("extra", {})["pooled_rounds"] = len(rs)
+        out.append(merged)
+    return out
+
+
 @dataclass
 class GateResult:
     cases: list[CaseResult]
@@ -183,6 +217,8 @@ def evaluate(head: list[dict], base: list[dict] | None, targets: dict[str, Targe
     """Check every head record against the budgets of `targets` and, where the base has an ok
     result for the same model and device, against the base. `base=None`: budgets only."""
     settings = settings or GateSettings()
+    head = pool_rounds(head)
+    base = pool_rounds(base) if base is not None else None
     base_by_key = {_key(r): r for r in (base or [])}
     cases: list[CaseResult] = []
     missing_base = []

@@ -84,7 +84,9 @@ def make_context(results: Path, *, profiles: Path | None = None, eligibility: Pa
     from ..results import load_records
     from .build import build
 
-    records = load_records(results)
+    from ..gate.checks import pool_rounds
+
+    records = pool_rounds(load_records(results))  # rounds of one model x device (CI alternation) count once
     if not records:
         raise UserError(f"{results}: no result records in this folder. Run `flint-bench run --out {results}` first.")
     b = load_budgets(budgets)

@@ -68,6 +68,7 @@ class DeviceClasses:
     samplers: list[Sampler]
     memory_mb: list[float | None]
     update_bytes: float | None = None  # from the profiles, when given
+    device_models: list[str] | None = None  # per class, from the profiles: matches a trace's device_model column
 
 
 def classes_from_config(pop: Population, model_name: str, file: str) -> DeviceClasses:
@@ -97,7 +98,8 @@ def classes_from_profiles(path: Path, model_name: str, file: str) -> DeviceClass
     names = [f"{r.device_model}/{getattr(r, 'os', '')}".rstrip("/") for r in rows.itertuples()]
     mem = rows["peak_memory_mb"].tolist() if "peak_memory_mb" in rows else [None] * len(rows)
     upd = float(rows["update_bytes"].iloc[0]) if "update_bytes" in rows else None
-    return DeviceClasses(names, shares / shares.sum(), [QuantileSampler(q) for q in rows["per_example_s_quantiles"]], mem, upd)
+    return DeviceClasses(names, shares / shares.sum(), [QuantileSampler(q) for q in rows["per_example_s_quantiles"]], mem, upd,
+                         rows["device_model"].astype(str).tolist())
 
 
 def bandwidth_sampler(spec: str, file: str) -> Sampler:
@@ -141,8 +143,12 @@ def load_trace(path: Path, file: str):
     if missing:
         raise ConfigError(file, "population.availability.trace", f"{path} lacks columns {sorted(missing)} (need device_id, start, end in seconds)")
     df = df.sort_values("start", kind="stable")
-    codes, _ = pd.factorize(df["device_id"], sort=True)
-    return df["start"].to_numpy(float), df["end"].to_numpy(float), codes.astype(np.int64)
+    codes, uniques = pd.factorize(df["device_id"], sort=True)
+    models = None
+    if "device_model" in df:  # per device (by code): its model name, to pick its profile
+        first = pd.Series(df["device_model"].astype(str).to_numpy()).groupby(codes).first()
+        models = first.reindex(range(len(uniques))).tolist()
+    return df["start"].to_numpy(float), df["end"].to_numpy(float), codes.astype(np.int64), models
 
 
 class SessionStream:
@@ -161,7 +167,7 @@ class SessionStream:
     def next_chunk(self):
         """Arrays for the next sessions, or None when a trace is exhausted."""
         if self.trace is not None:
-            s, e, d = self.trace
+            s, e, d = self.trace[:3]
             if self.trace_pos >= len(s):
                 return None
             sl = slice(self.trace_pos, self.trace_pos + CHUNK)
@@ -192,8 +198,18 @@ class SessionStream:
         return start, end, dev, cls, duration
 
 
-def assign_classes(n_devices: int, shares: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return rng.choice(len(shares), size=n_devices, p=shares).astype(np.int64)
+def assign_classes(n_devices: int, classes: DeviceClasses, rng: np.random.Generator, trace_models: list[str] | None = None) -> np.ndarray:
+    """Each device's class: by the device mix (shares); with a trace naming device models and profiles
+    for them, a device whose model has a profile gets that profile (the first one, by share order)."""
+    cls = rng.choice(len(classes.shares), size=n_devices, p=classes.shares).astype(np.int64)
+    if trace_models and classes.device_models:
+        index = {}
+        for i, m in enumerate(classes.device_models):
+            index.setdefault(m, i)
+        for device, m in enumerate(trace_models[:n_devices]):
+            if m in index:
+                cls[device] = index[m]
+    return cls
 
 
 def check_trace_exists(avail: Availability, file: str) -> None:

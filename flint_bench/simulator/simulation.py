@@ -74,7 +74,7 @@ def make_scheduler(setup: Setup, trial: int):
     cfg, s = setup.cfg, setup.cfg.sim
     rng = np.random.default_rng([s.seed, trial, 1])
     n = len(setup.sizes)
-    device_class = assign_classes(n, setup.classes.shares, rng)
+    device_class = assign_classes(n, setup.classes, rng, setup.trace[3] if setup.trace else None)
     stream = SessionStream(cfg.population.availability, n, device_class, setup.classes.samplers, setup.bandwidth,
                            setup.sizes, s.local_epochs, setup.update_bytes, rng, setup.trace)
     k = len(setup.classes.names)

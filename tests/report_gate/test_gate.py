@@ -183,3 +183,19 @@ def test_bad_input_exits_2(real_records, tmp_path, cli):
     code, _, err = cli("gate", "--head", good, "--budgets", bad)
     assert code == 2 and "targets.app.max_storage_mbb" in err
     assert cli("gate", "--head", good, "--target", "no-such-app")[0] == 2
+
+
+def test_rounds_are_pooled(real_records, tmp_path, cli):
+    """Alternating base/head rounds in sub-folders: the gate pools each side's samples per model x device."""
+    rng = np.random.default_rng(11)
+    rec = _real(real_records)
+    median = rec["timing"]["per_example_seconds"]["p50"]
+    for side, factor in (("base", 1.0), ("head", 1.4)):
+        for rnd in (1, 2):
+            # each round alone has 2 x 2 steps: too few to judge; pooled, 8 per side are enough
+            write_folder(tmp_path / side / f"round-{rnd}", [with_samples(rec, [[s * factor for s in rep] for rep in lognormal_samples(rng, median, 0.05, 2, 2)])])
+    code, out, err = cli("gate", "--head", tmp_path / "head", "--base", tmp_path / "base", "--format", "json")
+    doc = json.loads(out)
+    timing = next(c for c in doc["cases"] if c["metric"] == "train_time")
+    assert code == 1 and timing["status"] == "fail", out + err
+    assert len(doc["cases"]) == 3  # one model on one device, not one per round

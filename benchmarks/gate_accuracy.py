@@ -1,0 +1,119 @@
+"""How often does `flint-bench gate` cry wolf, and how often does it catch a real slowdown?
+
+Takes the per-step samples of a REAL local-farm result (runs the farm unless --results is given),
+then over many seeds draws base and head by resampling those samples (the measured distribution,
+not a model of it), slows the head by a factor, and applies the gate's regression check.
+  false-alarm rate = share of seeds flagged at factor 1.0 (noise only)
+  detection rate   = share of seeds flagged at factor > 1.0
+With --real-pairs N it also runs the local farm 2N more times and gates real back-to-back runs
+against each other (every source of run-to-run noise included).
+The last line printed is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from flint_bench.gate.checks import GateSettings, SampleRegression, evaluate, per_example_samples
+from flint_bench.results import load_records
+
+
+def run_farm(out: Path, models: list[str], examples: int, repeats: int) -> list[dict]:
+    from flint_bench.farms import FarmFile, open_farm
+    from flint_bench.farms.base import RunSettings
+    from flint_bench.farms.local import LocalSettings
+    from flint_bench.runner import run_benchmarks
+    from flint_bench.zoo import load_models
+
+    farm = open_farm(FarmFile(kind="local", name="local", settings=LocalSettings()))
+    try:
+        run_benchmarks(farm, load_models(models), RunSettings(examples=examples, repeats=repeats, warmup_steps=3), out)
+    finally:
+        farm.close()
+    return [r for r in load_records(out) if r["status"] == "ok"]
+
+
+def rates(samples: np.ndarray, settings: GateSettings, n: int, factors: list[float], seeds: int) -> dict:
+    check = SampleRegression(settings)
+    out = {}
+    for f in factors:
+        flagged = cannot = 0
+        for seed in range(seeds):
+            rng = np.random.default_rng(seed)
+            base = rng.choice(samples, n, replace=True)
+            head = rng.choice(samples, n, replace=True) * f
+            v = check(head, base)
+            flagged += v.status == "fail"
+            cannot += v.status == "cannot-judge"
+        out[f"x{f:g}"] = {"flagged": flagged / seeds, "cannot_judge": cannot / seeds}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--results", type=Path, help="an existing results folder (default: run the local farm now)")
+    ap.add_argument("--models", nargs="+", default=["A", "B"])
+    ap.add_argument("--examples", type=int, default=500)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=500)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 48], help="per-step samples per side")
+    ap.add_argument("--factors", type=float, nargs="+", default=[1.0, 1.05, 1.1, 1.2, 1.3, 1.5])
+    ap.add_argument("--threshold", type=float, default=GateSettings.threshold)
+    ap.add_argument("--alpha", type=float, default=GateSettings.alpha)
+    ap.add_argument("--real-pairs", type=int, default=0, help="also gate N pairs of real back-to-back local-farm runs")
+    ap.add_argument("--keep", type=Path, help="keep the result folders of the runs here (default: a temporary folder)")
+    args = ap.parse_args()
+
+    settings = GateSettings(threshold=args.threshold, alpha=args.alpha)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = args.keep or tmp
+        records = [r for r in load_records(args.results) if r["status"] == "ok"] if args.results else \
+            run_farm(Path(tmp) / "r0", args.models, args.examples, args.repeats)
+        per_model = {}
+        for rec in records:
+            samples = np.asarray(per_example_samples(rec))
+            per_model[f"{rec['model']['name']}@{rec['device']['id']}"] = {
+                "measured_samples": int(samples.size), "measured_cv": float(samples.std(ddof=1) / samples.mean()),
+                **{f"n={n}": rates(samples, settings, n, args.factors, args.seeds) for n in args.sizes}}
+            print(f"{rec['model']['name']} on {rec['device']['id']}: {samples.size} samples, CV {samples.std(ddof=1) / samples.mean():.2f}", flush=True)
+            for n in args.sizes:
+                r = per_model[list(per_model)[-1]][f"n={n}"]
+                print(f"  n={n:3d}: " + "  ".join(f"{k}: {v['flagged']:.1%}" for k, v in r.items()), flush=True)
+
+        real = None
+        if args.real_pairs:
+            alarms, cases, cannot = 0, 0, 0
+            for i in range(args.real_pairs):
+                a = run_farm(Path(tmp) / f"a{i}", args.models, args.examples, args.repeats)
+                b = run_farm(Path(tmp) / f"b{i}", args.models, args.examples, args.repeats)
+                res = evaluate(b, a, {}, settings)
+                timing = [c for c in res.cases if c.metric == "train_time"]
+                cases += len(timing)
+                alarms += sum(c.failed for c in timing)
+                cannot += sum(c.status == "cannot-judge" for c in timing)
+            real = {"pairs": args.real_pairs, "model_device_cases": cases, "false_alarms": alarms, "cannot_judge": cannot,
+                    "false_alarm_rate": alarms / cases if cases else None}
+            print(f"real back-to-back runs: {alarms} false alarms in {cases} model x device comparisons", flush=True)
+
+    def pooled(key: str, n: int) -> float:
+        return float(np.mean([m[f"n={n}"][key]["flagged"] for m in per_model.values()]))
+
+    summary = {
+        "benchmark": "gate_accuracy", "threshold": args.threshold, "alpha": args.alpha, "seeds": args.seeds,
+        "examples": args.examples, "repeats": args.repeats, "sizes": args.sizes,
+        "false_alarm_rate": {f"n={n}": pooled("x1", n) for n in args.sizes},
+        "detection_rate_x1.3": {f"n={n}": pooled("x1.3", n) for n in args.sizes} if 1.3 in args.factors else None,
+        "per_model": per_model, "real_pairs": real, "seconds": round(time.perf_counter() - t0, 1),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
