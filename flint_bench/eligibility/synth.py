@@ -187,7 +187,7 @@ def generate_chunk(settings: SynthSettings, catalog: Catalog, first_device: int,
     battery = np.clip(np.round(battery), 1, 100)
 
     # Order by (device, start), keep the log inside its days, and stop a device's sessions overlapping.
-    start = np.clip(start, 0.0, days * DAY - 1.0)
+    start = np.mod(start, days * DAY)  # time-zone shifts past either edge wrap around: no pile-up at 0
     order = np.lexsort((start, dev))
     dev, start, length = dev[order], start[order], length[order]
     end = np.minimum(start + length, days * DAY)
