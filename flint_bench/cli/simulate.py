@@ -31,6 +31,7 @@ ROWS = [
     ("aggregator_updates_per_s", "aggregator updates/s", ".3f"),
     ("aggregator_mb_per_s", "aggregator MB/s", ".4f"),
     ("peak_hour_updates_per_s", "busiest-hour updates/s", ".3f"),
+    ("seconds_per_aggregation", "virtual s per aggregation", ".1f"),
     ("final_metric", "final metric", ".4f"),
     ("centralized_metric", "centralized baseline metric", ".4f"),
 ]
@@ -110,8 +111,8 @@ def simulate(
         else:
             keys = list(grid[0])
             console.print(rich_table(f"sweep · {len(results)} combinations (medians over trials)",
-                                     keys + ["hours to target", "aggregations", "started", "succeeded", "interrupted", "stale", "compute h", "final metric"],
-                                     [[str(r["params"][k]) for k in keys] + [_fmt(r["virtual_hours_to_target"], ".2f"), _fmt(r["aggregations"], ".0f"),
+                                     keys + ["hours to target", "s/aggregation", "aggregations", "started", "succeeded", "interrupted", "stale", "compute h", "final metric"],
+                                     [[str(r["params"][k]) for k in keys] + [_fmt(r["virtual_hours_to_target"], ".2f"), _fmt(r["seconds_per_aggregation"], ".1f"), _fmt(r["aggregations"], ".0f"),
                                       _fmt(r["tasks_started"], ".0f"), _fmt(r["tasks_succeeded"], ".0f"), _fmt(r["tasks_interrupted"], ".0f"),
                                       _fmt(r["tasks_stale"], ".0f"), _fmt(r["client_compute_hours"], ".3f"), _fmt(r["final_metric"], ".4f")] for r in results]))
         return

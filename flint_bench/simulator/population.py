@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import ConfigError, UserError
+from ..errors import ConfigError
 from .config import Availability, Population
 from .strategies import mbit_to_bytes_per_s, task_duration
 
@@ -164,6 +164,17 @@ class SessionStream:
         # thinning: candidates at the peak rate, kept with probability factor(t); mean rate = checkins/day
         self.peak_rate = n_devices * avail.checkins_per_device_per_day / DAY / float(f.mean())
 
+    def __getstate__(self):
+        # a trace can hold millions of sessions: checkpoints keep only the position; `attach` restores it
+        state = self.__dict__.copy()
+        state["trace"] = None
+        state["had_trace"] = self.trace is not None
+        return state
+
+    def attach(self, trace) -> None:
+        if getattr(self, "had_trace", False):
+            self.trace = trace
+
     def next_chunk(self):
         """Arrays for the next sessions, or None when a trace is exhausted."""
         if self.trace is not None:
@@ -210,8 +221,3 @@ def assign_classes(n_devices: int, classes: DeviceClasses, rng: np.random.Genera
             if m in index:
                 cls[device] = index[m]
     return cls
-
-
-def check_trace_exists(avail: Availability, file: str) -> None:
-    if avail.trace and not Path(avail.trace).is_file():
-        raise UserError(f"{file}: key 'population.availability.trace': file {avail.trace} not found.")

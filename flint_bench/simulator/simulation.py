@@ -28,7 +28,7 @@ from .strategies import client_lr, fedavg_weights, fedbuff_weights
 
 SUMMARY_KEYS = ("virtual_hours_to_target", "metric_at_budget", "virtual_hours", "rounds", "aggregations", "tasks_started",
                 "tasks_succeeded", "tasks_interrupted", "tasks_stale", "client_compute_hours", "aggregator_updates_per_s",
-                "aggregator_mb_per_s", "peak_hour_updates_per_s", "final_metric", "final_loss", "centralized_metric")
+                "aggregator_mb_per_s", "peak_hour_updates_per_s", "seconds_per_aggregation", "final_metric", "final_loss", "centralized_metric")
 
 
 @dataclass
@@ -211,6 +211,7 @@ def trial_summary(setup: Setup, st: TrialState) -> dict:
             "tasks_started": c.started, "tasks_succeeded": c.succeeded, "tasks_interrupted": c.interrupted, "tasks_stale": c.stale,
             "client_compute_hours": fc["client_compute_hours"], "aggregator_updates_per_s": fc["aggregator_updates_per_s"],
             "aggregator_mb_per_s": fc["aggregator_mb_per_s"], "peak_hour_updates_per_s": fc["peak_hour_updates_per_s"],
+            "seconds_per_aggregation": st.sched.now / c.aggregations if c.aggregations else None,
             "final_metric": st.last_metric, "final_loss": st.last_loss, "centralized_metric": setup.centralized_metric,
             "reached_target": st.hours_to_target is not None if setup.cfg.sim.target_metric is not None else None,
             "forecast": fc}
@@ -286,7 +287,11 @@ def run(cfg: SimConfig, raw: dict, out: Path | None = None, backend: str = "loca
     rows: list[dict] = ckpt["rows"] if ckpt else []
     try:
         for trial in range(len(finished), cfg.sim.trials):
-            st = ckpt["state"] if ckpt and ckpt["state"] is not None and ckpt["state"].trial == trial else new_trial(setup, trial)
+            if ckpt and ckpt["state"] is not None and ckpt["state"].trial == trial:
+                st = ckpt["state"]
+                st.sched.stream.attach(setup.trace)
+            else:
+                st = new_trial(setup, trial)
             ckpt = None
             say(f"trial {trial + 1}/{cfg.sim.trials}: {cfg.sim.mode}" + (f", resumed at aggregation {st.sched.c.aggregations}" if st.rows else ""))
 

@@ -109,3 +109,24 @@ def test_single_step_batched_path_equals_one_model_in_place(model_name):
     w = np.linspace(0.2, 1.0, len(sizes))
     args = (np.arange(len(sizes)), starts, idx, w, 0.1, 1, 16, (0, 0, 0))
     torch.testing.assert_close(batched.weighted_delta_sum(*args), loop.weighted_delta_sum(*args), rtol=1e-4, atol=1e-6)
+
+
+def test_proxy_quantity_and_label_skew():
+    from flint_bench.simulator.config import Proxy
+    from flint_bench.simulator.proxy import build_proxy, partition, slice_partition
+    from flint_bench.zoo import load_model
+
+    model = load_model("A")
+    iid = build_proxy(model, Proxy(clients=3000, mean_records=20, std_records=40, max_records=1000, holdout=100), 0)
+    q = iid.metadata["quantity"]
+    assert q["mean"] == pytest.approx(20, rel=0.1) and q["std"] == pytest.approx(40, rel=0.25) and q["max"] <= 1000
+    assert iid.offsets[-1] == len(iid.tensors[0]) and (np.diff(iid.offsets) >= 1).all()
+    skew = build_proxy(model, Proxy(clients=3000, mean_records=20, std_records=40, max_records=1000, holdout=100, label_alpha=0.1), 0)
+    assert skew.metadata["labels"]["label_ratio"] == pytest.approx(iid.metadata["labels"]["label_ratio"])  # same rows, regrouped
+    assert skew.metadata["labels"]["client_positive_share_std"] > 2 * iid.metadata["labels"]["client_positive_share_std"]
+    other = build_proxy(model, Proxy(clients=3000, mean_records=20, std_records=40, max_records=1000, holdout=100, version=1), 0)
+    assert not np.array_equal(other.offsets, iid.offsets)  # another version of the proxy
+    parts = partition(3000, 3)
+    assert parts == [(0, 1000), (1000, 2000), (2000, 3000)]
+    rows, offsets = slice_partition(iid, 1000, 2000)
+    assert len(rows[0]) == offsets[-1] == iid.offsets[2000] - iid.offsets[1000]

@@ -98,3 +98,50 @@ def test_fedbuff_speedup_grows_with_duration_spread():
     assert 0.7 < same < 1.3
     assert heavy > 1.15
     assert heavy > same
+
+
+def test_fedavg_round_deadline_aggregates_what_arrived():
+    inf = np.inf
+    rows = [(0, inf, 0, 0, 1.0), (0, inf, 1, 0, 2.0), (0, inf, 2, 0, 50.0), (0, inf, 3, 0, 60.0)]
+    s = FedAvgScheduler(ListStream(rows), 4, 1, cohort=4, overcommit=1.0, deadline_s=10.0)
+    agg = s.next_aggregation()
+    assert sorted(agg.clients.tolist()) == [0, 1] and agg.time_s == 10.0
+    assert s.c.stale == 2  # cancelled at the deadline
+
+
+def test_synthetic_availability_is_diurnal_with_troughs_near_15_percent_of_peak():
+    from flint_bench.simulator.config import Availability
+    from flint_bench.simulator.population import ConstantSampler, SessionStream
+
+    n = 20_000
+    stream = SessionStream(Availability(checkins_per_device_per_day=2.0), n, np.zeros(n, dtype=np.int64), [ConstantSampler(0.001)],
+                           ConstantSampler(10.0), np.ones(n, dtype=np.int64), 1, 1000.0, np.random.default_rng(0))
+    starts = []
+    while not starts or starts[-1][-1] < 7 * 86400:
+        starts.append(stream.next_chunk()[0])
+    s = np.concatenate(starts)
+    hourly = np.bincount((s[s < 7 * 86400] // 3600).astype(int), minlength=168)
+    assert hourly.sum() == pytest.approx(2.0 * n * 7, rel=0.05)  # the configured check-ins per device per day
+    trough, peak = np.percentile(hourly, 1), hourly.max()
+    assert 0.08 < trough / peak < 0.25
+    day = hourly[:24]
+    assert day.argmax() in (19, 20, 21)  # peak_hour = 20
+
+
+def test_availability_trace_drives_selection(tmp_path):
+    import pandas as pd
+
+    trace = pd.DataFrame({"device_id": ["p1", "p2", "p3", "p1"], "start": [0.0, 5.0, 6.0, 100.0], "end": [50.0, 7.0, 200.0, 400.0],
+                          "device_model": ["Pixel 7", "Galaxy", "Pixel 7", "Pixel 7"]})
+    trace.to_csv(tmp_path / "trace.csv", index=False)
+    cfg = config("fedbuff", proxy={"clients": 3, "mean_records": 2, "std_records": 0},
+                 population={"availability": {"trace": str(tmp_path / "trace.csv")}, "classes": [{"name": "c", "per_example_s": {"dist": "constant", "median": 10.0}}]},
+                 fedbuff={"concurrency": 3, "buffer": 1, "max_staleness": 5})
+    sched = simulation.make_scheduler(simulation.prepare(cfg), 0)
+    aggs = []
+    while (a := sched.next_aggregation()) is not None:
+        aggs.append((round(a.time_s, 6), a.clients.tolist()))
+    # tasks last 2 records x 10 s + 2*M/N; p2's session (5..7) ends first: interrupted
+    assert sched.c.interrupted == 1
+    assert [c for _, c in aggs] == [[0], [2], [0]]  # p1, p3, then p1 again in its second session
+    assert aggs[0][0] == pytest.approx(20.0 + 2 * sched.stream.update_bytes / (100e6 / 8))
