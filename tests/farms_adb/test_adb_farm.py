@@ -110,12 +110,13 @@ def test_run_model_a_on_three_phones_in_parallel(phones, farm_file, tmp_path):
 def test_disconnect_mid_run_is_a_failure_record_and_others_are_kept(phones, farm_file, tmp_path):
     phones[1].set_behaviour("disconnect")  # drops off the network 1 s after `am start`
     out_dir = tmp_path / "results"
-    code, out = cli("run", "--farm", str(farm_file()), "--model", "A", "--out", str(out_dir), "--format", "json")
+    farm = farm_file(serials=[p.serial for p in phones[:2]])  # two phones keep this test fast; the 3-phone run is above
+    code, out = cli("run", "--farm", str(farm), "--model", "A", "--out", str(out_dir), "--format", "json")
     assert code == 1
     recs = records(out_dir)
     lost = recs[phones[1].serial]
     assert lost["status"] == "failed" and lost["error"]["kind"] == "disconnected" and phones[1].serial in lost["error"]["message"]
-    assert recs[phones[0].serial]["status"] == "ok" and recs[phones[2].serial]["status"] == "ok"
+    assert recs[phones[0].serial]["status"] == "ok" and len(recs) == 2
     assert [f["device"] for f in json.loads(out)["failures"]] == [phones[1].serial]
 
 
