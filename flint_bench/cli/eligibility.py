@@ -59,7 +59,7 @@ def synth(
         ["top iOS model share", _pct(summary["top_model_share"]["iOS"])],
         ["top Android model share", _pct(summary["top_model_share"]["Android"])],
         ["median / p99 session", f"{summary['session_seconds_p50']:.0f} s / {summary['session_seconds_p99']:.0f} s"],
-        ["daily trough / weekly peak (active devices per hour)", f"{summary['trough_to_peak']:.2f}"],
+        ["daily trough / weekly peak (sessions active per hour)", f"{summary['trough_to_peak']:.2f}"],
         ["seconds / peak RSS", f"{summary['seconds']} s / {summary['peak_rss_mb']} MB"],
     ]))
 

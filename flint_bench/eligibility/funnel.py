@@ -86,23 +86,34 @@ class SessionTable:
             majors = np.array([float(version_tuple(c)[0]) if version_tuple(c) else np.nan for c in cat.categories] + [np.nan])
             out = majors[cat.codes.to_numpy()]
         elif name == "os_band":
-            plat, osv = self.frame["platform"].cat, self.frame["os_version"].cat
-            labels = [f"{p} {version_tuple(v)[0] if version_tuple(v) else v}" for p in plat.categories for v in osv.categories]
-            combo = plat.codes.to_numpy().astype(np.int64) * len(osv.categories) + osv.codes.to_numpy()
-            bad = (plat.codes.to_numpy() < 0) | (osv.codes.to_numpy() < 0)
-            uniq, inv = np.unique(np.asarray(labels, dtype=object), return_inverse=True)
-            band_codes = np.where(bad, -1, inv[np.where(bad, 0, combo)]) if len(labels) else np.full(len(combo), -1)
-            out = pd.Categorical.from_codes(band_codes, categories=[str(u) for u in uniq])
+            codes, labels = self._os_band(None)
+            out = pd.Categorical.from_codes(codes, categories=labels)
         else:
             s = self.frame[name]
             out = s.array if isinstance(s.dtype, pd.CategoricalDtype) else s.to_numpy()
         self._cache[name] = out
         return out
 
+    def _os_band(self, rows: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+        """'<platform> <major>' codes at `rows` (None: every row) and their labels."""
+        plat, osv = self.frame["platform"].cat, self.frame["os_version"].cat
+        pc, vc = plat.codes.to_numpy(), osv.codes.to_numpy()
+        if rows is not None:
+            pc, vc = pc[rows], vc[rows]
+        labels = [f"{p} {version_tuple(v)[0] if version_tuple(v) else v}" for p in plat.categories for v in osv.categories]
+        if not labels:
+            return np.full(len(pc), -1, dtype=np.int64), []
+        uniq, inv = np.unique(np.asarray(labels, dtype=object), return_inverse=True)
+        bad = (pc < 0) | (vc < 0)
+        combo = np.where(bad, 0, pc.astype(np.int64) * len(osv.categories) + vc)
+        return np.where(bad, -1, inv[combo]), [str(u) for u in uniq]
+
     def values_at(self, name: str, rows: np.ndarray):
         """The column's value at `rows` (one row per unit or per device) as (codes, labels)."""
         import pandas as pd
 
+        if name == "os_band" and name not in self._cache:
+            return self._os_band(rows)  # a dimension only: no need to derive it for every row
         col = self.column(name)
         if isinstance(col, pd.Categorical):
             return np.asarray(col.codes)[rows], [str(c) for c in col.categories]
@@ -195,6 +206,10 @@ def criterion_mask(table: SessionTable, c: Criterion, compat: "CompatLookup | No
             value = np.array([np.datetime64(v, "D") for v in c.value])
         out = _compare(values, c.op, value)
         return out & ~np.isnat(values) if c.op in ("!=", "not_in") else out
+    if values.dtype.kind in "iu" and isinstance(value, float) and value.is_integer():
+        info = np.iinfo(values.dtype)
+        if info.min <= value <= info.max:
+            value = values.dtype.type(value)  # compare int8 with int8: no float64 cast of the column
     if c.field in MISSING_IS_INFINITE and values.dtype.kind == "f":
         values = np.where(np.isnan(values), np.inf, values)
     out = _compare(values, c.op, value)
@@ -276,23 +291,29 @@ def evaluate(frame: "pd.DataFrame", rules: RuleSet, compat: CompatLookup | None 
     n_rows = len(frame)
     masks = {c.name: criterion_mask(table, c, compat) for c in rules.criteria}
     per_unit = {name: table.any_per_unit(m) for name, m in masks.items()}
-    combined_names = [c.name for c in rules.combined]
-    all_rows = np.ones(n_rows, dtype=bool)
-    criteria_out = []
-    for c in rules.criteria:
-        if c.name in combined_names:
-            all_rows &= masks[c.name]
-        cum = table.any_per_unit(all_rows) if c.name in combined_names else None
-        criteria_out.append({
-            "name": c.name, "family": c.family, "rule": c.text(), "description": c.description,
-            "devices_alone": int(per_unit[c.name].sum()), "share_alone": float(per_unit[c.name].mean()),
-            "session_share_alone": float(masks[c.name].mean()),
-            # Share left after this criterion and every earlier one in `all_of` (the funnel's steps).
-            "cumulative_share": float(cum.mean()) if cum is not None else None,
-        })
-    all_units = table.any_per_unit(all_rows)
+    combined = [c.name for c in rules.combined]
+    n_units = max(table.n_units, 1)
+
+    def fraction(flags: np.ndarray, n: int) -> float:
+        return np.count_nonzero(flags) / n if n else 0.0  # count_nonzero: no float copy of a bool array
+
+    all_rows, cumulative = None, {}
+    for name in combined:
+        all_rows = masks[name].copy() if all_rows is None else np.logical_and(all_rows, masks[name], out=all_rows)
+        # Share left after this criterion and every earlier one in `all_of` (the funnel's steps);
+        # the first step is the criterion alone, no need to reduce it twice.
+        cumulative[name] = per_unit[name] if len(cumulative) == 0 else table.any_per_unit(all_rows)
+    if all_rows is None:
+        all_rows = np.ones(n_rows, dtype=bool)
+    all_units = cumulative[combined[-1]] if combined else table.any_per_unit(all_rows)
+    criteria_out = [{
+        "name": c.name, "family": c.family, "rule": c.text(), "description": c.description,
+        "devices_alone": int(np.count_nonzero(per_unit[c.name])), "share_alone": fraction(per_unit[c.name], table.n_units),
+        "session_share_alone": fraction(masks[c.name], n_rows),
+        "cumulative_share": fraction(cumulative[c.name], table.n_units) if c.name in cumulative else None,
+    } for c in rules.criteria]
     per_unit[ALL] = all_units
-    overall = {c["name"]: c["share_alone"] for c in criteria_out} | {ALL: float(all_units.mean())}
+    overall = {c["name"]: c["share_alone"] for c in criteria_out} | {ALL: fraction(all_units, n_units)}
 
     subpops, warnings = [], []
     fr = rules.fairness
@@ -304,7 +325,8 @@ def evaluate(frame: "pd.DataFrame", rules: RuleSet, compat: CompatLookup | None 
         valid = codes >= 0
         counts = np.bincount(codes[valid], minlength=len(labels))
         devices = np.bincount(dev_codes[dev_codes >= 0], minlength=len(labels))
-        shares = {name: np.bincount(codes[valid], weights=flags[valid], minlength=len(labels)) for name, flags in per_unit.items()}
+        vcodes = codes[valid]
+        shares = {name: np.bincount(vcodes[flags[valid]], minlength=len(labels)) for name, flags in per_unit.items()}
         for k in np.argsort(-devices, kind="stable"):
             if counts[k] == 0:
                 continue
@@ -334,8 +356,8 @@ def evaluate(frame: "pd.DataFrame", rules: RuleSet, compat: CompatLookup | None 
                     "peak": int(active.max()) if active.size else 0,
                     "trough_to_peak": trough_to_peak(active) if active.size >= 24 and active.max() > 0 else None}
     return Funnel(unit=table.unit, devices=table.n_devices, units=table.n_units, sessions=n_rows, criteria=criteria_out,
-                  all_of=combined_names, all_criteria_devices=int(all_units.sum()), all_criteria_share=overall[ALL],
-                  all_criteria_session_share=float(all_rows.mean()), subpopulations=subpops,
+                  all_of=combined, all_criteria_devices=int(np.count_nonzero(all_units)), all_criteria_share=overall[ALL],
+                  all_criteria_session_share=fraction(all_rows, n_rows), subpopulations=subpops,
                   fairness_warnings=warnings, availability=availability,
                   fairness={"min_ratio": fr.min_ratio, "min_devices": fr.min_devices, "dimensions": fr.dimensions},
                   eligible_rows=all_rows)
