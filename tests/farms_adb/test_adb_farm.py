@@ -53,6 +53,14 @@ def test_farm_list_attribute_filters(phones, farm_file):
     assert json.loads(out)["devices"] == []
 
 
+def test_connect_adds_tcp_phones(phones, farm_file):
+    from fake_device import adb
+
+    adb("disconnect", phones[2].serial)
+    code, out = cli("farm", "list", "--farm", str(farm_file(serials=[phones[2].serial], connect=[phones[2].serial])), "--format", "json")
+    assert code == 0 and [d["model"] for d in json.loads(out)["devices"]] == ["Redmi 9A"]
+
+
 def test_doctor_passes_then_names_the_missing_app(phones, farm_file):
     code, out = cli("farm", "doctor", "--farm", str(farm_file()), "--format", "json")
     doc = json.loads(out)

@@ -85,3 +85,20 @@ def test_the_test_phone_speaks_adb_to_the_real_server(phones):
     assert device.shell2("exit 7", v2=True).returncode == 7
     assert [f.path for f in device.sync.list("/sdcard/a b")] == ["blob.bin"]
     assert not device.sync.exists("/sdcard/nothing")
+
+
+def test_emulator_that_dies_while_booting_is_reported_with_its_log(tmp_path, adb_server):
+    from flint_bench.farms.adb import EmulatorSettings
+    from flint_bench.farms.emulators import stop
+
+    tool = tmp_path / "emulator" / "emulator"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\nif [ \"$1\" = -list-avds ]; then echo small_30; exit 0; fi\n"
+                    "echo \"args: $*\"; echo 'PANIC: Missing emulator engine program for x86 CPU.'; exit 1\n")
+    tool.chmod(0o755)
+    settings = AdbSettings(emulators=EmulatorSettings(boot_timeout_s=30))
+    with pytest.raises(UserError, match=r"(?s)exited with code 1 before booting.*-avd small_30 -port 5554 -no-window.*PANIC"):
+        Sdk.find({"ANDROID_HOME": str(tmp_path)}).start(["small_30"], settings)
+    assert stop(settings) == []  # no emulator is running on this private adb server
+    with pytest.raises(UserError, match="not emulators"):
+        stop(settings, ["R58M12ABCDE"])
