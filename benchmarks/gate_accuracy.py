@@ -4,6 +4,9 @@ Takes the per-step samples of a REAL local-farm result (runs the farm unless --r
 then over many seeds draws base and head by resampling those samples (the measured distribution,
 not a model of it), slows the head by a factor, and applies the gate's regression check.
   false-alarm rate = share of seeds flagged at factor 1.0 (noise only)
+Each side is split into repeats; the "drift" variants also scale each repeat by a random factor
+with the spread the real run's repeat medians showed (the machine's state changing between
+repeats), once with the gate's repeat check and once without it.
   detection rate   = share of seeds flagged at factor > 1.0
 With --real-pairs N it also runs the local farm 2N more times and gates real back-to-back runs
 against each other (every source of run-to-run noise included).
@@ -39,20 +42,36 @@ def run_farm(out: Path, models: list[str], examples: int, repeats: int) -> list[
     return [r for r in load_records(out) if r["status"] == "ok"]
 
 
-def rates(samples: np.ndarray, settings: GateSettings, n: int, factors: list[float], seeds: int) -> dict:
+def draw(rng: np.random.Generator, samples: np.ndarray, n: int, repeats: int, drift_sigma: float) -> list[np.ndarray]:
+    """n resampled per-step samples split into `repeats` repeats; each repeat scaled by its own
+    lognormal(0, drift_sigma) factor: the machine's state changing between repeats and runs."""
+    return [part * rng.lognormal(0.0, drift_sigma) if drift_sigma else part
+            for part in np.array_split(rng.choice(samples, n, replace=True), repeats)]
+
+
+def rates(samples: np.ndarray, settings: GateSettings, n: int, factors: list[float], seeds: int, repeats: int = 3,
+          drift_sigma: float = 0.0) -> dict:
     check = SampleRegression(settings)
     out = {}
     for f in factors:
         flagged = cannot = 0
         for seed in range(seeds):
             rng = np.random.default_rng(seed)
-            base = rng.choice(samples, n, replace=True)
-            head = rng.choice(samples, n, replace=True) * f
-            v = check(head, base)
+            base = draw(rng, samples, n, repeats, drift_sigma)
+            head = [rep * f for rep in draw(rng, samples, n, repeats, drift_sigma)]
+            v = check(np.concatenate(head), np.concatenate(base), head, base)
             flagged += v.status == "fail"
             cannot += v.status == "cannot-judge"
         out[f"x{f:g}"] = {"flagged": flagged / seeds, "cannot_judge": cannot / seeds}
     return out
+
+
+def drift_sigma_of(record: dict) -> float:
+    """The spread of the repeat medians of one real run (log scale): how much the machine drifts."""
+    from flint_bench.gate.checks import per_repeat_samples
+
+    meds = [np.median(r) for r in per_repeat_samples(record) if r]
+    return float(np.std(np.log(meds), ddof=1)) if len(meds) > 1 else 0.0
 
 
 def main() -> None:
@@ -64,6 +83,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=500)
     ap.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 48], help="per-step samples per side")
     ap.add_argument("--factors", type=float, nargs="+", default=[1.0, 1.05, 1.1, 1.2, 1.3, 1.5])
+    ap.add_argument("--min-drift", type=float, default=0.03, help="smallest between-repeat drift (log sd) to simulate")
     ap.add_argument("--threshold", type=float, default=GateSettings.threshold)
     ap.add_argument("--alpha", type=float, default=GateSettings.alpha)
     ap.add_argument("--real-pairs", type=int, default=0, help="also gate N pairs of real back-to-back local-farm runs")
@@ -77,15 +97,22 @@ def main() -> None:
         records = [r for r in load_records(args.results) if r["status"] == "ok"] if args.results else \
             run_farm(Path(tmp) / "r0", args.models, args.examples, args.repeats)
         per_model = {}
+        no_check = GateSettings(threshold=args.threshold, alpha=args.alpha, repeat_check=False)
         for rec in records:
             samples = np.asarray(per_example_samples(rec))
-            per_model[f"{rec['model']['name']}@{rec['device']['id']}"] = {
-                "measured_samples": int(samples.size), "measured_cv": float(samples.std(ddof=1) / samples.mean()),
-                **{f"n={n}": rates(samples, settings, n, args.factors, args.seeds) for n in args.sizes}}
-            print(f"{rec['model']['name']} on {rec['device']['id']}: {samples.size} samples, CV {samples.std(ddof=1) / samples.mean():.2f}", flush=True)
+            sigma = max(drift_sigma_of(rec), args.min_drift)
+            entry = {"measured_samples": int(samples.size), "measured_cv": float(samples.std(ddof=1) / samples.mean()),
+                     "drift_sigma": sigma}
             for n in args.sizes:
-                r = per_model[list(per_model)[-1]][f"n={n}"]
-                print(f"  n={n:3d}: " + "  ".join(f"{k}: {v['flagged']:.1%}" for k, v in r.items()), flush=True)
+                entry[f"n={n}"] = rates(samples, settings, n, args.factors, args.seeds)
+                entry[f"n={n} drift"] = rates(samples, settings, n, args.factors, args.seeds, drift_sigma=sigma)
+                entry[f"n={n} drift, no repeat check"] = rates(samples, no_check, n, args.factors, args.seeds, drift_sigma=sigma)
+            per_model[f"{rec['model']['name']}@{rec['device']['id']}"] = entry
+            print(f"{rec['model']['name']} on {rec['device']['id']}: {samples.size} samples, CV {entry['measured_cv']:.2f}, "
+                  f"drift between repeats {sigma:.1%}", flush=True)
+            for key, r in entry.items():
+                if key.startswith("n="):
+                    print(f"  {key:32s} " + "  ".join(f"{k}: {v['flagged']:6.1%}" for k, v in r.items()), flush=True)
 
         real = None
         if args.real_pairs:
@@ -102,14 +129,15 @@ def main() -> None:
                     "false_alarm_rate": alarms / cases if cases else None}
             print(f"real back-to-back runs: {alarms} false alarms in {cases} model x device comparisons", flush=True)
 
-    def pooled(key: str, n: int) -> float:
-        return float(np.mean([m[f"n={n}"][key]["flagged"] for m in per_model.values()]))
+    def pooled(factor: str, key: str) -> float:
+        return float(np.mean([m[key][factor]["flagged"] for m in per_model.values()]))
 
     summary = {
         "benchmark": "gate_accuracy", "threshold": args.threshold, "alpha": args.alpha, "seeds": args.seeds,
         "examples": args.examples, "repeats": args.repeats, "sizes": args.sizes,
-        "false_alarm_rate": {f"n={n}": pooled("x1", n) for n in args.sizes},
-        "detection_rate_x1.3": {f"n={n}": pooled("x1.3", n) for n in args.sizes} if 1.3 in args.factors else None,
+        "false_alarm_rate": {f"n={n}{v}": pooled("x1", f"n={n}{v}") for n in args.sizes for v in ("", " drift", " drift, no repeat check")},
+        "detection_rate_x1.3": {f"n={n}{v}": pooled("x1.3", f"n={n}{v}") for n in args.sizes for v in ("", " drift", " drift, no repeat check")}
+        if 1.3 in args.factors else None,
         "per_model": per_model, "real_pairs": real, "seconds": round(time.perf_counter() - t0, 1),
     }
     print(json.dumps(summary))

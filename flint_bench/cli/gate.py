@@ -19,6 +19,7 @@ def gate(
     threshold: float = typer.Option(1.10, "--threshold", help="head/base ratio a change must exceed to count (1.10 = 10% slower)"),
     alpha: float = typer.Option(0.01, "--alpha", help="Mann-Whitney U significance level on the raw per-step samples"),
     min_samples: int = typer.Option(6, "--min-samples", min=2, help="per-step samples needed on each side to judge a timing change"),
+    repeat_check: bool = typer.Option(True, "--repeat-check/--no-repeat-check", help="a slowdown must also separate the repeats (every head repeat median beyond every base one)"),
     junit: Optional[Path] = typer.Option(None, "--junit", help="write JUnit XML: one test case per model x device x metric"),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="write the Markdown table here (also appended to $GITHUB_STEP_SUMMARY when set)"),
     benchmark_json: Optional[Path] = typer.Option(None, "--benchmark-json", help="write github-action-benchmark customSmallerIsBetter JSON of the head"),
@@ -47,7 +48,7 @@ def gate(
         raise UserError(f"{head}: no result records in this folder. Run `flint-bench run --out {head}` first.")
     base_records = load_records(base) if base is not None else None
     targets = load_budgets(budgets).select(target)
-    result = evaluate(head_records, base_records, targets, GateSettings(threshold=threshold, alpha=alpha, min_samples=min_samples))
+    result = evaluate(head_records, base_records, targets, GateSettings(threshold=threshold, alpha=alpha, min_samples=min_samples, repeat_check=repeat_check))
 
     md = to_markdown(result)
     if markdown:

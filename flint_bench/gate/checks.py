@@ -67,15 +67,29 @@ class GateSettings:
     alpha: float = 0.01  # Mann-Whitney U significance level
     min_samples: int = 6  # per side; below it the test cannot reach significance anyway
     min_memory_delta_mb: float = 1.0  # memory changes smaller than this are allocator noise
+    # Per-step samples of one run miss the drift between runs (other load, clock scaling): a
+    # slowdown must also separate the repeats, every head repeat's median above every base one's.
+    repeat_check: bool = True
+
+
+def per_repeat_samples(record: dict) -> list[list[float]]:
+    """The raw per-example training times per repeat: step_seconds[i] / step_examples[i]."""
+    t = record.get("timing") or {}
+    return [[s / e for s, e in zip(secs, exs) if e] for secs, exs in zip(t.get("step_seconds") or [], t.get("step_examples") or [])]
 
 
 def per_example_samples(record: dict) -> list[float]:
-    """The raw per-example training times: step_seconds[i] / step_examples[i] over every repeat."""
-    t = record.get("timing") or {}
-    out = []
-    for secs, exs in zip(t.get("step_seconds") or [], t.get("step_examples") or []):
-        out.extend(s / e for s, e in zip(secs, exs) if e)
-    return out
+    """Every repeat's per-example training times in one list."""
+    return [x for rep in per_repeat_samples(record) for x in rep]
+
+
+def repeats_separate(head_repeats: Sequence[Sequence[float]], base_repeats: Sequence[Sequence[float]], slower: bool) -> tuple[bool, str]:
+    """Whether every head repeat's median lies beyond every base repeat's (above when `slower`)."""
+    hm = [float(np.median(r)) for r in head_repeats if len(r)]
+    bm = [float(np.median(r)) for r in base_repeats if len(r)]
+    ok = min(hm) > max(bm) if slower else max(hm) < min(bm)
+    span = f"head repeat medians {min(hm):.3g}-{max(hm):.3g}, base {min(bm):.3g}-{max(bm):.3g}"
+    return ok, span
 
 
 def min_p_value(n1: int, n2: int) -> float:
@@ -90,7 +104,10 @@ class SampleRegression:
     settings: GateSettings
     name: str = "regression"
 
-    def __call__(self, head: Sequence[float], base: Sequence[float]) -> Verdict:
+    def __call__(self, head: Sequence[float], base: Sequence[float],
+                 head_repeats: Sequence[Sequence[float]] | None = None, base_repeats: Sequence[Sequence[float]] | None = None) -> Verdict:
+        """`head`/`base`: every sample; with `*_repeats` (the same samples per repeat) the
+        repeat check applies when both sides have at least two repeats."""
         from scipy.stats import mannwhitneyu
 
         s = self.settings
@@ -104,6 +121,14 @@ class SampleRegression:
         ratio = hm / bm if bm else math.inf
         slower = mannwhitneyu(h, b, alternative="greater").pvalue
         faster = mannwhitneyu(h, b, alternative="less").pvalue
+        check_repeats = s.repeat_check and head_repeats is not None and base_repeats is not None \
+            and sum(1 for r in head_repeats if len(r)) >= 2 and sum(1 for r in base_repeats if len(r)) >= 2
+        if check_repeats and ((ratio > s.threshold and slower < s.alpha) or (ratio < 1 / s.threshold and faster < s.alpha)):
+            separate, span = repeats_separate(head_repeats, base_repeats, slower=ratio > 1)
+            if not separate:
+                return Verdict(self.name, "cannot-judge", f"cannot judge: x{ratio:.2f} with p = {min(slower, faster):.2g} on the steps, "
+                               f"but the repeats overlap ({span}): the machine drifted between repeats; measure base and head "
+                               "in alternating rounds", hm, bm, ratio, float(min(slower, faster)))
         if ratio > s.threshold and slower < s.alpha:
             return Verdict(self.name, "fail", f"slower: median x{ratio:.2f} > x{s.threshold:g}, Mann-Whitney U p = {slower:.2g} < {s.alpha:g}",
                            hm, bm, ratio, float(slower))
@@ -259,7 +284,8 @@ def evaluate(head: list[dict], base: list[dict] | None, targets: dict[str, Targe
             for m in regressions:
                 by_metric[m].verdicts.append(Verdict("regression", "no-base", f"{why}: nothing to compare with"))
         elif rec["status"] == "ok":
-            by_metric["train_time"].verdicts.append(SampleRegression(settings)(per_example_samples(rec), per_example_samples(b)))
+            by_metric["train_time"].verdicts.append(SampleRegression(settings)(
+                per_example_samples(rec), per_example_samples(b), per_repeat_samples(rec), per_repeat_samples(b)))
             by_metric["memory_mb"].verdicts.append(ScalarRegression(settings, settings.min_memory_delta_mb)(memory_mb(rec), memory_mb(b)))
             by_metric["storage_mb"].verdicts.append(ScalarRegression(settings)(storage_mb(rec), storage_mb(b)))
         if run_case.verdicts:

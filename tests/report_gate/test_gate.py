@@ -199,3 +199,18 @@ def test_rounds_are_pooled(real_records, tmp_path, cli):
     timing = next(c for c in doc["cases"] if c["metric"] == "train_time")
     assert code == 1 and timing["status"] == "fail", out + err
     assert len(doc["cases"]) == 3  # one model on one device, not one per round
+
+
+def test_drift_between_repeats_is_not_a_regression():
+    """Steps significantly slower only because one head repeat ran on a busy machine: the repeats
+    overlap, so the gate says it cannot judge instead of failing (and fails with --no-repeat-check)."""
+    rng = np.random.default_rng(3)
+    base = [list(1e-3 * rng.lognormal(0, 0.05, 20)) for _ in range(3)]
+    head = [list(1e-3 * rng.lognormal(0, 0.05, 20))] + [list(3e-3 * rng.lognormal(0, 0.05, 20)) for _ in range(2)]
+    flat = lambda reps: [x for r in reps for x in r]  # noqa: E731
+    v = SampleRegression(GateSettings())(flat(head), flat(base), head, base)
+    assert v.status == "cannot-judge" and "repeats overlap" in v.message
+    # a uniform 30% slowdown separates the repeats and fails
+    slow = [[x * 1.3 for x in r] for r in base]
+    assert SampleRegression(GateSettings())(flat(slow), flat(base), slow, base).status == "fail"
+    assert SampleRegression(GateSettings(repeat_check=False))(flat(head), flat(base), head, base).status == "fail"

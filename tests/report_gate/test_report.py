@@ -11,7 +11,7 @@ import pytest
 from rg_synth import ELIGIBILITY, farm_like, write_folder, write_simulation
 
 EVIL = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
-SECTIONS = ["summary", "table5", "training-time", "resources", "compatibility", "eligibility", "simulation", "provenance"]
+SECTIONS = ["summary", "table5", "training-time", "resources", "compatibility", "eligibility", "simulation", "profiles", "provenance"]
 
 
 class Parsed(HTMLParser):
@@ -37,14 +37,19 @@ def inputs(real_records, tmp_path_factory):
     results = write_folder(root / "results", farm_like(real_records, EVIL))
     elig = root / "elig.json"
     elig.write_text(json.dumps(ELIGIBILITY))
-    return {"results": results, "eligibility": elig, "simulation": write_simulation(root / "sim"), "root": root}
+    from flint_bench.profiles import build_profiles, write_profiles
+    from flint_bench.results import load_records
+
+    profiles = write_profiles(build_profiles(load_records(results)), root / "profiles.parquet")
+    return {"results": results, "eligibility": elig, "simulation": write_simulation(root / "sim"), "profiles": profiles, "root": root}
 
 
 @pytest.fixture(scope="module")
 def full_html(inputs):
     from flint_bench.report.render import make_context, render_html
 
-    return render_html(make_context(inputs["results"], eligibility=inputs["eligibility"], simulation=inputs["simulation"]))
+    return render_html(make_context(inputs["results"], eligibility=inputs["eligibility"], simulation=inputs["simulation"],
+                                    profiles=inputs["profiles"]))
 
 
 def test_sections_and_plots_are_there(full_html):
@@ -57,6 +62,7 @@ def test_sections_and_plots_are_there(full_html):
     text = " ".join(page.text)
     assert "galaxy-a10" in text and "memory-limit" in text  # the failed run is shown with its reason
     assert "removes most low-end phones" in text  # the fairness warning
+    assert "per_example_s_quantiles" in text and "Pixel 4a" in text  # the device-profile table
 
 
 def test_self_contained_no_script_no_external_url(full_html):
