@@ -98,6 +98,19 @@ def emulators_list(format: Format = typer.Option(Format.table, "--format", help=
         console.print(rich_table(f"AVDs in {sdk.root}", ["avd"], [[a] for a in avds]))
 
 
+@emulators_app.command("create")
+def emulators_create(
+    avd: str = typer.Option(..., "--avd", help="name of the new AVD"),
+    image: str = typer.Option("system-images;android-34;google_apis;x86_64", "--image", help="installed system image package"),
+    device: Optional[str] = typer.Option("pixel_7", "--device", help="hardware profile (`avdmanager list device`)"),
+) -> None:
+    """Create an AVD with the SDK's `avdmanager`."""
+    from ..farms.emulators import Sdk
+
+    out = Sdk.find().create_avd(avd, image, device)
+    console.print(escape(out) or f"created AVD {escape(avd)}", highlight=False)
+
+
 @emulators_app.command("start")
 def emulators_start(
     farm: Optional[Path] = typer.Option(None, "--farm", help="adb farm config whose [adb.emulators].avds to boot"),

@@ -55,6 +55,19 @@ class Sdk:
         # newer emulators print INFO lines too; AVD names never contain spaces or '|'
         return [line.strip() for line in out.stdout.splitlines() if line.strip() and " " not in line.strip() and "|" not in line]
 
+    def create_avd(self, name: str, image: str, device: str | None = None) -> str:
+        """`avdmanager create avd` (the system image must be installed: `sdkmanager "<image>"`)."""
+        if self.avdmanager is None:
+            raise UserError(f"avdmanager was not found under {self.root} (cmdline-tools/latest/bin). Install the SDK command-line tools: "
+                            f"`sdkmanager \"cmdline-tools;latest\"`. {INSTALL_HINT}")
+        cmd = [str(self.avdmanager), "create", "avd", "-n", name, "-k", image, *(["-d", device] if device else [])]
+        # avdmanager asks whether to create a custom hardware profile: answer no
+        out = subprocess.run(cmd, input="no\n", capture_output=True, text=True, timeout=300)
+        if out.returncode != 0:
+            raise UserError(f"`avdmanager create avd -n {name} -k {image}` failed: {(out.stderr or out.stdout).strip()[-800:]} "
+                            f"(is the image installed? `sdkmanager \"{image}\"`)")
+        return out.stdout.strip()
+
     def command(self, avd: str, port: int, settings: AdbSettings) -> list[str]:
         e = settings.emulators
         return [str(self.emulator), "-avd", avd, "-port", str(port), *(["-no-window"] if e.headless else []), *e.extra_args]

@@ -102,3 +102,22 @@ def test_emulator_that_dies_while_booting_is_reported_with_its_log(tmp_path, adb
     assert stop(settings) == []  # no emulator is running on this private adb server
     with pytest.raises(UserError, match="not emulators"):
         stop(settings, ["R58M12ABCDE"])
+
+
+def test_create_avd_answers_avdmanager_and_reports_failures(tmp_path):
+    (tmp_path / "emulator").mkdir()
+    (tmp_path / "emulator" / "emulator").write_text("#!/bin/sh\n")
+    (tmp_path / "emulator" / "emulator").chmod(0o755)
+    with pytest.raises(UserError, match="avdmanager was not found"):
+        Sdk.find({"ANDROID_HOME": str(tmp_path)}).create_avd("x", "system-images;android-34;google_apis;x86_64")
+    tool = tmp_path / "cmdline-tools" / "latest" / "bin" / "avdmanager"
+    tool.parent.mkdir(parents=True)
+    # like avdmanager: fails for an image that is not installed, reads the custom-profile answer from stdin
+    tool.write_text("#!/bin/sh\ncase \"$*\" in *android-99*) echo 'Error: Package path is not valid.' >&2; exit 1;; esac\n"
+                    "read answer; echo \"args: $* answer: $answer\"\n")
+    tool.chmod(0o755)
+    sdk = Sdk.find({"ANDROID_HOME": str(tmp_path)})
+    assert sdk.create_avd("p34", "system-images;android-34;google_apis;x86_64", "pixel_7") == \
+        "args: create avd -n p34 -k system-images;android-34;google_apis;x86_64 -d pixel_7 answer: no"
+    with pytest.raises(UserError, match=r"Package path is not valid.*sdkmanager"):
+        sdk.create_avd("p99", "system-images;android-99;google_apis;x86_64")
