@@ -18,8 +18,11 @@ emulators_app = typer.Typer(help="Android emulators through the Android SDK (`em
 
 
 def _open(farm: Optional[Path]):
-    from ..farms import load_farm_file, open_farm
+    from ..farms import FarmFile, load_farm_file, open_farm
+    from ..farms.local import LocalSettings
 
+    if farm is None and not DEFAULT_FARM.is_file():  # outside a checkout: the built-in local farm, as `run` does
+        return open_farm(FarmFile(kind="local", name="local", settings=LocalSettings()))
     return open_farm(load_farm_file(farm or DEFAULT_FARM))
 
 
