@@ -125,6 +125,10 @@ def simulate(
         print_json(summary)
     else:
         console.print(summary_table(summary))
+        by_class = summary["compute_hours_by_class"]
+        if len(by_class) > 1:
+            console.print(rich_table("client compute hours by device class", ["device class", "median", "min", "max"],
+                                     [[n, _fmt(v["median"], ".4f"), _fmt(v["min"], ".4f"), _fmt(v["max"], ".4f")] for n, v in by_class.items()]))
         if out:
             console.print(f"written: {out}/summary.json, {out}/metrics.parquet")
 

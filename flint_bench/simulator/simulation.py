@@ -223,6 +223,7 @@ def summarize(setup: Setup, trials: list[dict], backend: str, wall_s: float) -> 
         "model": setup.model.name, "mode": cfg.sim.mode, "backend": backend, "trials": len(trials), "metric_name": setup.metric_name,
         "target_metric": cfg.sim.target_metric, "time_budget_hours": cfg.sim.time_budget_hours,
         "metrics": {k: spread([t[k] for t in trials]) for k in SUMMARY_KEYS},
+        "compute_hours_by_class": {n: spread([t["forecast"]["compute_hours_by_class"][n] for t in trials]) for n in setup.classes.names},
         "per_trial": trials, "proxy": setup.proxy.metadata if setup.proxy else {"clients": int(len(setup.sizes))},
         "device_classes": setup.classes.names, "update_bytes": setup.update_bytes, "wall_seconds": wall_s,
         "config": cfg.echo(),

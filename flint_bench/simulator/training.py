@@ -114,7 +114,7 @@ class Executor:
         return total
 
     def _one_step_sum(self, local: np.ndarray, sizes: np.ndarray, start: torch.Tensor, weights: np.ndarray, lr: float,
-                      max_rows: int = 8192) -> torch.Tensor:
+                      max_rows: int = 256) -> torch.Tensor:
         """Σ_k w_k·(-lr·∇L_k(start)) for single-step clients: one weighted backward pass per block of rows."""
         net, nf = self.net, self.model.n_features
         set_flat(net, start)
