@@ -164,3 +164,17 @@ def test_hostile_names_never_execute_on_the_device_shell(phones, farm_file, tmp_
     assert (phone.root / hostile.lstrip("/") / "spec.json").is_file()  # the folder exists with its literal name
     assert not [p for p in phone.root.rglob("PWNED*")] and not list(Path.cwd().glob("PWNED*"))
     assert any(hostile.replace("'", "'\"'\"'") in c for c in phone.shell_log)  # it went to the shell quoted
+
+
+def test_farm_commands_are_generic_over_kinds(tmp_path):
+    repo = Path(__file__).resolve().parents[2]
+    classes = tmp_path / "classes.toml"
+    classes.write_text('kind = "local"\n[[local.devices]]\nname = "high-end"\nthreads = 2\n[[local.devices]]\nname = "low-end"\nthreads = 1\n')
+    code, out = cli("farm", "list", "--farm", str(classes), "--format", "json")
+    assert code == 0 and [d["id"] for d in json.loads(out)["devices"]] == ["high-end", "low-end"]
+    code, out = cli("farm", "doctor", "--farm", str(repo / "farm_configs/local.toml"), "--format", "json")
+    assert code == 0 and json.loads(out)["kind"] == "local" and json.loads(out)["ok"] is True
+    bad = tmp_path / "bad-kind.toml"
+    bad.write_text('kind = "carrier-pigeon"\n')
+    code, out = cli("farm", "list", "--farm", str(bad))
+    assert code == 2 and "bad-kind.toml" in out and "'kind'" in out
