@@ -200,3 +200,22 @@ def model_a():
     from flint_bench.zoo import load_models
 
     return load_models(["A"])
+
+
+@pytest.fixture(scope="session")
+def local_worker_result(model_a, tmp_path_factory) -> dict:
+    """A valid result record of another run (the reference worker, run once), to leave on a phone."""
+    from flint_bench.bench.worker import run
+    from flint_bench.export import export_model
+    from flint_bench.farms.base import BenchJob, RunSettings
+    from flint_bench.runner import training_data
+
+    folder = tmp_path_factory.mktemp("earlier-run")
+    settings = RunSettings(examples=64, repeats=1, warmup_steps=1)
+    artifacts = export_model(model_a[0])
+    job = BenchJob("earlier-run", model_a[0], artifacts, training_data(model_a[0], settings, folder), settings)
+    spec = folder / "spec.json"
+    spec.write_text(json.dumps(job.spec(str(job.training_artifact), str(job.data_file))))
+    result = run(spec)
+    assert result["status"] == "ok", result["error"]
+    return result

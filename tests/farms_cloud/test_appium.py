@@ -81,10 +81,11 @@ def test_missing_app_is_an_install_failure(appium_server, model_a, tmp_path):
     assert record["error"]["kind"] == "session-refused" and "cannot install the app" in record["error"]["message"]
 
 
-def test_a_result_left_by_an_earlier_run_is_not_taken(appium_server, app_file, model_a, tmp_path):
-    good = make_farm(provider="generic", app=str(app_file), hub_url=appium_server.url, devices=[{"name": "Reused phone"}])
-    assert run_benchmarks(good, model_a, FAST, tmp_path / "one").records[0]["status"] == "ok"
-    # same phone, its app now never writes: the old result.json must not pass for this run's
+def test_a_result_left_by_an_earlier_run_is_not_taken(appium_server, app_file, model_a, local_worker_result, tmp_path):
+    # the phone still holds a valid result.json of an earlier run; its app now never writes a new one
+    files = appium_server.device_root / "Reused_phone" / "sdcard/Android/data/org.flint.bench/files"
+    files.mkdir(parents=True, exist_ok=True)
+    (files / "result.json").write_text(json.dumps(local_worker_result))
     silent = make_farm(provider="generic", app=str(app_file), hub_url=appium_server.url,
                        devices=[{"name": "Reused phone", "capabilities": {"appium:flintFault": "no-result"}}])
     [record] = run_benchmarks(silent, model_a, RunSettings(examples=64, repeats=1, warmup_steps=1, timeout_s=2), tmp_path / "two").records

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import stat
 import subprocess
@@ -128,6 +129,7 @@ def test_device_farm_run_end_to_end(provider, app_file, model_a, tmp_path, monke
     provider.lazy["/blob/artifacts-0.zip"] = lambda: fake_phone_artifacts(tmp_path / "phone0", provider, "R5CT12345")
     provider.blobs["/blob/artifacts-1.zip"] = zipfile_bytes({"Host_Machine_Files/$DEVICEFARM_LOG_DIR/flint/logcat.txt": "E flint: OOM\n"})
 
+    caplog.set_level(logging.DEBUG)
     with stub:
         out = run_benchmarks(farm, model_a, FAST, tmp_path / "out")
         stub.assert_no_pending_responses()
