@@ -7,15 +7,14 @@ import os
 import socket
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import fake_device  # noqa: E402
+from fake_device import APP, make_apk  # noqa: E402
 
-APP = {"package": "org.flint.bench", "versionName": "1.2.0", "activity": ".BenchmarkActivity"}
 
 
 def free_port() -> int:
@@ -56,16 +55,6 @@ def phones(adb_server, tmp_path):
     for p in made:
         p.stop()
         fake_device.adb("disconnect", p.serial)
-
-
-def make_apk(path: Path, version: str = APP["versionName"], broken: bool = False) -> Path:
-    """A test APK the test phones' `pm install` understands (a zip with flint-test-app.json)."""
-    if broken:
-        path.write_bytes(b"this is not an apk")
-    else:
-        with zipfile.ZipFile(path, "w") as z:
-            z.writestr("flint-test-app.json", json.dumps(APP | {"versionName": version}))
-    return path
 
 
 def toml_value(v) -> str:

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 A_CNXN, A_OPEN, A_OKAY, A_WRTE, A_CLSE, A_AUTH = (struct.unpack("<I", c)[0] for c in (b"CNXN", b"OPEN", b"OKAY", b"WRTE", b"CLSE", b"AUTH"))
@@ -47,6 +48,20 @@ PHONES = [
      "ro.board.platform": "mt6762", "ro.build.version.release": "10", "ro.build.version.sdk": "29", "ro.product.cpu.abi": "armeabi-v7a",
      "_cores": 8, "_mem_kb": 1_900_000, "_battery": 47, "_thermal": 0},
 ]
+
+
+APP = {"package": "org.flint.bench", "versionName": "1.2.0", "activity": ".BenchmarkActivity"}
+
+
+def make_apk(path: Path, version: str = APP["versionName"], broken: bool = False) -> Path:
+    """A test APK the test phones' `pm install` understands (a zip with flint-test-app.json)."""
+    if broken:
+        path.write_bytes(b"this is not an apk")
+    else:
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("flint-test-app.json", json.dumps(APP | {"versionName": version}))
+    return path
+
 
 
 class Stream:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from conftest import APP, make_apk
+from fake_device import APP, make_apk
 from flint_bench.errors import UserError
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -65,7 +64,7 @@ def test_emulator_list_and_command_from_the_sdk_layout(tmp_path):
         sdk.start(["nope"], AdbSettings())
 
 
-def test_the_test_phone_speaks_adb_to_the_real_server(phones):
+def test_the_test_phone_speaks_adb_to_the_real_server(phones, adb_server):
     """The test device itself, through the adb CLI (shell v2, exec, push/pull) and adbutils (shell v1, sync LIST)."""
     import adbutils
 
@@ -80,7 +79,7 @@ def test_the_test_phone_speaks_adb_to_the_real_server(phones):
     assert (phone.root / "sdcard/a b/blob.bin").read_bytes() == src.read_bytes()
     assert "1 file pulled" in adb("-s", phone.serial, "pull", "/sdcard/a b/blob.bin", str(src) + ".back")
     assert (phone.root.parent / "blob.bin.back").read_bytes() == src.read_bytes()
-    device = adbutils.AdbClient("127.0.0.1", int(__import__("os").environ["ANDROID_ADB_SERVER_PORT"])).device(phone.serial)
+    device = adbutils.AdbClient("127.0.0.1", adb_server).device(phone.serial)
     assert device.shell("echo v1; echo err >&2") == "v1\nerr"
     assert device.shell2("exit 7", v2=True).returncode == 7
     assert [f.path for f in device.sync.list("/sdcard/a b")] == ["blob.bin"]
