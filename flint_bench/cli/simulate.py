@@ -56,7 +56,7 @@ def simulate(
     backend: Backend = typer.Option(Backend.local, "--backend", help="local: executors in this process; ray: executors as Ray actors (extra 'ray')"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="write summary.json, metrics.parquet, proxy_metadata.json and checkpoints here"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run checkpointed in this folder (it is also the output folder)"),
-    sweep: bool = typer.Option(False, "--sweep", help="run every combination of the config's [sweep] table; writes sweep.parquet under --out"),
+    sweep: bool = typer.Option(False, "--sweep", help="run every combination of the config's sweep table (dotted key = list of values); writes sweep.parquet under --out"),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
