@@ -48,7 +48,7 @@ def main() -> None:
         summary = write_synthetic_log(SynthSettings(devices=devices, days=args.days, seed=42), log)
         synth_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        frame = read_sessions(log, rules.fields())
+        frame = read_sessions(log, rules.fields(), rules.optional_fields())
         load_s = time.perf_counter() - t0
     if len(frame) < args.rows:
         raise SystemExit(f"synthetic log has {len(frame)} rows < {args.rows}")

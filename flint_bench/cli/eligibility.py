@@ -89,7 +89,7 @@ def eligibility(
             raise UserError(f"{rules}: criteria {names} check compatibility with benchmarks: pass --profiles FILE "
                             "(from `flint-bench profiles build`) and a budgets file (--budgets FILE or `budgets = \"...\"` in the rules).")
         compat = CompatLookup(read_profiles(profiles), load_budgets(bpath), str(bpath))
-    frame = read_sessions(sessions, ruleset.fields())
+    frame = read_sessions(sessions, ruleset.fields(), ruleset.optional_fields())
     t0 = time.perf_counter()
     funnel = evaluate(frame, ruleset, compat)
     seconds = time.perf_counter() - t0

@@ -145,10 +145,15 @@ class RuleSet:
         return [c for c in self.criteria if c.name in wanted]
 
     def fields(self) -> set[str]:
+        """Session-log fields the criteria need (a log without them is a user error)."""
         used = {c.field for c in self.criteria if c.field}
         if any(c.compat for c in self.criteria):
             used |= {"device_model", "platform", "os_version"}
-        return used | set(self.fairness.dimensions)
+        return used
+
+    def optional_fields(self) -> set[str]:
+        """Fields read when the log has them: fairness dimensions (device_tier is optional)."""
+        return set(self.fairness.dimensions)
 
     def budgets_path(self) -> Path | None:
         if self.budgets is None:

@@ -79,10 +79,11 @@ def _example(values: "pd.Series") -> str:
     return repr(values.iloc[0]) if len(values) else "?"
 
 
-def read_sessions(path: str | Path, fields: set[str] = frozenset()) -> "pd.DataFrame":
-    """Read a session log (.parquet or .csv) with the columns that `fields` (rule fields and
-    fairness dimensions) need, check types and return normalised columns: categoricals for strings,
-    bool, float64, datetime64 for os_release_date, float64 seconds since the log start for start/end."""
+def read_sessions(path: str | Path, fields: set[str] = frozenset(), optional: set[str] = frozenset()) -> "pd.DataFrame":
+    """Read a session log (.parquet or .csv) with the columns that `fields` (rule fields) need and
+    those of `optional` (fairness dimensions) the log has; check types and return normalised
+    columns: categoricals for strings, bool, numbers, datetime64 for os_release_date, float64
+    seconds since the log start for start/end."""
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -91,6 +92,7 @@ def read_sessions(path: str | Path, fields: set[str] = frozenset()) -> "pd.DataF
         raise UserError(f"{path}: session log not found. Create one with `flint-bench sessions synth --out {path}` "
                         f"or export yours with the columns: {schema_text()}.")
     cols = needed_columns(set(fields))
+    extra = [c for c in needed_columns(set(optional)) if c not in cols]
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         try:
@@ -100,6 +102,7 @@ def read_sessions(path: str | Path, fields: set[str] = frozenset()) -> "pd.DataF
         missing = [c for c in cols if c not in present]
         if missing:
             raise _missing(path, missing, fields)
+        cols = cols + [c for c in extra if c in present]
         try:
             # self_destruct frees each Arrow column once converted: the peak stays near one copy of the log.
             frame = pq.read_table(path, columns=cols).to_pandas(date_as_object=False, self_destruct=True, split_blocks=True)
@@ -113,6 +116,7 @@ def read_sessions(path: str | Path, fields: set[str] = frozenset()) -> "pd.DataF
         missing = [c for c in cols if c not in header]
         if missing:
             raise _missing(path, missing, fields)
+        cols = cols + [c for c in extra if c in header]
         dtypes = {c: "category" for c in cols if COLUMNS[c].kind in ("category", "version")}
         try:
             frame = pd.read_csv(path, usecols=cols, dtype=dtypes)

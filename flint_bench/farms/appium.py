@@ -391,6 +391,7 @@ class AppiumFarm(Farm):
             for name, path in (("model.pte", job.training_artifact), ("data.npz", job.data_file)):
                 driver.push_file(self.remote_path(name), source_path=str(path))
             driver.push_file(self.remote_path("spec.json"), base64.b64encode(json.dumps(spec).encode()).decode())
+            self._conditions(record, driver)
             driver.activate_app(self.settings.app_id)
             text = self._wait_for_result(driver, spec, job.settings.timeout_s)
             if text is None:
@@ -429,6 +430,23 @@ class AppiumFarm(Farm):
             value = caps.get(cap) or caps.get(f"appium:{cap}")
             if value and not dev.get(key):
                 dev[key] = str(value)
+
+    def _conditions(self, record: dict, driver) -> None:
+        """Battery level and charging state just before the launch (`mobile: batteryInfo`); best effort."""
+        from selenium.common.exceptions import InvalidSessionIdException, WebDriverException
+
+        try:
+            info = driver.battery_info
+        except InvalidSessionIdException:
+            raise
+        except WebDriverException as e:
+            log.debug("no battery info from %s: %s", record["device"]["id"], _wd_message(e))
+            return
+        level, state = info.get("level"), info.get("state")
+        charging = {"android": {2: True, 5: True, 3: False, 4: False}, "ios": {2: True, 3: True, 1: False}}[self.settings.platform]
+        if isinstance(level, (int, float)) and level >= 0:
+            record["conditions"]["battery_percent"] = round(float(level) * 100, 1)
+        record["conditions"]["charging"] = charging.get(state)
 
     def _result_where(self) -> str:
         if self.settings.result_source == "file":

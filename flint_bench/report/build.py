@@ -172,19 +172,35 @@ def provenance(records: list[dict], inputs: dict[str, str | None], generated: st
 
 
 def eligibility_section(elig: dict | None) -> dict | None:
-    """The funnel (each criterion alone, then all together) and the fairness warnings."""
+    """Each criterion's share alone, the funnel (the `all_of` criteria applied one after another,
+    when the input has cumulative shares) and the fairness warnings."""
     if not elig:
         return None
     criteria = [c for c in elig.get("criteria") or [] if isinstance(c, dict)]
-    rows = [{"label": str(c.get("name")), "value": c.get("share_alone"), "color": PALETTE[i % 3], "title": f"{c.get('name')} ({c.get('family')})"}
-            for i, c in enumerate(sorted(criteria, key=lambda c: -(c.get("share_alone") or 0)))]
+
+    def pct_or_none(v):
+        return None if v is None else 100 * float(v)
+
+    alone = [{"label": str(c.get("name")), "value": pct_or_none(c.get("share_alone")), "color": PALETTE[i % len(PALETTE)],
+              "title": f"{c.get('name')} ({c.get('family')}): {_pct(c.get('share_alone'))} of devices alone"}
+             for i, c in enumerate(criteria)]
+    funnel_rows = [{"label": str(c.get("name")), "value": pct_or_none(c.get("cumulative_share")), "color": "#0072B2",
+                    "title": f"after {c.get('name')}: {_pct(c.get('cumulative_share'))}"}
+                   for c in criteria if c.get("cumulative_share") is not None]
     if elig.get("all_criteria_share") is not None:
-        rows.append({"label": "all criteria", "value": elig["all_criteria_share"], "color": "#000000", "title": "every criterion together"})
-    for row in rows:
-        row["value"] = None if row["value"] is None else 100 * float(row["value"])
+        (funnel_rows if funnel_rows else alone).append(
+            {"label": "all criteria", "value": pct_or_none(elig["all_criteria_share"]), "color": "#000000", "title": "every criterion of all_of together"})
+    if funnel_rows:
+        funnel_rows.insert(0, {"label": "all devices", "value": 100.0, "color": "#999999", "title": f"{elig.get('devices')} devices"})
     subs = [s for s in elig.get("subpopulations") or [] if isinstance(s, dict)]
-    return {"devices": elig.get("devices"), "all_share": elig.get("all_criteria_share"), "criteria": criteria,
-            "chart": hbar_chart("share of devices left (%)", "%", rows, left=190) if rows else None,
+    names = [str(c.get("name")) for c in criteria]
+    for s in subs:
+        by_name = {str(c.get("name")): c.get("share_alone") for c in s.get("criteria") or [] if isinstance(c, dict)}
+        s["_alone"] = [by_name.get(n) for n in names]
+    return {"devices": elig.get("devices"), "all_share": elig.get("all_criteria_share"), "criteria": criteria, "names": names,
+            "all_of": elig.get("all_of") or [],
+            "chart": hbar_chart("each criterion alone: share of devices left (%)", "%", alone, left=230, width=560) if alone else None,
+            "funnel": hbar_chart("funnel: the required criteria applied one after another (%)", "%", funnel_rows, left=230, width=560) if funnel_rows else None,
             "subpopulations": subs, "warnings": [w for w in elig.get("fairness_warnings") or [] if isinstance(w, dict)]}
 
 
@@ -203,43 +219,64 @@ def _stat_rows(node: Any, prefix: str = "") -> list[dict]:
 
 
 def simulation_section(summary: dict | None, curves: Any | None) -> dict | None:
-    """Simulator projections: per-metric median [min, max] over trials, and the metric curves per trial."""
+    """Simulator projections: per-metric median [min, max] over trials, and curves per trial
+    (the model metric and, when recorded, the succeeded tasks) over virtual time."""
     if summary is None and curves is None:
         return None
-    rows = _stat_rows(summary or {})
-    stats = [r for r in rows if r["scalar"] is None]
+    rows = _stat_rows({k: v for k, v in (summary or {}).items() if k != "per_trial"})
+    stats = []
+    for r in rows:
+        if r["scalar"] is None and not (r["median"] is None and r["min"] is None):
+            r["metric"] = r["metric"].removeprefix("metrics.")
+            stats.append(r)
     settings = [r for r in rows if r["scalar"] is not None]
-    chart = None
-    if curves is not None and len(curves):
+    charts = []
+    if curves is not None and len(curves) and "virtual_time_s" in curves.columns:
+        name = summary.get("metric_name") if isinstance(summary, dict) and isinstance(summary.get("metric_name"), str) else None
         value_col = "metric" if "metric" in curves.columns and np.issubdtype(curves["metric"].dtype, np.number) else \
             next((c for c in curves.columns if c not in ("trial", "virtual_time_s") and np.issubdtype(curves[c].dtype, np.number)), None)
-        if value_col and "virtual_time_s" in curves.columns:
+        hours = float(curves["virtual_time_s"].max()) / 3600
+        scale, unit = (3600.0, "virtual hours") if hours >= 2 else (60.0, "virtual minutes")
+        groups = list(curves.groupby("trial")) if "trial" in curves.columns else [(0, curves)]
+        for col, label in ((value_col, name or value_col), ("tasks_succeeded", "tasks succeeded")):
+            if col is None or col not in curves.columns:
+                continue
             series = []
-            groups = curves.groupby("trial") if "trial" in curves.columns else [(0, curves)]
             for trial, g in groups:
                 g = g.sort_values("virtual_time_s")
-                series.append((f"trial {trial}", (g["virtual_time_s"] / 3600).tolist(), g[value_col].astype(float).tolist()))
-            name = str(summary.get("metric_name") or summary.get("metric") or value_col) if isinstance(summary, dict) and isinstance(summary.get("metric_name", summary.get("metric")), str) else value_col
-            chart = line_chart(f"{name} over virtual time, one line per trial", "virtual hours", name, series)
-    return {"stats": stats, "settings": settings, "chart": chart}
+                series.append((f"trial {trial}", (g["virtual_time_s"] / scale).tolist(), g[col].astype(float).tolist()))
+            charts.append(line_chart(f"{label} over virtual time, one line per trial", unit, label, series))
+    return {"stats": stats, "settings": settings, "charts": charts}
 
 
-def profiles_section(frame: Any | None, limit: int = 200) -> dict | None:
-    """The device-profile table as stored (any columns), lists shortened for reading."""
+# The profile columns a reader needs (flint_bench.profiles.build.COLUMNS), with readable headers.
+PROFILE_VIEW = [("device_model", "device model", None), ("os", "OS", None), ("os_version", "OS version", None), ("model", "model", None),
+                ("n_devices", "devices", None), ("n_samples", "samples", None),
+                ("per_example_s_p50", "p50 ms/example", 1000.0), ("per_example_s_p90", "p90 ms/example", 1000.0),
+                ("per_example_s_p99", "p99 ms/example", 1000.0), ("peak_memory_mb", "memory MB (worst)", None),
+                ("cpu_mean_percent", "CPU % (worst)", None), ("n_failed", "failed", None)]
+
+
+def profiles_section(frame: Any | None, limit: int = 300) -> dict | None:
+    """The device-profile table: the columns a reader needs when the frame has them, else every
+    column as stored (lists shortened)."""
     if frame is None:
         return None
 
-    def cell(v):
+    def cell(v, scale=None):
         if isinstance(v, (list, tuple, np.ndarray)):
             vals = list(v)
             return ", ".join(_f(float(x)) if isinstance(x, (int, float, np.floating)) else str(x) for x in vals[:7]) + (" …" if len(vals) > 7 else "")
         if isinstance(v, (float, np.floating)):
-            return _f(float(v), ".4g")
+            return "-" if not math.isfinite(float(v)) else _f(float(v) * (scale or 1.0), ".4g")
         return "-" if v is None else str(v)
 
-    columns = [str(c) for c in frame.columns]
-    rows = [[cell(v) for v in row] for row in frame.head(limit).itertuples(index=False)]
-    return {"columns": columns, "rows": rows, "total": len(frame), "shown": len(rows)}
+    view = [c for c in PROFILE_VIEW if c[0] in frame.columns]
+    if len(view) < 6:  # not the profiles engineer's layout: show everything
+        view = [(str(c), str(c), None) for c in frame.columns]
+    rows = [[cell(row[i], scale) for i, (_, _, scale) in enumerate(view)]
+            for row in frame[[v[0] for v in view]].head(limit).itertuples(index=False)]
+    return {"columns": [v[1] for v in view], "rows": rows, "total": len(frame), "shown": len(rows)}
 
 
 def summary_section(records: list[dict], compat: dict, t5: list[dict], elig: dict | None) -> list[dict]:

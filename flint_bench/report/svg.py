@@ -63,6 +63,7 @@ class HBarChart:
     bar_height: float
     legend: list[tuple[str, str]] = field(default_factory=list)
     note: str = ""
+    label_chars: int = 22  # longer labels are cut (the full name is in the tooltip and the tables)
 
 
 def hbar_chart(title: str, unit: str, rows: list[dict], *, width: int = 560, left: int = 150, row_height: int = 22,
@@ -82,7 +83,7 @@ def hbar_chart(title: str, unit: str, rows: list[dict], *, width: int = 560, lef
                         title=r.get("title", "")))
     height = top + len(rows) * row_height + bottom
     return HBarChart(title, unit, width, height, left, plot_w, bars, [Axis(t * scale, fmt_tick(t)) for t in ticks],
-                     row_height * 0.7, legend or [], note)
+                     row_height * 0.7, legend or [], note, max(8, int((left - 10) / 6.3)))
 
 
 @dataclass

@@ -11,7 +11,7 @@ EXPECTED = {"A: connected to WiFi": 0.70, "B: battery >= 80%": 0.34, "C: OS rele
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 def test_hand_built_log_gives_table1_exactly(table1_log, kind):
     rules = load_rules(table1_log["rules"])
-    funnel = evaluate(read_sessions(table1_log[kind], rules.fields()), rules)
+    funnel = evaluate(read_sessions(table1_log[kind], rules.fields(), rules.optional_fields()), rules)
     assert funnel.devices == 100
     assert {c["name"]: c["share_alone"] for c in funnel.criteria} == EXPECTED
     assert funnel.all_criteria_share == 0.22
@@ -72,3 +72,11 @@ def test_device_day_unit_and_the_eligible_availability_curve():
     assert funnel.subpopulations[0]["devices"] == 2 and funnel.subpopulations[0]["units"] == 4
     curve = funnel.availability["hourly_eligible_sessions"]
     assert funnel.availability["hours"] == 27 and curve[1] == 1 and curve[2] == 1 and curve[25] == 0 and curve[26] == 1
+
+
+def test_a_log_without_the_optional_tier_column_still_runs(table1_log, tmp_path, flint_json):
+    log = tmp_path / "no_tier.csv"
+    pd.read_csv(table1_log["csv"]).drop(columns=["device_tier"]).to_csv(log, index=False)
+    doc = flint_json("eligibility", "-s", log, "-r", table1_log["rules"])  # default dimensions include device_tier
+    assert doc["all_criteria_share"] == 0.22
+    assert {s["dimension"] for s in doc["subpopulations"]} == {"platform", "os_band"}
