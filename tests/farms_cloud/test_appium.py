@@ -33,7 +33,8 @@ def by_device(outcome) -> dict[str, dict]:
 
 def test_generic_hub_runs_two_android_phones_in_parallel(appium_server, app_file, model_a, tmp_path):
     farm = make_farm(provider="generic", app=str(app_file), hub_url=appium_server.url,
-                     devices=[{"name": "Pixel 7", "platform_version": "14", "manufacturer": "Google", "cores": 8},
+                     devices=[{"name": "Pixel 7", "platform_version": "14", "manufacturer": "Google", "cores": 8,
+                               "capabilities": {"appium:flintBattery": 0.87}},
                               {"name": "Galaxy S21", "platform_version": "13"}])
     out = run_benchmarks(farm, model_a, FAST, tmp_path / "out")
     records = by_device(out)
@@ -45,6 +46,9 @@ def test_generic_hub_runs_two_android_phones_in_parallel(appium_server, app_file
         assert r["timing"]["seconds_per_5000"]["mean"] > 0
         assert r["extra"]["appium"]["session_id"]
     assert records["Pixel 7 14"]["device"]["manufacturer"] == "Google" and records["Pixel 7 14"]["device"]["cores"] == 8
+    # conditions from `mobile: batteryInfo` where the phone reports them, null where it does not
+    assert (records["Pixel 7 14"]["conditions"]["battery_percent"], records["Pixel 7 14"]["conditions"]["charging"]) == (87.0, True)
+    assert records["Galaxy S21 13"]["conditions"]["battery_percent"] is None
     # the files went where the Android app reads them, and every session was closed
     files = appium_server.device_root / "Pixel_7" / "sdcard/Android/data/org.flint.bench/files"
     assert {p.name for p in files.iterdir()} >= {"spec.json", "model.pte", "data.npz", "result.json"}

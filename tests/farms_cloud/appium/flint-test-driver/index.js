@@ -19,6 +19,7 @@ class FlintTestDriver extends BaseDriver {
     'mobile: pullFile': { command: 'pullFile', params: { required: ['remotePath'] } },
     'mobile: activateApp': { command: 'activateApp', params: { optional: ['appId', 'bundleId'] } },
     'mobile: terminateApp': { command: 'terminateApp', params: { optional: ['appId', 'bundleId'] } },
+    'mobile: batteryInfo': { command: 'batteryInfo' },
   };
 
   constructor(opts = {}, shouldValidateCaps = true) {
@@ -30,6 +31,7 @@ class FlintTestDriver extends BaseDriver {
       app: { presence: true, isString: true },
       platformVersion: { isString: true },
       flintFault: { isString: true, inclusion: FAULTS },
+      flintBattery: { isNumber: true },  // battery level 0..1 this phone reports; absent: no battery info
     };
     this.worker = null;
     this.resultText = null;
@@ -142,6 +144,14 @@ class FlintTestDriver extends BaseDriver {
         this.log.warn(`benchmark app exited with ${code} without a result: ${stderr.slice(-500)}`);
       }
     });
+  }
+
+  // UiAutomator2 / XCUITest shape: level 0..1, state 2 = charging on both
+  async batteryInfo() {
+    if (this.opts.flintBattery === undefined) {
+      throw new errors.UnsupportedOperationError('this phone reports no battery');
+    }
+    return { level: this.opts.flintBattery, state: 2 };
   }
 
   async terminateApp() {
