@@ -158,10 +158,10 @@ def test_hostile_names_never_execute_on_the_device_shell(phones, farm_file, tmp_
     phone = phones[2]
     code, out = cli("run", "--farm", str(farm_file(serials=[phone.serial], storage_dir=hostile, keep_files=True)), "--model", "A",
                     "--out", str(tmp_path / "results"), "--format", "json")
+    assert not [p for p in phone.root.rglob("PWNED*")] and not list(Path.cwd().glob("PWNED*"))  # nothing ran
     assert code == 0, out
     assert records(tmp_path / "results")[phone.serial]["status"] == "ok"
     assert (phone.root / hostile.lstrip("/") / "spec.json").is_file()  # the folder exists with its literal name
-    assert not [p for p in phone.root.rglob("PWNED*")] and not list(Path.cwd().glob("PWNED*"))
     assert any(hostile.replace("'", "'\"'\"'") in c for c in phone.shell_log)  # it went to the shell quoted
 
 
