@@ -51,7 +51,8 @@ class AppiumServer:
 @pytest.fixture(scope="session")
 def appium_server(tmp_path_factory) -> AppiumServer:
     node = shutil.which("node")
-    if node is None or not APPIUM_JS.is_file():
+    if node is None or shutil.which("npm") is None or not APPIUM_JS.is_file():
+        # appium installs the test driver with npm (a local folder, no network)
         pytest.skip("the Appium server is not installed: run .ci/install-farms-cloud.sh (needs Node.js >= 20.19 and npm)")
     home = tmp_path_factory.mktemp("appium-home")
     env = os.environ | {"APPIUM_HOME": str(home), "NO_COLOR": "1"}
