@@ -65,11 +65,13 @@ def farm_like(records: list[dict], evil: str | None = None) -> list[dict]:
 
 ELIGIBILITY = {
     "devices": 1000,
-    "criteria": [{"name": "on WiFi", "family": "device state", "share_alone": 0.70},
-                 {"name": "battery >= 80%", "family": "device state", "share_alone": 0.34},
-                 {"name": "OS released >= Sept 2019", "family": "compute capability", "share_alone": 0.93}],
+    "criteria": [{"name": "on WiFi", "family": "device state", "share_alone": 0.70, "cumulative_share": 0.70},
+                 {"name": "battery >= 80%", "family": "device state", "share_alone": 0.34, "cumulative_share": 0.25},
+                 {"name": "OS released >= Sept 2019", "family": "compute capability", "share_alone": 0.93, "cumulative_share": 0.22}],
+    "all_of": ["on WiFi", "battery >= 80%", "OS released >= Sept 2019"],
     "all_criteria_share": 0.22,
-    "subpopulations": [{"dimension": "device_class", "value": "low-end", "devices": 200, "all_criteria_share": 0.05, "criteria": []}],
+    "subpopulations": [{"dimension": "device_class", "value": "low-end", "devices": 200, "all_criteria_share": 0.05,
+                        "criteria": [{"name": "OS released >= Sept 2019", "share_alone": 0.40}]}],
     "fairness_warnings": [{"criterion": "OS released >= Sept 2019", "dimension": "device_class", "value": "low-end", "share": 0.40,
                            "overall_share": 0.93, "ratio": 0.43, "message": "removes most low-end phones"}],
 }

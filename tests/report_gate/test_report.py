@@ -56,13 +56,13 @@ def test_sections_and_plots_are_there(full_html):
     page = Parsed(full_html)
     assert set(SECTIONS) <= page.ids()
     svgs = [a for t, a in page.tags if t == "svg"]
-    # Figure 4 one panel per model (2), CPU + memory (2), eligibility funnel (1), simulator curves (1)
-    assert len(svgs) == 6
+    # Figure 4 one panel per model (2), CPU + memory (2), eligibility funnel + criteria alone (2), simulator curves (1)
+    assert len(svgs) == 7
     assert sum(t == "polyline" for t, _ in page.tags) == 3  # one curve per simulated trial
     text = " ".join(page.text)
     assert "galaxy-a10" in text and "memory-limit" in text  # the failed run is shown with its reason
     assert "removes most low-end phones" in text  # the fairness warning
-    assert "per_example_s_quantiles" in text and "Pixel 4a" in text  # the device-profile table
+    assert "p99 ms/example" in text and "Pixel 4a" in text  # the device-profile table
 
 
 def test_self_contained_no_script_no_external_url(full_html):

@@ -70,7 +70,7 @@ def test_report_in_headless_chromium(browser, report_file):
         el = browser.find_element(By.ID, section)
         assert el.is_displayed() and el.size["height"] > 40, section
     svgs = browser.find_elements(By.CSS_SELECTOR, "svg")
-    assert len(svgs) == 6
+    assert len(svgs) == 7
     for svg in svgs:  # laid out with a real size, and drawn (bars or lines inside)
         assert svg.size["width"] > 200 and svg.size["height"] > 50
         assert svg.find_elements(By.CSS_SELECTOR, "rect.bar, polyline")
