@@ -11,6 +11,7 @@ import sys
 import warnings
 
 import typer
+from rich.markup import escape
 
 from ..errors import UserError
 from .common import err_console
@@ -47,7 +48,7 @@ def main() -> None:
     try:
         app()
     except UserError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted: results written so far are kept; `--resume` continues.")

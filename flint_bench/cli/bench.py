@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .common import FORMAT_OPTION_HELP, Format, console, err_console, fmt, print_json, rich_table
@@ -56,8 +57,8 @@ def run(
 
     def on_record(record):
         r, t = record, record["timing"].get("seconds_per_5000") or {}
-        status = f"{fmt(t.get('mean'))} s/5000" if r["status"] == "ok" else f"[red]FAILED[/] {r['error']['kind']}: {r['error']['message'].splitlines()[0][:160]}"
-        progress.console.print(f"{r['model']['name']} on {r['device']['id']}: {status}", highlight=False)
+        status = f"{fmt(t.get('mean'))} s/5000" if r["status"] == "ok" else f"[red]FAILED[/] {escape(r['error']['kind'])}: {escape(r['error']['message'].splitlines()[0][:160])}"
+        progress.console.print(f"{escape(r['model']['name'])} on {escape(r['device']['id'])}: {status}", highlight=False)
         progress.advance(task)
 
     try:
@@ -83,7 +84,7 @@ def table5_table(rows: list[dict], title: str):
     return rich_table(
         title,
         ["model", "trainable", "storage MB", "network MB", "memory MB", "mean s/5000", "stdev s", "CPU %", "ok/failed"],
-        [[r["model"], human_params(r["trainable_params"]), fmt(r["storage_mb"], ".3f"), fmt(r["network_mb"], ".2f"),
+        [[escape(r["model"]), human_params(r["trainable_params"]), fmt(r["storage_mb"], ".3f"), fmt(r["network_mb"], ".2f"),
           fmt(r["memory_mb"]), fmt(r["mean_s_per_5000"]), fmt(r["std_s_per_5000"]), fmt(r["mean_cpu_percent"]),
           f"{r['devices_ok']}/{r['devices_failed']}"] for r in rows],
     )
@@ -108,7 +109,7 @@ def export(
             failed = True
             rows.append({"model": m.name, "error": str(e)})
             if format is Format.table:
-                err_console.print(f"[red]export {m.name} failed:[/] {e}")
+                err_console.print(f"[red]export {escape(m.name)} failed:[/] {escape(str(e))}")
             continue
         folder = art.folder
         if out:
@@ -120,11 +121,11 @@ def export(
         print_json(rows)
     else:
         console.print(rich_table("exported artifacts", ["model", "format", "file", "bytes", "sha256", "update bytes", "cached"],
-                                 [[r["model"], f, a["file"], a["bytes"], a["sha256"][:12], a["update_bytes"], r["cached"]]
+                                 [[escape(r["model"]), f, a["file"], a["bytes"], a["sha256"][:12], a["update_bytes"], r["cached"]]
                                   for r in rows if "artifacts" in r for f, a in r["artifacts"].items()]))
         for r in rows:
             if "folder" in r:
-                console.print(f"{r['model']}: {r['folder']}")
+                console.print(f"{r['model']}: {r['folder']}", markup=False, highlight=False)
     if failed:
         raise typer.Exit(1)
 
@@ -144,7 +145,7 @@ def models_list(format: Format = typer.Option(Format.table, "--format", help=FOR
         print_json(rows)
     else:
         console.print(rich_table("models", ["name", "description", "task", "trainable", "total", "batch", "source"],
-                                 [[r["name"], r["description"], r["task"], r["trainable_params"], r["total_params"], r["batch_size"], r["source"]] for r in rows]))
+                                 [[escape(r["name"]), escape(r["description"]), r["task"], r["trainable_params"], r["total_params"], r["batch_size"], escape(r["source"])] for r in rows]))
 
 
 def register(app: typer.Typer) -> None:
