@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +138,21 @@ def test_cli_writes_html_and_bad_input_exits_2(inputs, cli, tmp_path):
     code, _, err = cli("report", "--results", inputs["results"], "--eligibility", bad, "--out", out)
     assert code == 2 and "criteria" in err
     assert cli("report", "--results", inputs["results"], "--simulation", tmp_path, "--out", out)[0] == 2
+
+
+def test_real_eligibility_output_renders(inputs, cli, tmp_path):
+    """The eligibility command's real JSON (synthetic sessions, the shipped rules) goes into the report."""
+    repo = Path(__file__).resolve().parents[2]
+    sessions = tmp_path / "sessions.parquet"
+    assert cli("sessions", "synth", "-n", "400", "-d", "3", "--out", sessions, "--quiet")[0] == 0
+    code, out, err = cli("eligibility", "--sessions", sessions, "--rules", repo / "configs" / "rules.toml", "--format", "json")
+    assert code == 0, err
+    elig = tmp_path / "elig.json"
+    elig.write_text(out)
+    html_out = tmp_path / "r.html"
+    assert cli("report", "--results", inputs["results"], "--eligibility", elig, "--out", html_out)[0] == 0
+    doc = json.loads(out)
+    page = Parsed(html_out.read_text())
+    text = " ".join(page.text)
+    assert "eligibility" in page.ids() and all(c["name"] in text for c in doc["criteria"])
+    assert f"{100 * doc['all_criteria_share']:.0f}%" in text
