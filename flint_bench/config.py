@@ -45,8 +45,10 @@ def _coerce(value: Any, tp: Any, file: str, key: str) -> Any:
             try:
                 return _coerce(value, arg, file, key)
             except ConfigError as e:
-                errors.append(e.problem)
-        raise ConfigError(file, key, errors[0] if len(errors) == 1 else f"expected one of {[_type_name(a) for a in args]}, got {value!r}")
+                errors.append(e)
+        if len(errors) == 1:
+            raise errors[0]  # `X | None`: keep the inner key, e.g. 'criteria[0].compat.target'
+        raise ConfigError(file, key, f"expected one of {[_type_name(a) for a in args]}, got {value!r}")
     if origin is typing.Literal:
         allowed = typing.get_args(tp)
         if value not in allowed:

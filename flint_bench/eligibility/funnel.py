@@ -201,9 +201,8 @@ def criterion_mask(table: SessionTable, c: Criterion, compat: "CompatLookup | No
     values = np.asarray(col)
     value = c.value
     if values.dtype.kind == "M":
-        value = np.datetime64(value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)), "D")
-        if isinstance(c.value, list):
-            value = np.array([np.datetime64(v, "D") for v in c.value])
+        # Criterion.validate already turned the value(s) into datetime.date
+        value = np.array([np.datetime64(v, "D") for v in value]) if isinstance(value, list) else np.datetime64(value, "D")
         out = _compare(values, c.op, value)
         return out & ~np.isnat(values) if c.op in ("!=", "not_in") else out
     if values.dtype.kind in "iu" and isinstance(value, float) and value.is_integer():
