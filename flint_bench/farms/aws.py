@@ -107,7 +107,7 @@ def render_test_spec(settings: AwsSettings, *, timeout_s: float, cooldown_s: flo
         source = resources.files("flint_bench.farms").joinpath("templates/devicefarm-android.yml.j2").read_text()
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     return env.from_string(source).render(
-        description=description.replace("\n", " "), package=settings.package, activity=settings.activity,
+        description=re.sub(r"[^\w .:/-]", "_", description), package=settings.package, activity=settings.activity,
         remote_dir=shlex.quote(settings.device_dir), test_host=settings.test_host, timeout_s=int(timeout_s), poll_s=2,
         cooldown_s=int(cooldown_s))
 

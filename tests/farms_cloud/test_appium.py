@@ -68,11 +68,13 @@ def test_ios_reads_the_result_element_from_the_documents_folder(appium_server, a
 
 def test_faults_become_failure_records_and_spare_the_other_phones(appium_server, app_file, model_a, tmp_path):
     faults = ["refuse", "malformed", "lost"]  # a result that never appears: the next test
-    devices = [{"name": f"Phone {f}", "capabilities": {"appium:flintFault": f}} for f in faults] + [{"name": "Good phone"}]
+    # the good phone's name is hostile: names are data in capabilities JSON, never shell text
+    hostile = f'Good "phone"; $(touch {tmp_path}/pwned)'
+    devices = [{"name": f"Phone {f}", "capabilities": {"appium:flintFault": f}} for f in faults] + [{"name": hostile}]
     farm = make_farm(provider="generic", app=str(app_file), hub_url=appium_server.url, devices=devices)
     out = run_benchmarks(farm, model_a, RunSettings(examples=64, repeats=1, warmup_steps=1, timeout_s=60, max_parallel_devices=4), tmp_path / "out")
     records = by_device(out)
-    assert records["Good phone"]["status"] == "ok"
+    assert records[hostile]["status"] == "ok" and not (tmp_path / "pwned").exists()
     kinds = {f: records[f"Phone {f}"]["error"]["kind"] for f in faults}
     assert kinds == {"refuse": "session-refused", "malformed": "invalid-result", "lost": "disconnected"}
     assert "refused the session" in records["Phone refuse"]["error"]["message"]

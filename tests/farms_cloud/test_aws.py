@@ -22,7 +22,7 @@ from botocore.stub import ANY, Stubber  # noqa: E402
 
 from flint_bench.config import from_dict  # noqa: E402
 from flint_bench.contract import validate  # noqa: E402
-from flint_bench.errors import ConfigError  # noqa: E402
+from flint_bench.errors import ConfigError, UserError  # noqa: E402
 from flint_bench.farms import FarmFile, load_farm_file, open_farm  # noqa: E402
 from flint_bench.farms.aws import AwsSettings, render_test_spec  # noqa: E402
 from flint_bench.farms.base import RunSettings  # noqa: E402
@@ -176,10 +176,28 @@ def test_rejected_upload_fails_every_device_of_the_model(provider, app_file, mod
     assert all("not a valid APK" in r["error"]["message"] for r in out.records)
 
 
+def test_doctor_and_device_listing_errors(app_file, monkeypatch):
+    farm, stub = stubbed_farm(settings(app=str(app_file)), monkeypatch)
+    stub.add_response("get_project", {"project": {"arn": PROJECT, "name": "flint"}}, {"arn": PROJECT})
+    stub.add_response("list_devices", {"devices": DEVICES[:1]}, None)
+    with stub:
+        checks = {c.name: c for c in farm.doctor()}
+    assert all(c.ok for c in checks.values()), checks
+    assert checks["devices"].message == "1 device(s) selected" and "'flint'" in checks["project"].message
+
+    farm, stub = stubbed_farm(settings(app=str(app_file)), monkeypatch)
+    stub.add_client_error("list_devices", "UnrecognizedClientException", "The security token included in the request is invalid.", 400)
+    with stub, pytest.raises(UserError, match="cannot list devices.*security token.*AWS_ACCESS_KEY_ID"):
+        farm.devices()
+
+
 def test_test_spec_is_valid_yaml_with_the_phases_and_quotes_nothing_unsafe():
-    text = render_test_spec(settings(app="x.apk", package="com.example.bench", activity=".Main"), timeout_s=120, cooldown_s=5, description="d")
+    text = render_test_spec(settings(app="x.apk", package="com.example.bench", activity=".Main"), timeout_s=120, cooldown_s=5,
+                            description="model\r\nphases: {evil: 1}\n- $(id)")
     doc = yaml.safe_load(text)
+    assert list(doc) == ["version", "android_test_host", "phases", "artifacts"]
     assert list(doc["phases"]) == ["install", "pre_test", "test", "post_test"]
+    assert "$(id)" not in text
     assert doc["artifacts"] == ["$DEVICEFARM_LOG_DIR"]
     joined = "\n".join(c for p in doc["phases"].values() for c in p["commands"])
     assert '-s "$DEVICEFARM_DEVICE_UDID"' in joined and "com.example.bench/.Main" in joined and "sleep 5" in joined
