@@ -109,7 +109,8 @@ class FedBuffScheduler(_Base):
         self.buf_clients: list[int] = []
         self.buf_versions: list[int] = []
 
-    def next_aggregation(self) -> Aggregation | None:
+    def next_aggregation(self, until: float = math.inf) -> Aggregation | None:
+        """The next aggregation, or None when sessions run out or the next event is after `until` (then now = until)."""
         heap, c, busy = self.heap, self.c, self.busy
         by_class = c.compute_s_by_class
         push, pop = heapq.heappush, heapq.heappop
@@ -139,6 +140,9 @@ class FedBuffScheduler(_Base):
             next_arrival = self._peek_start() if len(heap) < self.concurrency else math.inf
             if not heap and next_arrival == math.inf:
                 return None
+            if min(heap[0][0] if heap else math.inf, next_arrival) > until:
+                self.now = until  # tasks still running (and buffered updates) stay uncounted beyond `started`
+                return None
             if heap and heap[0][0] <= next_arrival:
                 t, _, dev, v, spent, cls, ok = pop(heap)
                 self.now = t
@@ -152,10 +156,10 @@ class FedBuffScheduler(_Base):
                 if self.version - v > self.max_staleness:
                     c.stale += 1
                     continue
-                c.succeeded += 1
                 self.buf_clients.append(dev)
                 self.buf_versions.append(v)
                 if len(self.buf_clients) == self.buffer:
+                    c.succeeded += self.buffer  # counted when aggregated: a partly filled buffer at the end is not
                     versions = np.array(self.buf_versions, dtype=np.int64)
                     agg = Aggregation(self.version, t, np.array(self.buf_clients, dtype=np.int64), versions, self.version - versions)
                     self.buf_clients, self.buf_versions = [], []
@@ -192,15 +196,16 @@ class FedAvgScheduler(_Base):
             chosen.append((at, ends[i], devs[i], classes[i], durs[i]))
         return chosen
 
-    def next_aggregation(self) -> Aggregation | None:
+    def next_aggregation(self, until: float = math.inf) -> Aggregation | None:
+        """The next aggregation, or None when sessions run out or the round would close after `until`."""
         c = self.c
         while True:
             t0 = self.now
+            if t0 >= until:
+                return None
             chosen = self._select(t0)
             if not chosen:
                 return None
-            c.rounds += 1
-            c.started += len(chosen)
             at = np.array([x[0] for x in chosen])
             end = np.array([x[1] for x in chosen])
             dev = np.array([x[2] for x in chosen], dtype=np.int64)
@@ -212,6 +217,20 @@ class FedAvgScheduler(_Base):
             close = ok_times[self.cohort - 1] if len(ok_times) >= self.cohort else event.max()
             if self.deadline is not None:
                 close = min(close, t0 + self.deadline)
+            if close > until:
+                # the budget ends inside this round: count what started and what was interrupted by then
+                began = at < until
+                c.started += int(began.sum())
+                c.interrupted += int((~ok & (end <= until) & began).sum())
+                spent = np.clip(np.minimum(event, until) - at, 0, None)
+                c.compute_s += float(spent.sum())
+                for k, x in zip(cls.tolist(), spent.tolist()):
+                    c.compute_s_by_class[k] += x
+                self.now = until
+                return None
+            c.rounds += 1
+            began = at < close  # sessions picked while waiting for check-ins that came after the close never start
+            c.started += int(began.sum())
             # the first `cohort` completions by the close are aggregated (ties broken by check-in order)
             done = ok & (finish <= close)
             used = np.flatnonzero(done)
@@ -222,7 +241,7 @@ class FedAvgScheduler(_Base):
             spent = np.where(aggregated, finish - at, np.where(interrupted, end - at, np.maximum(close, at) - at))
             c.succeeded += int(aggregated.sum())
             c.interrupted += int(interrupted.sum())
-            c.stale += int((~aggregated & ~interrupted).sum())  # stragglers, cancelled at the close
+            c.stale += int((~aggregated & ~interrupted & began).sum())  # stragglers, cancelled at the close
             c.compute_s += float(spent.sum())
             for k, s in zip(cls.tolist(), spent.tolist()):
                 c.compute_s_by_class[k] += s

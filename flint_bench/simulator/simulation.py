@@ -9,6 +9,7 @@ applies FedAvg / FedBuff and evaluates every `eval_every` aggregations.
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import time
@@ -164,11 +165,8 @@ def run_trial(setup: Setup, st: TrialState, backend, checkpoint: Callable[[Trial
             break
         if budget_s is not None and sched.now >= budget_s:
             break
-        agg = sched.next_aggregation()
+        agg = sched.next_aggregation(budget_s if budget_s is not None else math.inf)
         if agg is None:
-            break
-        if budget_s is not None and agg.time_s > budget_s:
-            sched.now = budget_s  # the budget ends before this aggregation; it is not applied
             break
         if s.train:
             lr = client_lr(s.client_lr or setup.model.lr, s.lr_schedule, agg.index, s.max_aggregations, s.lr_step_every, s.lr_step_gamma)

@@ -145,3 +145,16 @@ def test_availability_trace_drives_selection(tmp_path):
     assert sched.c.interrupted == 1
     assert [c for _, c in aggs] == [[0], [2], [0]]  # p1, p3, then p1 again in its second session
     assert aggs[0][0] == pytest.approx(20.0 + 2 * sched.stream.update_bytes / (100e6 / 8))
+
+
+@pytest.mark.parametrize("mode", ["fedavg", "fedbuff"])
+def test_time_budget_stops_the_clock_and_reports_the_metric_there(mode):
+    cfg = config(mode, sim={"train": True, "time_budget_hours": 0.05, "max_aggregations": 10_000, "eval_every": 3},
+                 population={"classes": [{"name": "t", "per_example_s": {"median": 1.0, "sigma": 1.0}}]})
+    s = simulation.run(cfg, {}, None)
+    t = s["per_trial"][0]
+    assert t["virtual_hours"] == pytest.approx(0.05)
+    assert t["metric_at_budget"] == t["final_metric"] is not None
+    assert t["tasks_started"] >= t["tasks_succeeded"] + t["tasks_interrupted"] + t["tasks_stale"]
+    rows = s["_rows"]
+    assert rows[-1]["virtual_time_s"] == pytest.approx(180.0) and all(r["virtual_time_s"] <= 180.0 for r in rows)
