@@ -8,7 +8,6 @@ of each). Categorical columns are evaluated on their categories and broadcast th
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
