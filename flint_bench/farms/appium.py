@@ -296,7 +296,7 @@ class AppiumFarm(Farm):
             missing = self.credentials.missing()
             checks.append(Check("credentials", not missing, f"{self.credentials.names()} are set" if not missing else
                                 f"set {', '.join('$' + m for m in missing)} in the environment (the config names them in username_env / access_key_env)"))
-        if not s.app.startswith(("bs://", "storage:")):
+        if not s.app.startswith(("bs://", "storage:", "http://", "https://")):
             p = Path(s.app)
             checks.append(Check("app", p.is_file(), f"{p} exists ({p.stat().st_size} bytes)" if p.is_file() else
                                 f"{p} not found: build the benchmark app (device_apps/{s.platform}/README.md) or set [appium] app"))
@@ -304,7 +304,7 @@ class AppiumFarm(Farm):
             try:
                 offered = self.api.devices()
                 checks.append(Check("provider-api", True, f"{s.provider} API at {self.api.base} accepts the credentials and offers {len(offered)} {s.platform} device(s)"))
-                n = len(self._appium_devices())
+                n = len(self.settings.devices) or len(select_devices(offered, s.select))
                 checks.append(Check("devices", n > 0, f"{n} device(s) selected" if n else "no device matches [appium.select]; relax the filters"))
             except UserError as e:
                 checks.append(Check("provider-api", False, self.credentials.redact(str(e))))
