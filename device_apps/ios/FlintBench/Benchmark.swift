@@ -5,6 +5,10 @@ import CryptoKit
 import Foundation
 import UIKit
 
+typealias JSON = [String: Any]  // heterogeneous literals need this annotation in Swift
+
+func orNull(_ value: Any?) -> Any { value ?? NSNull() }
+
 struct Spec: Decodable {
   struct Model: Decodable { let name, format, artifact, sha256, method: String }
   struct Input: Decodable { let name, dtype: String; let shape: [Int]; let low, high: Double? }
@@ -31,18 +35,41 @@ struct SeededGenerator: RandomNumberGenerator {
 enum Benchmark {
   static var documents: URL { FileManager.default.urls(for: .documentDirectory, in: .userDomainMask)[0] }
 
+  /// What UIKit knows about the phone, read on the main thread before training starts.
+  struct Snapshot {
+    let device: JSON
+    let conditions: JSON
+  }
+
+  @MainActor static func snapshot() -> Snapshot {
+    let device = UIDevice.current
+    device.isBatteryMonitoringEnabled = true
+    let battery: Double? = device.batteryLevel >= 0 ? Double(device.batteryLevel * 100) : nil
+    let thermal = ["nominal", "fair", "serious", "critical"][ProcessInfo.processInfo.thermalState.rawValue]
+    var sys = utsname()
+    uname(&sys)
+    let machine = withUnsafeBytes(of: &sys.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    let info: JSON = ["id": device.identifierForVendor?.uuidString ?? machine, "farm": "ios-app", "manufacturer": "Apple",
+                      "model": machine, "soc": NSNull(), "os": device.systemName, "os_version": device.systemVersion, "abi": "arm64",
+                      "cores": ProcessInfo.processInfo.activeProcessorCount,
+                      "memory_mb": Double(ProcessInfo.processInfo.physicalMemory) / 1_048_576, "emulator": isSimulator]
+    let conditions: JSON = ["battery_percent": orNull(battery), "charging": device.batteryState == .charging || device.batteryState == .full,
+                            "thermal_state": thermal, "cooldown_seconds": NSNull()]
+    return Snapshot(device: info, conditions: conditions)
+  }
+
   /// Runs the spec in Documents and writes Documents/result.json (atomically); returns the JSON text.
-  static func run() -> String {
+  static func run(_ phone: Snapshot) -> String {
     let started = now()
-    var record: [String: Any] = [:]
+    var record: JSON = [:]
     do {
       let specData = try Foundation.Data(contentsOf: documents.appendingPathComponent("spec.json"))
       let spec = try JSONDecoder().decode(Spec.self, from: specData)
-      record = blankRecord(spec: spec, started: started)
+      record = blankRecord(spec: spec, phone: phone, started: started)
       try train(spec: spec, into: &record)
       record["status"] = "ok"
     } catch {
-      if record.isEmpty { record = blankRecord(spec: nil, started: started) }
+      if record.isEmpty { record = blankRecord(spec: nil, phone: phone, started: started) }
       record["status"] = "failed"
       record["error"] = ["kind": "runtime", "message": "\(error.localizedDescription)"]
     }
@@ -52,7 +79,7 @@ enum Benchmark {
     return String(decoding: json, as: UTF8.self)
   }
 
-  static func train(spec: Spec, into record: inout [String: Any]) throws {
+  static func train(spec: Spec, into record: inout JSON) throws {
     let program = documents.appendingPathComponent(spec.model.artifact)
     let bytes = try Foundation.Data(contentsOf: program)
     let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
@@ -92,12 +119,14 @@ enum Benchmark {
     let perExample = zip(stepSeconds.joined(), stepExamples.joined()).map { $0 / Double($1) }
     let per5000 = zip(stepSeconds, stepExamples).map { $0.reduce(0, +) / Double($1.reduce(0, +)) * 5000 }
     let s5000 = summarize(per5000)
-    record["timing"] = ["step_seconds": stepSeconds, "step_examples": stepExamples, "per_example_seconds": summarize(perExample),
-                        "seconds_per_5000": ["mean": s5000["mean"]!, "std": s5000["std"]!, "values": per5000],
-                        "load_seconds": loadSeconds]
+    let seconds5000: JSON = ["mean": s5000["mean"]!, "std": s5000["std"]!, "values": per5000]
+    let timing: JSON = ["step_seconds": stepSeconds, "step_examples": stepExamples, "per_example_seconds": summarize(perExample),
+                        "seconds_per_5000": seconds5000, "load_seconds": loadSeconds]
+    record["timing"] = timing
     record["loss"] = ["first": Double(firstLoss), "last": Double(loss)]
-    record["memory"] = ["peak_mb": peak, "baseline_mb": baseline, "peak_delta_mb": max(0, peak - baseline),
+    let memory: JSON = ["peak_mb": peak, "baseline_mb": baseline, "peak_delta_mb": max(0, peak - baseline),
                         "method": "phys_footprint (task_vm_info) after each repeat"]
+    record["memory"] = memory
   }
 
   static func makeTensor(_ input: Spec.Input, _ rng: inout SeededGenerator) -> FLTTensor {
@@ -115,7 +144,7 @@ enum Benchmark {
   }
 
   /// The same statistics as flint_bench.stats.summarize (sample std, linear percentiles, 10% trimmed mean).
-  static func summarize(_ x: [Double]) -> [String: Any] {
+  static func summarize(_ x: [Double]) -> JSON {
     let n = x.count
     guard n > 0 else { return ["n": 0, "mean": NSNull(), "std": NSNull(), "min": NSNull(), "max": NSNull(), "p50": NSNull(),
                                "p90": NSNull(), "p99": NSNull(), "trimmed_mean": NSNull(), "cv": NSNull()] }
@@ -128,7 +157,7 @@ enum Benchmark {
     let cut = Int((Double(n) * 0.1).rounded(.down))
     let kept = n - 2 * cut > 0 ? Array(s[cut..<(n - cut)]) : s
     return ["n": n, "mean": mean, "std": std, "min": s[0], "max": s[n - 1], "p50": pct(50), "p90": pct(90), "p99": pct(99),
-            "trimmed_mean": kept.reduce(0, +) / Double(kept.count), "cv": mean != 0 ? std / mean : NSNull()]
+            "trimmed_mean": kept.reduce(0, +) / Double(kept.count), "cv": orNull(mean != 0 ? std / mean : nil)]
   }
 
   static func footprintMB() -> Double {
@@ -146,37 +175,25 @@ enum Benchmark {
     return f.string(from: Date())
   }
 
-  static func blankRecord(spec: Spec?, started: String) -> [String: Any] {
-    let device = UIDevice.current
-    UIDevice.current.isBatteryMonitoringEnabled = true
-    let battery = device.batteryLevel >= 0 ? Double(device.batteryLevel * 100) : nil
-    let thermal = ["nominal", "fair", "serious", "critical"][ProcessInfo.processInfo.thermalState.rawValue]
-    var sys = utsname()
-    uname(&sys)
-    let machine = withUnsafeBytes(of: &sys.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+  static func blankRecord(spec: Spec?, phone: Snapshot, started: String) -> JSON {
     let null = NSNull()
+    let model: JSON = ["name": spec?.model.name ?? "unknown", "format": spec?.model.format ?? "executorch-training",
+                       "artifact_sha256": orNull(spec?.model.sha256), "trainable_params": null, "total_params": null,
+                       "storage_bytes": null, "update_bytes": null, "task": null]
+    let runtime: JSON = ["name": "executorch", "version": executorchVersion, "threads": null]
+    let benchmark: JSON = ["examples": spec?.examples ?? 0, "batch_size": spec?.batch_size ?? 0, "epochs": spec?.epochs ?? 0,
+                           "warmup_steps": spec?.warmup_steps ?? 0, "repeats": spec?.repeats ?? 0, "seed": spec?.seed ?? 0]
+    let timing: JSON = ["step_seconds": [[Double]](), "step_examples": [[Int]](), "per_example_seconds": null,
+                        "seconds_per_5000": null, "load_seconds": null]
+    let cpu: JSON = ["mean_percent": null, "max_percent": null, "samples": 0, "method": "none"]
+    let memory: JSON = ["peak_mb": null, "baseline_mb": null, "peak_delta_mb": null, "method": "none"]
+    let host: JSON = ["commit": null, "flint_bench_version": "ios-app"]
     return [
       "schema_version": "1", "run_id": spec?.run_id ?? "unknown", "status": "failed", "error": null,
-      "model": ["name": spec?.model.name ?? "unknown", "format": spec?.model.format ?? "executorch-training",
-                "artifact_sha256": spec?.model.sha256 ?? null, "trainable_params": null, "total_params": null,
-                "storage_bytes": null, "update_bytes": null, "task": null],
-      "device": ["id": device.identifierForVendor?.uuidString ?? machine, "farm": "ios-app", "manufacturer": "Apple", "model": machine,
-                 "soc": null, "os": device.systemName, "os_version": device.systemVersion, "abi": "arm64",
-                 "cores": ProcessInfo.processInfo.activeProcessorCount,
-                 "memory_mb": Double(ProcessInfo.processInfo.physicalMemory) / 1_048_576, "emulator": isSimulator],
-      "runtime": ["name": "executorch", "version": executorchVersion, "threads": null],
-      "conditions": ["battery_percent": battery ?? null, "charging": device.batteryState == .charging || device.batteryState == .full,
-                     "thermal_state": thermal, "cooldown_seconds": null],
-      "benchmark": ["examples": spec?.examples ?? 0, "batch_size": spec?.batch_size ?? 0, "epochs": spec?.epochs ?? 0,
-                    "warmup_steps": spec?.warmup_steps ?? 0, "repeats": spec?.repeats ?? 0, "seed": spec?.seed ?? 0],
-      "timing": ["step_seconds": [[Double]](), "step_examples": [[Int]](), "per_example_seconds": null,
-                 "seconds_per_5000": null, "load_seconds": null],
-      "loss": null,
-      "cpu": ["mean_percent": null, "max_percent": null, "samples": 0, "method": "none"],
-      "memory": ["peak_mb": null, "baseline_mb": null, "peak_delta_mb": null, "method": "none"],
+      "model": model, "device": phone.device, "runtime": runtime, "conditions": phone.conditions, "benchmark": benchmark,
+      "timing": timing, "loss": null, "cpu": cpu, "memory": memory,
       "network": ["download_bytes": null, "upload_bytes": null, "total_bytes": null],
-      "timestamps": ["started": started, "finished": started],
-      "host": ["commit": null, "flint_bench_version": "ios-app"],
+      "timestamps": ["started": started, "finished": started], "host": host,
     ]
   }
 

@@ -36,9 +36,10 @@ struct ContentView: View {
       return
     }
     result = nil
+    let phone = Benchmark.snapshot()
     // train off the main thread so the UI (and Appium's element queries) stay responsive
     DispatchQueue.global(qos: .userInitiated).async {
-      let json = Benchmark.run()
+      let json = Benchmark.run(phone)
       DispatchQueue.main.async { result = json }
     }
   }
