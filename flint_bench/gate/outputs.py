@@ -17,8 +17,8 @@ def md_cell(text: object) -> str:
     return s.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
 
 
-def _num(v: float | None) -> str:
-    return "-" if v is None else f"{v:.4g}"
+def _num(v: float | None, scale: float = 1.0) -> str:
+    return "-" if v is None else f"{v * scale:.4g}"
 
 
 def _summary_verdict(case: CaseResult):
@@ -49,11 +49,13 @@ def markdown(result: GateResult, title: str = "flint-bench gate") -> str:
     # failures first, so a long table still shows what broke
     for case in sorted(result.cases, key=lambda c: (not c.failed, c.model, c.device, c.metric)):
         reg = _regression(case)
+        # per-example seconds read better as milliseconds; the JSON output keeps seconds
+        scale, unit = (1000.0, "ms/example") if case.metric == "train_time" else (1.0, case.unit)
         messages = "; ".join(f"{v.check}: {v.message}" for v in case.verdicts if v.status != "pass" or len(case.verdicts) == 1) \
             or "; ".join(f"{v.check}: {v.message}" for v in case.verdicts)
         lines.append("| " + " | ".join([
-            ICONS.get(case.status, ""), md_cell(case.model), md_cell(case.device), f"{case.metric} ({case.unit})" if case.unit else case.metric,
-            _num(reg.base if reg else None), _num(reg.head if reg else _summary_verdict(case).head),
+            ICONS.get(case.status, ""), md_cell(case.model), md_cell(case.device), f"{case.metric} ({unit})" if unit else case.metric,
+            _num(reg.base if reg else None, scale), _num(reg.head if reg else None, scale),
             f"x{reg.ratio:.2f}" if reg and reg.ratio is not None else "-",
             f"{reg.p_value:.2g}" if reg and reg.p_value is not None else "-", md_cell(messages)]) + " |")
     return "\n".join(lines) + "\n"
