@@ -8,8 +8,9 @@ Each side is split into repeats; the "drift" variants also scale each repeat by 
 with the spread the real run's repeat medians showed (the machine's state changing between
 repeats), once with the gate's repeat check and once without it.
   detection rate   = share of seeds flagged at factor > 1.0
-With --real-pairs N it also runs the local farm 2N more times and gates real back-to-back runs
-against each other (every source of run-to-run noise included).
+With --real-pairs N it also measures N pairs of identical code the way CI does (--rounds
+alternating base/head rounds on this machine, pooled) and gates them: every flag is a false alarm
+with every source of run-to-run noise included.
 The last line printed is one JSON object with every figure.
 """
 
@@ -81,12 +82,13 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=500)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 48], help="per-step samples per side")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[9, 18, 45], help="per-step samples per side (split into 3 repeats)")
     ap.add_argument("--factors", type=float, nargs="+", default=[1.0, 1.05, 1.1, 1.2, 1.3, 1.5])
     ap.add_argument("--min-drift", type=float, default=0.03, help="smallest between-repeat drift (log sd) to simulate")
     ap.add_argument("--threshold", type=float, default=GateSettings.threshold)
     ap.add_argument("--alpha", type=float, default=GateSettings.alpha)
     ap.add_argument("--real-pairs", type=int, default=0, help="also gate N pairs of real back-to-back local-farm runs")
+    ap.add_argument("--rounds", type=int, default=2, help="alternating base/head rounds per real pair")
     ap.add_argument("--keep", type=Path, help="keep the result folders of the runs here (default: a temporary folder)")
     args = ap.parse_args()
 
@@ -116,18 +118,32 @@ def main() -> None:
 
         real = None
         if args.real_pairs:
-            alarms, cases, cannot = 0, 0, 0
+            # CI's design: base and head measured in alternating rounds (B H, H B, ...) on the same
+            # machine, rounds pooled; both sides run the same code, so every flag is a false alarm
+            out = {"pairs": args.real_pairs, "rounds": args.rounds, "model_device_cases": 0, "false_alarms": 0,
+                   "cannot_judge": 0, "improved": 0, "single_round_false_alarms": 0, "single_round_cases": 0}
             for i in range(args.real_pairs):
-                a = run_farm(Path(tmp) / f"a{i}", args.models, args.examples, args.repeats)
-                b = run_farm(Path(tmp) / f"b{i}", args.models, args.examples, args.repeats)
-                res = evaluate(b, a, {}, settings)
+                sides = {"base": [], "head": []}
+                for rnd in range(args.rounds):
+                    for side in (("base", "head") if rnd % 2 == 0 else ("head", "base")):
+                        sides[side].append(run_farm(Path(tmp) / f"pair{i}" / side / f"round-{rnd}", args.models, args.examples, args.repeats))
+                first = evaluate(sides["head"][0], sides["base"][0], {}, settings)
+                single = [c for c in first.cases if c.metric == "train_time"]
+                out["single_round_cases"] += len(single)
+                out["single_round_false_alarms"] += sum(c.failed for c in single)
+                res = evaluate([r for rs in sides["head"] for r in rs], [r for rs in sides["base"] for r in rs], {}, settings)
                 timing = [c for c in res.cases if c.metric == "train_time"]
-                cases += len(timing)
-                alarms += sum(c.failed for c in timing)
-                cannot += sum(c.status == "cannot-judge" for c in timing)
-            real = {"pairs": args.real_pairs, "model_device_cases": cases, "false_alarms": alarms, "cannot_judge": cannot,
-                    "false_alarm_rate": alarms / cases if cases else None}
-            print(f"real back-to-back runs: {alarms} false alarms in {cases} model x device comparisons", flush=True)
+                out["model_device_cases"] += len(timing)
+                out["false_alarms"] += sum(c.failed for c in timing)
+                out["cannot_judge"] += sum(c.status == "cannot-judge" for c in timing)
+                out["improved"] += sum(c.status == "improved" for c in timing)
+                for c in timing:
+                    print(f"  pair {i} {c.model}@{c.device}: {c.status}: {c.verdicts[0].message}", flush=True)
+            out["false_alarm_rate"] = out["false_alarms"] / out["model_device_cases"] if out["model_device_cases"] else None
+            real = out
+            print(f"real runs, {args.rounds} alternating rounds pooled: {out['false_alarms']} false alarms in {out['model_device_cases']} "
+                  f"comparisons ({out['cannot_judge']} cannot judge); first round alone: {out['single_round_false_alarms']} "
+                  f"in {out['single_round_cases']}", flush=True)
 
     def pooled(factor: str, key: str) -> float:
         return float(np.mean([m[key][factor]["flagged"] for m in per_model.values()]))
