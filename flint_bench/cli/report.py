@@ -24,13 +24,15 @@ def report(
     simulation: Optional[Path] = typer.Option(None, "--simulation", help="folder from `flint-bench simulate --out` (summary.json, metrics.parquet)"),
     budgets: Optional[Path] = typer.Option(None, "--budgets", help="budgets TOML ([targets.<name>]); default: paper 4.1, third-party < 1 MB, first-party < 10 MB"),
     target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="only these budget targets; repeatable"),
-    format: ReportFormat = typer.Option(ReportFormat.html, "--format", help="html (self-contained, inline SVG plots) or markdown"),
+    format: Optional[ReportFormat] = typer.Option(None, "--format", help="html (self-contained, inline SVG plots) or markdown; default from --out's suffix (.md = markdown), else html"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="do not print where the report went"),
 ) -> None:
     """Write the device-compatibility report: deployability summary, Table 5, training time per device
     (Figure 4), CPU and memory, budgets, eligibility, simulator projections and provenance."""
     from ..report.render import make_context, render_html, render_markdown
 
+    if format is None:
+        format = ReportFormat.markdown if out.suffix.lower() in (".md", ".markdown") else ReportFormat.html
     context = make_context(results, profiles=profiles, eligibility=eligibility, simulation=simulation, budgets=budgets, targets=target)
     text = render_html(context) if format is ReportFormat.html else render_markdown(context)
     out.parent.mkdir(parents=True, exist_ok=True)
