@@ -52,7 +52,9 @@ def synth(
     if format is Format.json:
         print_json(summary)
         return
-    console.print(rich_table(f"synthetic session log · {out}", ["", ""], [
+    from rich.markup import escape
+
+    console.print(rich_table(f"synthetic session log · {escape(str(out))}", ["", ""], [
         ["devices", f"{summary['devices']:,}"], ["sessions", f"{summary['sessions']:,}"],
         ["days", summary["days"]], ["iOS share", _pct(summary["ios_share"])],
         ["device models", f"{summary['device_models']['iOS']} iOS, {summary['device_models']['Android']} Android"],
@@ -113,20 +115,22 @@ def eligibility(
 
 
 def _print_funnel(doc: dict) -> None:
-    rows = [[c["name"], c["family"], c["rule"], f"{c['devices_alone']:,}", _pct(c["share_alone"]),
+    from rich.markup import escape  # names and values come from the user's files: never markup
+
+    rows = [[escape(c["name"]), c["family"], escape(c["rule"]), f"{c['devices_alone']:,}", _pct(c["share_alone"]),
              _pct(c["session_share_alone"]), _pct(c["cumulative_share"])] for c in doc["criteria"]]
-    rows.append([f"all of: {', '.join(doc['all_of'])}", "", "", f"{doc['all_criteria_devices']:,}",
+    rows.append([escape(f"all of: {', '.join(doc['all_of'])}"), "", "", f"{doc['all_criteria_devices']:,}",
                  _pct(doc["all_criteria_share"]), _pct(doc["all_criteria_session_share"]), _pct(doc["all_criteria_share"])])
     unit = "devices" if doc["unit"] == "device" else "device-days"
     units = "" if doc["unit"] == "device" else f" ({doc['units']:,} device-days)"
     console.print(rich_table(f"eligibility funnel · {doc['devices']:,} devices{units}, {doc['sessions']:,} sessions",
                              ["criterion", "family", "rule", unit, f"share of {unit}", "share of sessions", "cumulative"], rows))
-    names = [c["name"] for c in doc["criteria"]]
-    sub_rows = [[s["dimension"], s["value"], f"{s['devices']:,}", *[_pct(c["share_alone"]) for c in s["criteria"]], _pct(s["all_criteria_share"])]
+    names = [escape(c["name"]) for c in doc["criteria"]]
+    sub_rows = [[s["dimension"], escape(s["value"]), f"{s['devices']:,}", *[_pct(c["share_alone"]) for c in s["criteria"]], _pct(s["all_criteria_share"])]
                 for s in doc["subpopulations"]]
     console.print(rich_table(f"per sub-population (share of {unit})", ["dimension", "value", "devices", *names, "all"], sub_rows))
     for w in doc["fairness_warnings"]:
-        console.print(f"[yellow]fairness warning:[/] {w['message']}", highlight=False)
+        console.print(f"[yellow]fairness warning:[/] {escape(w['message'])}", highlight=False)
     if not doc["fairness_warnings"]:
         console.print(f"no fairness warning (every sub-population of >= {doc['fairness']['min_devices']} devices keeps "
                       f">= {doc['fairness']['min_ratio']:g} x the overall share)")
@@ -135,7 +139,7 @@ def _print_funnel(doc: dict) -> None:
         console.print(f"eligible sessions active per hour: peak {a['peak']:,}; daily trough / weekly peak {a['trough_to_peak']:.2f}")
     if "traces" in doc:
         t = doc["traces"]
-        console.print(f"availability traces: {t['file']} ({t['rows']:,} sessions of {t['devices']:,} devices)")
+        console.print(f"availability traces: {escape(t['file'])} ({t['rows']:,} sessions of {t['devices']:,} devices)")
 
 
 class _null:

@@ -21,9 +21,11 @@ def _rows(frame) -> list[dict]:
 
 
 def _profile_table(frame, title: str):
-    return rich_table(title, ["device model", "OS", "model", "samples", "per-example mean ms", "p50 ms", "p99 ms",
+    from rich.markup import escape  # device and model names are data, never markup
+
+    return rich_table(escape(title), ["device model", "OS", "model", "samples", "per-example mean ms", "p50 ms", "p99 ms",
                               "s / 5000 (mean)", "memory MB", "CPU %", "storage MB", "update MB"],
-                      [[r.device_model, f"{r.os} {r.os_version}", r.model, r.n_samples, fmt(r.per_example_s_mean * 1e3, ".4g"),
+                      [[escape(str(r.device_model)), escape(f"{r.os} {r.os_version}"), escape(str(r.model)), r.n_samples, fmt(r.per_example_s_mean * 1e3, ".4g"),
                         fmt(r.per_example_s_p50 * 1e3, ".4g"), fmt(r.per_example_s_p99 * 1e3, ".4g"),
                         fmt(r.per_example_s_mean * 5000, ".3g"), fmt(r.peak_memory_mb), fmt(r.cpu_mean_percent, ".0f"),
                         fmt(r.storage_bytes / 1e6 if r.storage_bytes is not None else None, ".3f"),
@@ -102,14 +104,17 @@ def compat(
                     "targets": {name: vars(t) for name, t in b.targets.items() if not target or name in target},
                     "summary": summary, "checks": _rows(verdict)})
         return
-    console.print(rich_table(f"compatibility · {profiles} vs {budgets}",
+    from rich.markup import escape
+
+    console.print(rich_table(escape(f"compatibility · {profiles} vs {budgets}"),
                              ["target", "model", "device model", "OS", "worst-case task s", "memory MB", "storage MB", "verdict"],
-                             [[r.target, r.model, r.device_model, f"{r.os} {r.os_version}", fmt(r.task_seconds, ".3g"),
+                             [[escape(r.target), escape(str(r.model)), escape(str(r.device_model)), escape(f"{r.os} {r.os_version}"),
+                               fmt(r.task_seconds, ".3g"),
                                fmt(r.peak_memory_mb), fmt(r.storage_mb, ".3f"),
-                               "[green]ok[/]" if r.compatible else "[red]no[/]: " + "; ".join(r.reasons)]
+                               "[green]ok[/]" if r.compatible else "[red]no[/]: " + escape("; ".join(r.reasons))]
                               for r in verdict.itertuples(index=False)]))
     for s in summary:
-        console.print(f"{s['target']} / {s['model']}: {s['compatible']} device model/OS pair(s) may run it, {s['incompatible']} may not")
+        console.print(escape(f"{s['target']} / {s['model']}") + f": {s['compatible']} device model/OS pair(s) may run it, {s['incompatible']} may not")
 
 
 def register(app: typer.Typer) -> None:

@@ -80,3 +80,9 @@ def test_a_log_without_the_optional_tier_column_still_runs(table1_log, tmp_path,
     doc = flint_json("eligibility", "-s", log, "-r", table1_log["rules"])  # default dimensions include device_tier
     assert doc["all_criteria_share"] == 0.22
     assert {s["dimension"] for s in doc["subpopulations"]} == {"platform", "os_band"}
+
+
+def test_names_from_the_rules_are_printed_literally(table1_log, write, flint):
+    rules = write("m.toml", '[[criteria]]\nname = "[bold]wifi[/bold] [red]"\nfield = "wifi"\nop = "=="\nvalue = true\n')
+    out = flint("eligibility", "-s", table1_log["csv"], "-r", rules).stdout
+    assert "[bold]wifi[/bold] [red]" in out.replace("\n", "")
