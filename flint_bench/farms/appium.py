@@ -100,6 +100,7 @@ class AppiumSettings:
     automation_name: str | None = None  # default: UiAutomator2 (android) / XCUITest (ios)
     remote_dir: str | None = None  # default: REMOTE_DIRS[platform]
     result_source: Literal["file", "element"] = "file"
+    sample_performance: bool = True  # android: the app's CPU % and PSS via `mobile: getPerformanceData` each poll
     session_timeout_s: float = 300.0  # cloud hubs may queue a session until a device is free
     upload_timeout_s: float = 600.0
     poll_interval_s: float = 2.0
@@ -393,7 +394,9 @@ class AppiumFarm(Farm):
             driver.push_file(self.remote_path("spec.json"), base64.b64encode(json.dumps(spec).encode()).decode())
             self._conditions(record, driver)
             driver.activate_app(self.settings.app_id)
-            text = self._wait_for_result(driver, spec, job.settings.timeout_s)
+            perf = PerfSampler(driver, self.settings.app_id, enabled=self.settings.sample_performance and self.settings.platform == "android")
+            text = self._wait_for_result(driver, spec, job.settings.timeout_s, perf)
+            perf.fill(record)
             if text is None:
                 return fail(record, "timeout", f"no result from {device.id} within timeout_s = {job.settings.timeout_s:g} s "
                                                f"(looked for {self._result_where()})")
@@ -467,16 +470,60 @@ class AppiumFarm(Farm):
         except (WebDriverException, binascii.Error):
             return None  # not written yet
 
-    def _wait_for_result(self, driver, spec: dict, timeout_s: float) -> str | None:
+    def _wait_for_result(self, driver, spec: dict, timeout_s: float, perf: PerfSampler) -> str | None:
         """Poll until this run's result appears; a result of an earlier run or model on the same phone is ignored."""
         deadline = time.monotonic() + timeout_s
         while True:
+            perf.sample()
             text = self._read_result(driver)
             if text is not None and _is_current(text, spec):
                 return text
             if time.monotonic() >= deadline:
                 return None
             time.sleep(min(self.settings.poll_interval_s, max(0.0, deadline - time.monotonic())))
+
+
+class PerfSampler:
+    """The app's CPU % (user + kernel) and PSS from UiAutomator2's `mobile: getPerformanceData`, sampled
+    at every result poll while the app trains. Stops at the first refusal (other drivers, app gone)."""
+
+    def __init__(self, driver, package: str, enabled: bool):
+        self.driver, self.package, self.enabled = driver, package, enabled
+        self.cpu: list[float] = []
+        self.pss_mb: list[float] = []
+
+    def sample(self) -> None:
+        from selenium.common.exceptions import InvalidSessionIdException, WebDriverException
+
+        if not self.enabled:
+            return
+        try:
+            cpu = _perf_row(self.driver.get_performance_data(self.package, "cpuinfo"))
+            mem = _perf_row(self.driver.get_performance_data(self.package, "memoryinfo"))
+        except InvalidSessionIdException:
+            raise
+        except (WebDriverException, ValueError, TypeError) as e:
+            log.debug("performance sampling stopped: %s", _wd_message(e))
+            self.enabled = False
+            return
+        if "user" in cpu and "kernel" in cpu:
+            self.cpu.append(cpu["user"] + cpu["kernel"])
+        if "totalPss" in mem:
+            self.pss_mb.append(mem["totalPss"] / 1024)  # dumpsys meminfo reports KB
+
+    def fill(self, record: dict) -> None:
+        if self.cpu:
+            record["cpu"] = {"mean_percent": sum(self.cpu) / len(self.cpu), "max_percent": max(self.cpu), "samples": len(self.cpu),
+                             "method": "appium mobile: getPerformanceData cpuinfo (user + kernel %) at each result poll"}
+        if self.pss_mb:
+            record["memory"] = {"peak_mb": max(self.pss_mb), "baseline_mb": None, "peak_delta_mb": None,
+                                "method": "pss: appium mobile: getPerformanceData memoryinfo totalPss at each result poll"}
+
+
+def _perf_row(table: list) -> dict[str, float]:
+    """UiAutomator2 answers [[names...], [values...]] with values as strings."""
+    names, values = table[0], table[1]
+    return {str(n): float(v) for n, v in zip(names, values) if v not in (None, "")}
 
 
 def _is_current(text: str, spec: dict) -> bool:

@@ -49,6 +49,10 @@ def test_generic_hub_runs_two_android_phones_in_parallel(appium_server, app_file
     # conditions from `mobile: batteryInfo` where the phone reports them, null where it does not
     assert (records["Pixel 7 14"]["conditions"]["battery_percent"], records["Pixel 7 14"]["conditions"]["charging"]) == (87.0, True)
     assert records["Galaxy S21 13"]["conditions"]["battery_percent"] is None
+    # the app process sampled through `mobile: getPerformanceData` while it trained
+    for r in records.values():
+        assert r["cpu"]["samples"] >= 1 and r["cpu"]["max_percent"] > 0 and "getPerformanceData" in r["cpu"]["method"]
+        assert r["memory"]["peak_mb"] > 10 and r["memory"]["method"].startswith("pss")
     # the files went where the Android app reads them, and every session was closed
     files = appium_server.device_root / "Pixel_7" / "sdcard/Android/data/org.flint.bench/files"
     assert {p.name for p in files.iterdir()} >= {"spec.json", "model.pte", "data.npz", "result.json"}

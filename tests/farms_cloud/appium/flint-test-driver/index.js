@@ -20,6 +20,7 @@ class FlintTestDriver extends BaseDriver {
     'mobile: activateApp': { command: 'activateApp', params: { optional: ['appId', 'bundleId'] } },
     'mobile: terminateApp': { command: 'terminateApp', params: { optional: ['appId', 'bundleId'] } },
     'mobile: batteryInfo': { command: 'batteryInfo' },
+    'mobile: getPerformanceData': { command: 'getPerformanceData', params: { required: ['packageName', 'dataType'] } },
   };
 
   constructor(opts = {}, shouldValidateCaps = true) {
@@ -132,6 +133,8 @@ class FlintTestDriver extends BaseDriver {
     }
     const python = process.env.FLINT_TEST_PYTHON || 'python3';
     // argv, never a shell: names with spaces, quotes or $(...) stay data
+    this.cpuTicks = null;
+    this.workerStarted = process.hrtime.bigint();
     this.worker = spawn(python, ['-m', 'flint_bench.bench.worker', path.join(dir, 'spec.json'), resultPath],
                         { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -152,6 +155,30 @@ class FlintTestDriver extends BaseDriver {
       throw new errors.UnsupportedOperationError('this phone reports no battery');
     }
     return { level: this.opts.flintBattery, state: 2 };
+  }
+
+  // UiAutomator2's shape, measured on the app's process (the worker) from /proc: CPU % since the
+  // previous call (user, kernel) and PSS in KB. No process: an error, as on a phone.
+  async getPerformanceData(packageName, dataType) {
+    if (!this.worker || this.ios) {
+      throw new errors.UnknownError(`no running process for ${packageName}`);
+    }
+    const pid = this.worker.pid;
+    if (dataType === 'cpuinfo') {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      const ticks = { user: Number(fields[11]), kernel: Number(fields[12]), at: process.hrtime.bigint() };
+      const prev = this.cpuTicks || { user: 0, kernel: 0, at: this.workerStarted };
+      this.cpuTicks = ticks;
+      const seconds = Number(ticks.at - prev.at) / 1e9;
+      const hz = 100;  // USER_HZ on Linux
+      const pct = (d) => (seconds > 0 ? (100 * d) / hz / seconds : 0).toFixed(1);
+      return [['user', 'kernel'], [pct(ticks.user - prev.user), pct(ticks.kernel - prev.kernel)]];
+    }
+    if (dataType === 'memoryinfo') {
+      const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      return [['totalPrivateDirty', 'totalPss'], ['', m ? m[1] : '']];
+    }
+    throw new errors.InvalidArgumentError(`unknown dataType ${dataType}`);
   }
 
   async terminateApp() {
