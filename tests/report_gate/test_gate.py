@@ -214,3 +214,9 @@ def test_drift_between_repeats_is_not_a_regression():
     slow = [[x * 1.3 for x in r] for r in base]
     assert SampleRegression(GateSettings())(flat(slow), flat(base), slow, base).status == "fail"
     assert SampleRegression(GateSettings(repeat_check=False))(flat(head), flat(base), head, base).status == "fail"
+    # pooled CI rounds (8 repeats a side): one overlapping repeat is fine, the repeat-level test decides at p < 0.01
+    base8 = [list(1e-3 * rng.lognormal(0, 0.05, 20)) for _ in range(8)]
+    head8 = [list(1.4e-3 * rng.lognormal(0, 0.05, 20)) for _ in range(7)] + [list(0.9e-3 * rng.lognormal(0, 0.05, 20))]
+    assert SampleRegression(GateSettings())(flat(head8), flat(base8), head8, base8).status == "fail"
+    head8 = [list(1.4e-3 * rng.lognormal(0, 0.05, 20)) for _ in range(5)] + [list(0.9e-3 * rng.lognormal(0, 0.05, 20)) for _ in range(3)]
+    assert SampleRegression(GateSettings())(flat(head8), flat(base8), head8, base8).status == "cannot-judge"
