@@ -175,6 +175,13 @@ class SimConfig:
     sweep: dict[str, list[Any]] = field(default_factory=dict)
     file: str = field(default="<dict>", compare=False)
 
+    def validate(self, file: str, prefix: str) -> None:
+        import math
+
+        if self.sim.mode == "fedavg" and math.ceil(self.fedavg.cohort * self.fedavg.overcommit - 1e-9) > self.proxy.clients:
+            raise ConfigError(file, prefix + "fedavg.cohort", f"cohort x overcommit selects more devices than proxy.clients = {self.proxy.clients} in one round; "
+                              "lower fedavg.cohort / fedavg.overcommit or raise proxy.clients")
+
     def echo(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("file")

@@ -64,6 +64,7 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     ({"sim": {"mode": "fedsgd"}}, "sim.mode"),
     ({"fedbuff": {"concurrency": 5, "buffer": 10}}, "fedbuff.buffer"),
     ({"fedavg": {"cohort": 0}}, "fedavg.cohort"),
+    ({"sim": {"mode": "fedavg"}, "fedavg": {"cohort": 400}}, "fedavg.cohort"),
     ({"proxy": {"client": 5}}, "proxy.client"),
     ({"sim": {"model": "Z"}}, "sim.model"),
 ])

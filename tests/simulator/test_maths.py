@@ -80,13 +80,15 @@ def test_fedavg_every_client_one_full_batch_step_equals_centralized_step(model_n
     assert not torch.allclose(unweighted, centralized, atol=1e-6)
 
 
-def test_vmap_chunks_equal_one_model_in_place():
+@pytest.mark.parametrize("model_name", ["A", "B"])
+def test_vmap_chunks_equal_one_model_in_place(model_name):
     """Batched clients through vmap give the same deltas as the in-place per-client loop (minibatches, 2 epochs)."""
     sizes = [5, 5, 9, 1, 9, 9, 20]
-    model, tensors, offsets, loop = _executor("B", sizes, 0)
+    model, tensors, offsets, loop = _executor(model_name, sizes, 0)
     from flint_bench.simulator.training import Executor, get_flat
 
-    vm = Executor(model, tensors, offsets, 0, 2)
+    vm = Executor(model, tensors, offsets, 0, 2, vmap_max_params=10**9)
+    assert vm.use_vmap
     start = get_flat(model.net)
     starts = torch.stack([start, start * 0.9])
     idx = np.array([0, 1, 0, 1, 1, 0, 1])
