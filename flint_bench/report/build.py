@@ -122,9 +122,11 @@ def resource_charts(records: list[dict], colors: dict[str, str]) -> list:
         ok = r["status"] == "ok"
         cpu = r["cpu"].get("mean_percent") if ok else None
         mem = memory_mb(r) if ok else None
-        rows_cpu.append({"label": f"{dev} · {model}", "value": cpu, "color": colors[model],
+        missing = "n/a" if ok else "failed"
+        # model first: a long device name is cut at the end, the model stays readable
+        rows_cpu.append({"label": f"{model} · {dev}", "value": cpu, "color": colors[model], "missing": missing,
                          "hi": r["cpu"].get("max_percent") if ok else None, "lo": cpu, "title": f"{model} on {dev}: mean {_f(cpu)} %, max {_f(r['cpu'].get('max_percent'))} %"})
-        rows_mem.append({"label": f"{dev} · {model}", "value": mem, "color": colors[model], "title": f"{model} on {dev}: {_f(mem)} MB"})
+        rows_mem.append({"label": f"{model} · {dev}", "value": mem, "color": colors[model], "missing": missing, "title": f"{model} on {dev}: {_f(mem)} MB"})
     legend = [(m, c) for m, c in colors.items()]
     return [hbar_chart("CPU (mean %, whisker to max; 100 = one core)", "%", rows_cpu, legend=legend),
             hbar_chart("peak memory above baseline (MB)", "MB", rows_mem, legend=legend)]
