@@ -401,9 +401,11 @@ class AppiumFarm(Farm):
                 return fail(record, "timeout", f"no result from {device.id} within timeout_s = {job.settings.timeout_s:g} s "
                                                f"(looked for {self._result_where()})")
             try:
-                merge_device_result(record, json.loads(text))
+                result = json.loads(text)
+                merge_device_result(record, result)
             except (ContractError, json.JSONDecodeError) as e:
                 return fail(record, "invalid-result", f"the app's result on {device.id} is not valid: {e}")
+            combine_memory(record["memory"], result.get("memory") or {})
             return record
         except InvalidSessionIdException as e:
             raise DeviceLost(self.credentials.redact(f"the Appium session ended under us: {_wd_message(e)}")) from None
@@ -518,6 +520,17 @@ class PerfSampler:
         if self.pss_mb:
             record["memory"] = {"peak_mb": max(self.pss_mb), "baseline_mb": None, "peak_delta_mb": None,
                                 "method": "pss: appium mobile: getPerformanceData memoryinfo totalPss at each result poll"}
+
+
+def combine_memory(host: dict, app: dict) -> None:
+    """Peak-minus-baseline memory when the app measured PSS itself (the Android app's Debug.getPss):
+    its baseline (before loading the model) is comparable with our PSS samples; an RSS one is not."""
+    if not str(app.get("method", "")).startswith("pss"):
+        return
+    if app.get("peak_mb") is not None and (host["peak_mb"] is None or app["peak_mb"] > host["peak_mb"]):
+        host.update(peak_mb=app["peak_mb"], method=host["method"] + "; the app's own PSS peak where higher")
+    if app.get("baseline_mb") is not None and host["peak_mb"] is not None:
+        host.update(baseline_mb=app["baseline_mb"], peak_delta_mb=max(0.0, host["peak_mb"] - app["baseline_mb"]))
 
 
 def _perf_row(table: list) -> dict[str, float]:

@@ -12,7 +12,7 @@ from flint_bench.config import from_dict
 from flint_bench.contract import validate
 from flint_bench.errors import ConfigError, UserError
 from flint_bench.farms import FarmFile, load_farm_file, open_farm
-from flint_bench.farms.appium import AppiumDevice, AppiumSettings, Selection, select_devices
+from flint_bench.farms.appium import AppiumDevice, AppiumSettings, Selection, combine_memory, select_devices
 from flint_bench.farms.base import RunSettings
 from flint_bench.runner import run_benchmarks
 
@@ -183,6 +183,16 @@ def test_select_devices_filters_by_version_maker_and_count():
     assert names(Selection(os_version_min="10", os_version_max="13.5")) == ["Samsung Galaxy S23", "Xiaomi 13"]
     assert names(Selection(manufacturers=["samsung"], max_devices=1)) == ["Samsung Galaxy S23"]
     assert names(Selection(name_contains="pixel")) == ["Google Pixel 8"]
+
+
+def test_memory_delta_only_from_a_pss_baseline():
+    sampled = lambda: {"peak_mb": 120.0, "baseline_mb": None, "peak_delta_mb": None, "method": "pss: getPerformanceData"}  # noqa: E731
+    host = sampled()
+    combine_memory(host, {"peak_mb": 130.0, "baseline_mb": 80.0, "method": "pss (Debug.getPss)"})
+    assert (host["peak_mb"], host["baseline_mb"], host["peak_delta_mb"]) == (130.0, 80.0, 50.0)
+    host = sampled()
+    combine_memory(host, {"peak_mb": None, "baseline_mb": 300.0, "method": "rss"})  # the reference worker: RSS, not comparable
+    assert (host["peak_mb"], host["peak_delta_mb"]) == (120.0, None)
 
 
 @pytest.mark.parametrize("config", ["browserstack.toml", "saucelabs.toml", "appium-hub.toml"])
