@@ -9,6 +9,7 @@ never selected again; a session ending during a task interrupts it at the sessio
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from dataclasses import dataclass, field
@@ -179,21 +180,32 @@ class FedAvgScheduler(_Base):
         self.cohort, self.n_select, self.deadline = cohort, math.ceil(cohort * overcommit - 1e-9), deadline_s
         self.version = 0
 
-    def _select(self, t0: float):
-        """Sessions for this round, in check-in order: (start time, session end, device, class, duration)."""
+    def _select(self, t0: float, until: float):
+        """Sessions for this round, in check-in order: (start time, session end, device, class, duration).
+
+        Stops early, without consuming the check-in, once the round would already be closed when the
+        next device checks in (`cohort` successes finished, the deadline, or `until`): that device
+        is left for the next round.
+        """
         chosen: list[tuple] = []
         seen = set()
+        ok_finish: list[float] = []  # sorted finish times of the successes so far
+        stop = min(until, t0 + self.deadline) if self.deadline is not None else until
         while len(chosen) < self.n_select:
             if self._chunk is None or (self._i >= len(self._chunk[0]) and not self._refill()):
                 break
             starts, ends, devs, classes, durs = self._chunk
             i = self._i
-            self._i = i + 1
             at = max(t0, starts[i])
+            if at >= stop or (len(ok_finish) >= self.cohort and at >= ok_finish[self.cohort - 1]):
+                break
+            self._i = i + 1
             if ends[i] <= at or devs[i] in seen:
                 continue
             seen.add(devs[i])
             chosen.append((at, ends[i], devs[i], classes[i], durs[i]))
+            if at + durs[i] <= ends[i]:
+                bisect.insort(ok_finish, at + durs[i])
         return chosen
 
     def next_aggregation(self, until: float = math.inf) -> Aggregation | None:
@@ -203,8 +215,11 @@ class FedAvgScheduler(_Base):
             t0 = self.now
             if t0 >= until:
                 return None
-            chosen = self._select(t0)
+            chosen = self._select(t0, until)
             if not chosen:
+                if t0 < until and self._peek_start() < math.inf:
+                    self.now = min(until, t0 + self.deadline) if self.deadline is not None else until
+                    continue  # a deadline passed before anyone checked in: an empty round
                 return None
             at = np.array([x[0] for x in chosen])
             end = np.array([x[1] for x in chosen])
