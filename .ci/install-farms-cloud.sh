@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python -m pip install --quiet --disable-pip-version-check 'boto3>=1.34'
+# boto3: the `aws` extra (botocore's Stubber); PyYAML: the tests parse the rendered test spec
+python -m pip install --quiet --disable-pip-version-check 'boto3>=1.34' 'PyYAML>=6'
 
 if ! command -v npm >/dev/null 2>&1; then
   echo "install-farms-cloud: npm not found; the Appium server tests will be skipped (install Node.js >= 20.19)" >&2
