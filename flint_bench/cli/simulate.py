@@ -66,6 +66,8 @@ def simulate(
     from ..simulator.config import parse, sweep_grid, with_overrides
     from ..simulator.simulation import check_model_available, run
 
+    if resume is not None and sweep:
+        raise UserError("--resume continues one run; it cannot be combined with --sweep. Re-run the sweep (each combination's folder has its own checkpoint) or resume one sweep-NNN folder.")
     if resume is not None:
         out = resume
         saved = resume / "config.json"

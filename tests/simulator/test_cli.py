@@ -192,3 +192,11 @@ def test_sweep_grid_writes_one_row_per_combination(tmp_path):
     raw["sweep"] = {"fedbuff.buffer": [2, 50]}
     r = cli("--config", str(toml_dump(raw, tmp_path / "sim.toml")), "--sweep")
     assert r.returncode == 2 and "'fedbuff.buffer'" in r.stderr
+
+
+def test_resume_without_checkpoint_exits_2(tmp_path):
+    r = cli("--resume", str(tmp_path))
+    assert r.returncode == 2 and "config.json" in r.stderr and "Traceback" not in r.stderr
+    raw = raw_config()
+    r = cli("--config", str(toml_dump(raw, tmp_path / "sim.toml")), "--resume", str(tmp_path / "nothing"))
+    assert r.returncode == 2 and "checkpoint.pkl" in r.stderr
