@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -227,7 +227,3 @@ def sweep_grid(data: dict[str, Any], file: str | Path) -> list[dict[str, Any]]:
             raise ConfigError(str(file), f"sweep.{key}", f"must be a dotted key inside one of {sorted(SECTIONS - {'sweep'})}")
     keys = list(grid)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
-
-
-def to_plain(obj: Any) -> Any:
-    return asdict(obj) if is_dataclass(obj) else obj

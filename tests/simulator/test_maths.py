@@ -132,3 +132,20 @@ def test_proxy_quantity_and_label_skew():
     assert parts == [(0, 1000), (1000, 2000), (2000, 3000)]
     rows, offsets = slice_partition(iid, 1000, 2000)
     assert len(rows[0]) == offsets[-1] == iid.offsets[2000] - iid.offsets[1000]
+
+
+def test_forecast_from_counters():
+    """The paper's Task C example: 610k uploads in 48 h = 3.53 updates/s; times the update size = MB/s."""
+    from flint_bench.simulator.clock import Counters
+    from flint_bench.simulator.forecast import forecast, spread
+
+    c = Counters(compute_s_by_class=[3600.0 * 10, 3600.0 * 5], compute_s=3600.0 * 15)
+    for h in range(48):
+        for _ in range(12708 if h < 47 else 610_000 - 47 * 12708):
+            c.upload_at(h * 3600.0 + 1.0)
+    f = forecast(c, 48 * 3600.0, 760_000, ["new", "old"])
+    assert f["aggregator_updates_per_s"] == pytest.approx(3.53, abs=0.005)
+    assert f["aggregator_mb_per_s"] == pytest.approx(3.53 * 0.76, abs=0.005)
+    assert f["peak_hour_updates_per_s"] == pytest.approx((610_000 - 47 * 12708) / 3600)  # the last, fullest hour
+    assert f["client_compute_hours"] == 15.0 and f["compute_hours_by_class"] == {"new": 10.0, "old": 5.0}
+    assert spread([3.0, None, 1.0, 2.0]) == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 3}
