@@ -81,23 +81,24 @@ def test_identical_durations_same_virtual_time_per_aggregation():
 
 
 def _time_to_target(mode: str, sigma: float) -> float:
-    cfg = config(mode, sim={"train": True, "target_metric": 0.8, "max_aggregations": 300, "eval_every": 1, "client_lr": 0.1, "trials": 3},
+    cfg = config(mode, sim={"train": True, "target_metric": 0.8, "max_aggregations": 400, "eval_every": 1, "client_lr": 0.1, "trials": 5},
                  proxy={"mean_records": 20, "std_records": 0},
                  population={"classes": [{"name": "all", "per_example_s": {"median": 1.0, "sigma": sigma}}]},
-                 fedavg={"cohort": 10, "overcommit": 1.3}, fedbuff={"concurrency": 13, "buffer": 10, "max_staleness": 10})
+                 fedavg={"cohort": 10, "overcommit": 1.3}, fedbuff={"concurrency": 20, "buffer": 10, "max_staleness": 10})
     m = simulation.run(cfg, {}, None)["metrics"]["virtual_hours_to_target"]
-    assert m["n"] == 3, "every trial must reach the target"
+    assert m["n"] == 5, "every trial must reach the target"
     return m["median"]
 
 
 def test_fedbuff_speedup_grows_with_duration_spread():
-    """Same devices in flight (FedAvg 10 x 1.3 over-commit, FedBuff concurrency 13, buffer 10): about equal
-    with identical durations, FedBuff sooner to the target with heavy-tailed durations (Table 3 direction)."""
+    """FedAvg cohort 10 x 1.3 over-commitment vs FedBuff buffer 10 with 20 tasks in flight (async keeps more
+    tasks running: the paper's second reason). Identical durations: about the same time to the target;
+    heavy-tailed durations: FedBuff clearly sooner (Table 3 direction). Medians of 5 trials."""
     same = _time_to_target("fedavg", 0.0) / _time_to_target("fedbuff", 0.0)
     heavy = _time_to_target("fedavg", 1.5) / _time_to_target("fedbuff", 1.5)
-    assert 0.7 < same < 1.3
-    assert heavy > 1.15
-    assert heavy > same
+    assert 0.8 < same < 1.25
+    assert heavy > 1.35
+    assert heavy > same + 0.25
 
 
 def test_fedavg_round_deadline_aggregates_what_arrived():
