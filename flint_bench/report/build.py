@@ -41,7 +41,8 @@ def compatibility(records: list[dict], targets: dict[str, Target]) -> dict:
     for model in models:
         per_target = []
         for tname, target in targets.items():
-            ok, reasons, cells = 0, [], {}
+            ok, cells = 0, {}
+            per_metric: dict[str, list[tuple[str, Any]]] = defaultdict(list)  # breach metric -> (device, breach)
             for dev in devices:
                 rec = by_key.get((model, dev))
                 if rec is None:
@@ -54,13 +55,13 @@ def compatibility(records: list[dict], targets: dict[str, Target]) -> dict:
                 breaches = check_record(tname, target, rec)
                 if breaches:
                     cells[dev] = ("blocked", "; ".join(b.message for b in breaches))
-                    reasons.extend(b.message if b.metric == "storage_mb" else f"{b.message} on {dev}" for b in breaches)
+                    for b in breaches:
+                        per_metric[b.metric].append((dev, b))
                 else:
                     ok += 1
                     cells[dev] = ("ok", "within every budget")
-            unique = list(dict.fromkeys(reasons))
             per_target.append({"target": tname, "ok": ok, "devices": len(devices), "share": ok / len(devices) if devices else None,
-                               "reasons": unique, "cells": cells})
+                               "reasons": [_reason(m, hits, len(devices)) for m, hits in per_metric.items()], "cells": cells})
         rows.append({"model": model, "targets": per_target})
         for dev in devices:
             matrix.append({"model": model, "device": dev, "cells": [t["cells"][dev] for t in per_target]})
@@ -70,6 +71,23 @@ def compatibility(records: list[dict], targets: dict[str, Target]) -> dict:
                          "max_cpu_percent": t.max_cpu_percent, "min_os_version": _os_rule(t.min_os_version),
                          "platforms": ", ".join(t.platforms) if t.platforms else "any", "description": t.description}
                         for n, t in targets.items()]}
+
+
+def _reason(metric: str, hits: list[tuple[str, Any]], n_devices: int) -> str:
+    """One blocking reason per budget: the storage limit once, a per-device limit with the devices
+    (and the range of values when several devices break it)."""
+    if metric == "storage_mb" or len(hits) == 1:
+        dev, b = hits[0]
+        return b.message if metric == "storage_mb" else f"{b.message} on {dev}"
+    devs = ", ".join(d for d, _ in hits[:4]) + (f" and {len(hits) - 4} more" if len(hits) > 4 else "")
+    values = [b.value for _, b in hits if b.value is not None]
+    first = hits[0][1]
+    if metric == "status":
+        return f"training failed on {len(hits)} of {n_devices} devices ({devs})"
+    what = {"memory_mb": "memory", "task_seconds": "worst-case task", "cpu_percent": "mean CPU"}.get(metric, metric)
+    unit = {"memory_mb": " MB", "task_seconds": " s", "cpu_percent": "%"}.get(metric, "")
+    span = f" {min(values):.3g}-{max(values):.3g}{unit}" if values else ""
+    return f"{what}{span} > limit {first.limit:g}{unit} ({first.target}) on {len(hits)} of {n_devices} devices ({devs})"
 
 
 def _os_rule(rule: Any) -> str:
