@@ -220,3 +220,17 @@ def test_drift_between_repeats_is_not_a_regression():
     assert SampleRegression(GateSettings())(flat(head8), flat(base8), head8, base8).status == "fail"
     head8 = [list(1.4e-3 * rng.lognormal(0, 0.05, 20)) for _ in range(5)] + [list(0.9e-3 * rng.lognormal(0, 0.05, 20)) for _ in range(3)]
     assert SampleRegression(GateSettings())(flat(head8), flat(base8), head8, base8).status == "cannot-judge"
+
+
+def test_project_budgets_file_is_read(real_records, tmp_path, cli):
+    """configs/budgets.toml (the eligibility rules' format) drives the gate: its targets, p99 task time, per-OS minimum."""
+    from pathlib import Path
+
+    budgets = Path(__file__).resolve().parents[2] / "configs" / "budgets.toml"
+    head = write_folder(tmp_path / "head", real_records)
+    code, out, err = cli("gate", "--head", head, "--budgets", budgets, "--format", "json")
+    assert code in (0, 1), err
+    doc = json.loads(out)
+    assert set(doc["targets"]) >= {"third_party", "first_party"}
+    checks = {v["check"] for c in doc["cases"] for v in c["verdicts"]}
+    assert {"budget:third_party", "budget:first_party"} <= checks
