@@ -26,6 +26,7 @@ ROWS = [
     ("tasks_started", "client tasks started", ".0f"),
     ("tasks_succeeded", "  succeeded (aggregated)", ".0f"),
     ("tasks_interrupted", "  interrupted", ".0f"),
+    ("tasks_timed_out", "  timed out", ".0f"),
     ("tasks_stale", "  stale / straggler", ".0f"),
     ("client_compute_hours", "client compute hours", ".3f"),
     ("aggregator_updates_per_s", "aggregator updates/s", ".3f"),
@@ -44,7 +45,7 @@ def _fmt(v, spec):
 def summary_table(summary: dict):
     m = summary["metrics"]
     rows = [[label, _fmt(m[k]["median"], spec), _fmt(m[k]["min"], spec), _fmt(m[k]["max"], spec), f"{m[k]['n']}/{summary['trials']}"]
-            for k, label, spec in ROWS if m[k]["n"] or k in ("virtual_hours_to_target",)]
+            for k, label, spec in ROWS if (m[k]["n"] or k in ("virtual_hours_to_target",)) and not (k == "tasks_timed_out" and not m[k]["max"])]
     title = (f"{summary['mode']} · model {summary['model']} ({summary['metric_name']}) · {summary['trials']} trial(s) · "
              f"{summary['proxy'].get('population', summary['proxy']).get('clients')} clients · backend {summary['backend']}")
     return rich_table(title, ["", "median", "min", "max", "trials"], rows)

@@ -26,6 +26,7 @@ class Counters:
     started: int = 0
     succeeded: int = 0  # uploaded and aggregated
     interrupted: int = 0  # the device's session ended during the task
+    timed_out: int = 0  # FedBuff: the server aborted a task running longer than task_timeout_s
     stale: int = 0  # FedBuff: uploaded but staler than the limit; FedAvg: stragglers cancelled at round close
     uploads: int = 0  # updates the aggregator received (succeeded + FedBuff stale)
     compute_s: float = 0.0  # Σ device seconds spent on tasks, wasted ones included
@@ -34,7 +35,8 @@ class Counters:
 
     def snapshot(self) -> dict:
         return {"rounds": self.rounds, "aggregations": self.aggregations, "tasks_started": self.started,
-                "tasks_succeeded": self.succeeded, "tasks_interrupted": self.interrupted, "tasks_stale": self.stale,
+                "tasks_succeeded": self.succeeded, "tasks_interrupted": self.interrupted,
+                "tasks_timed_out": self.timed_out, "tasks_stale": self.stale,
                 "uploads": self.uploads, "client_compute_s": self.compute_s}
 
     def upload_at(self, t: float) -> None:
@@ -101,9 +103,11 @@ class _Base:
 class FedBuffScheduler(_Base):
     """Asynchronous: keep `concurrency` tasks in flight; every `buffer` fresh-enough uploads make one aggregation."""
 
-    def __init__(self, stream, n_devices, n_classes, concurrency: int, buffer: int, max_staleness: int):
+    def __init__(self, stream, n_devices, n_classes, concurrency: int, buffer: int, max_staleness: int,
+                 task_timeout_s: float | None = None):
         super().__init__(stream, n_devices, n_classes)
         self.concurrency, self.buffer, self.max_staleness = concurrency, buffer, max_staleness
+        self.timeout = math.inf if task_timeout_s is None else task_timeout_s
         self.heap: list[tuple] = []
         self.seq = 0
         self.version = 0
@@ -134,10 +138,14 @@ class FedBuffScheduler(_Base):
                 c.started += 1
                 finish = self.now + durs[i]
                 self.seq += 1
-                if finish > end:
-                    push(heap, (end, self.seq, dev, self.version, end - self.now, classes[i], False))
+                # event status: 0 finished, 1 interrupted (session ended), 2 timed out (server abort)
+                abort = self.now + self.timeout
+                if finish > end and end <= abort:
+                    push(heap, (end, self.seq, dev, self.version, end - self.now, classes[i], 1))
+                elif finish > abort:
+                    push(heap, (abort, self.seq, dev, self.version, self.timeout, classes[i], 2))
                 else:
-                    push(heap, (finish, self.seq, dev, self.version, durs[i], classes[i], True))
+                    push(heap, (finish, self.seq, dev, self.version, durs[i], classes[i], 0))
             next_arrival = self._peek_start() if len(heap) < self.concurrency else math.inf
             if not heap and next_arrival == math.inf:
                 return None
@@ -145,13 +153,16 @@ class FedBuffScheduler(_Base):
                 self.now = until  # tasks still running (and buffered updates) stay uncounted beyond `started`
                 return None
             if heap and heap[0][0] <= next_arrival:
-                t, _, dev, v, spent, cls, ok = pop(heap)
+                t, _, dev, v, spent, cls, status = pop(heap)
                 self.now = t
                 busy[dev] = False
                 c.compute_s += spent
                 by_class[cls] += spent
-                if not ok:
-                    c.interrupted += 1
+                if status:
+                    if status == 1:
+                        c.interrupted += 1
+                    else:
+                        c.timed_out += 1
                     continue
                 c.upload_at(t)
                 if self.version - v > self.max_staleness:

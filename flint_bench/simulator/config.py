@@ -121,8 +121,11 @@ class FedBuff:
     concurrency: int = 50
     buffer: int = 10
     max_staleness: int = 10
+    task_timeout_s: Optional[float] = None  # abort tasks running longer (frees their slot); None = never
 
     def validate(self, file: str, prefix: str) -> None:
+        if self.task_timeout_s is not None and self.task_timeout_s <= 0:
+            raise ConfigError(file, prefix + "task_timeout_s", "must be > 0 seconds (or leave it out: no timeout)")
         if self.buffer < 1:
             raise ConfigError(file, prefix + "buffer", "must be >= 1")
         if self.buffer > self.concurrency:

@@ -28,7 +28,7 @@ from .proxy import ProxyData, build_proxy, client_sizes, partition, proxy_seed, 
 from .strategies import client_lr, fedavg_weights, fedbuff_weights
 
 SUMMARY_KEYS = ("virtual_hours_to_target", "metric_at_budget", "virtual_hours", "rounds", "aggregations", "tasks_started",
-                "tasks_succeeded", "tasks_interrupted", "tasks_stale", "client_compute_hours", "aggregator_updates_per_s",
+                "tasks_succeeded", "tasks_interrupted", "tasks_timed_out", "tasks_stale", "client_compute_hours", "aggregator_updates_per_s",
                 "aggregator_mb_per_s", "peak_hour_updates_per_s", "seconds_per_aggregation", "final_metric", "final_loss", "centralized_metric")
 
 
@@ -81,7 +81,7 @@ def make_scheduler(setup: Setup, trial: int):
     k = len(setup.classes.names)
     if s.mode == "fedavg":
         return FedAvgScheduler(stream, n, k, cfg.fedavg.cohort, cfg.fedavg.overcommit, cfg.fedavg.round_deadline_s)
-    return FedBuffScheduler(stream, n, k, cfg.fedbuff.concurrency, cfg.fedbuff.buffer, cfg.fedbuff.max_staleness)
+    return FedBuffScheduler(stream, n, k, cfg.fedbuff.concurrency, cfg.fedbuff.buffer, cfg.fedbuff.max_staleness, cfg.fedbuff.task_timeout_s)
 
 
 class LocalBackend:
@@ -206,7 +206,7 @@ def trial_summary(setup: Setup, st: TrialState) -> dict:
     fc = forecast(c, st.sched.now, setup.update_bytes, setup.classes.names)
     return {"trial": st.trial, "virtual_hours_to_target": st.hours_to_target, "metric_at_budget": st.metric_at_budget,
             "virtual_hours": st.sched.now / 3600.0, "rounds": c.rounds, "aggregations": c.aggregations,
-            "tasks_started": c.started, "tasks_succeeded": c.succeeded, "tasks_interrupted": c.interrupted, "tasks_stale": c.stale,
+            "tasks_started": c.started, "tasks_succeeded": c.succeeded, "tasks_interrupted": c.interrupted, "tasks_timed_out": c.timed_out, "tasks_stale": c.stale,
             "client_compute_hours": fc["client_compute_hours"], "aggregator_updates_per_s": fc["aggregator_updates_per_s"],
             "aggregator_mb_per_s": fc["aggregator_mb_per_s"], "peak_hour_updates_per_s": fc["peak_hour_updates_per_s"],
             "seconds_per_aggregation": st.sched.now / c.aggregations if c.aggregations else None,

@@ -52,6 +52,19 @@ def test_fedbuff_never_reselects_in_flight_device_and_interrupts_at_session_end(
     assert agg.time_s == 10.0
 
 
+def test_fedbuff_task_timeout_frees_the_slot():
+    inf = np.inf
+    # concurrency 1: a 100 s task would block the only slot; with a 10 s timeout it is aborted at t=10
+    rows = [(0, inf, 0, 0, 100.0), (1, inf, 1, 0, 2.0)]
+    s = FedBuffScheduler(ListStream(rows), 2, 1, concurrency=1, buffer=1, max_staleness=5, task_timeout_s=10.0)
+    agg = s.next_aggregation()
+    assert agg.clients.tolist() == [1] and agg.time_s == 12.0
+    assert (s.c.timed_out, s.c.interrupted, s.c.succeeded) == (1, 0, 1)
+    assert s.c.compute_s == pytest.approx(12.0)
+    no_timeout = FedBuffScheduler(ListStream(rows), 2, 1, concurrency=1, buffer=1, max_staleness=5)
+    assert no_timeout.next_aggregation().time_s == 100.0
+
+
 def test_stale_updates_are_never_aggregated_and_are_counted():
     cfg = config("fedbuff", fedbuff={"concurrency": 40, "buffer": 4, "max_staleness": 2},
                  population={"classes": [{"name": "tail", "per_example_s": {"median": 1.0, "sigma": 1.5}}]},
