@@ -2,7 +2,8 @@
 
 Each check is a tiny class whose `__call__` returns a Verdict (pytest-benchmark style). A slowdown
 counts only when it is larger than the threshold AND significant on the raw per-step samples
-(one-sided Mann-Whitney U, as asv does); with too few samples the check says it cannot judge.
+(one-sided Mann-Whitney U, as asv does) AND shows between the repeats (drift between runs is
+invisible to the steps of one run); with too few samples the check says it cannot judge.
 Pure logic: records in, verdicts out, no I/O.
 """
 
@@ -43,10 +44,9 @@ class CaseResult:
 
     @property
     def status(self) -> Status:
+        # the most telling verdict wins: a failure, then an unjudged change, then the rest
         order = ["fail", "cannot-judge", "improved", "pass", "not-targeted", "no-base"]
         states = [v.status for v in self.verdicts]
-        if "fail" in states:
-            return "fail"
         for s in order:
             if s in states:
                 return s  # type: ignore[return-value]
