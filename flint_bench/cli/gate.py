@@ -14,7 +14,7 @@ from .common import FORMAT_OPTION_HELP, Format, console, err_console, print_json
 def gate(
     head: Path = typer.Option(..., "--head", help="results folder of the change (flint-bench run --out)"),
     base: Optional[Path] = typer.Option(None, "--base", help="results folder of the baseline; without it only budgets are checked"),
-    budgets: Optional[Path] = typer.Option(None, "--budgets", help="budgets TOML ([targets.<name>]); default: paper 4.1, third-party < 1 MB, first-party < 10 MB"),
+    budgets: Optional[Path] = typer.Option(None, "--budgets", help="budgets TOML (a \\[targets.NAME] table per target); default: paper 4.1, targets third_party (< 1 MB storage) and first_party (< 10 MB)"),
     target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="budget target(s) the model ships to; repeatable; default every target"),
     threshold: float = typer.Option(1.10, "--threshold", help="head/base ratio a change must exceed to count (1.10 = 10% slower)"),
     alpha: float = typer.Option(0.01, "--alpha", help="Mann-Whitney U significance level on the raw per-step samples"),

@@ -22,7 +22,7 @@ def report(
     profiles: Optional[Path] = typer.Option(None, "--profiles", help="device profiles Parquet"),
     eligibility: Optional[Path] = typer.Option(None, "--eligibility", help="JSON from `flint-bench eligibility --format json`"),
     simulation: Optional[Path] = typer.Option(None, "--simulation", help="folder from `flint-bench simulate --out` (summary.json, metrics.parquet)"),
-    budgets: Optional[Path] = typer.Option(None, "--budgets", help="budgets TOML ([targets.<name>]); default: paper 4.1, third-party < 1 MB, first-party < 10 MB"),
+    budgets: Optional[Path] = typer.Option(None, "--budgets", help="budgets TOML (a \\[targets.NAME] table per target); default: paper 4.1, targets third_party (< 1 MB storage) and first_party (< 10 MB)"),
     target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="only these budget targets; repeatable"),
     format: Optional[ReportFormat] = typer.Option(None, "--format", help="html (self-contained, inline SVG plots) or markdown; default from --out's suffix (.md = markdown), else html"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="do not print where the report went"),
