@@ -151,15 +151,19 @@ def resource_charts(records: list[dict], colors: dict[str, str]) -> list:
 
 
 def device_table(records: list[dict]) -> list[dict]:
+    """One row per model x device; a failed run's partial measurements are not shown as figures."""
     rows = []
     for r in sorted(records, key=lambda r: (r["device"]["id"], r["model"]["name"])):
-        pe = r["timing"].get("per_example_seconds") or {}
+        ok = r["status"] == "ok"
+        pe = (r["timing"].get("per_example_seconds") or {}) if ok else {}
+        cpu = r["cpu"] if ok else {}
         rows.append({"device": r["device"]["id"], "model": r["model"]["name"], "status": r["status"],
                      "error": (r.get("error") or {}).get("message"),
-                     "s_per_5000": task_seconds(r), "p50_ms": pe.get("p50") * 1000 if pe.get("p50") is not None else None,
+                     "s_per_5000": task_seconds(r) if ok else None, "p50_ms": pe.get("p50") * 1000 if pe.get("p50") is not None else None,
                      "p90_ms": pe.get("p90") * 1000 if pe.get("p90") is not None else None, "cv": pe.get("cv"),
-                     "cpu_mean": r["cpu"].get("mean_percent"), "cpu_max": r["cpu"].get("max_percent"),
-                     "memory_mb": memory_mb(r), "peak_mb": r["memory"].get("peak_mb"), "memory_method": r["memory"].get("method")})
+                     "cpu_mean": cpu.get("mean_percent"), "cpu_max": cpu.get("max_percent"),
+                     "memory_mb": memory_mb(r) if ok else None, "peak_mb": r["memory"].get("peak_mb") if ok else None,
+                     "memory_method": r["memory"].get("method")})
     return rows
 
 
