@@ -9,10 +9,22 @@ from dataclasses import dataclass, field
 import psutil
 
 
+# CPU time advances in 10 ms clock ticks: a shorter phase cannot be measured honestly
+MIN_CPU_WINDOW_S = 0.05
+
+
 @dataclass
 class Samples:
-    cpu_percent: list[float] = field(default_factory=list)  # per sample, 100 = one core busy
+    cpu_percent: list[float] = field(default_factory=list)  # periodic samples, 100 = one core busy
     rss_mb: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0  # CPU time the process used during the phase
+    wall_seconds: float = 0.0
+
+    @property
+    def mean_cpu_percent(self) -> float | None:
+        """CPU time over wall time across the whole phase: exact for phases shorter than a sample
+        interval, where per-sample percentages are dominated by the 10 ms clock tick."""
+        return 100.0 * self.cpu_seconds / self.wall_seconds if self.wall_seconds >= MIN_CPU_WINDOW_S else None
 
 
 class ProcessSampler:
@@ -27,6 +39,7 @@ class ProcessSampler:
         self.peak_rss_mb = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._phase_start = (time.monotonic(), 0.0)
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def __enter__(self) -> "ProcessSampler":
@@ -38,10 +51,22 @@ class ProcessSampler:
         self._thread.join()
 
     def mark(self, phase: str) -> None:
-        """The worker entered `phase`: sample now, so even a training phase shorter than one
-        interval gets a sample covering it (cpu_percent measures since the previous sample)."""
-        self.sample()
-        self.phase = phase
+        """The worker entered `phase`: take a memory sample and the CPU-time reading that bounds
+        the training phase, so even a phase shorter than one interval is measured."""
+        with self._lock:
+            try:
+                times, rss = self.process.cpu_times(), self.process.memory_info().rss / 2**20
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                return
+            now, cpu = time.monotonic(), times.user + times.system
+            self.peak_rss_mb = max(self.peak_rss_mb, rss)
+            if phase == "train_start":
+                self._phase_start = (now, cpu)
+            elif self.phase == "train_start":
+                self.training.rss_mb.append(rss)
+                self.training.wall_seconds = now - self._phase_start[0]
+                self.training.cpu_seconds = cpu - self._phase_start[1]
+            self.phase = phase
 
     def sample(self) -> None:
         with self._lock:

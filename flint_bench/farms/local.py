@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 
-from ..bench.sampler import ProcessSampler
+from ..bench.sampler import MIN_CPU_WINDOW_S, ProcessSampler
 from ..contract import ContractError, fail, merge_device_result
 from ..errors import ConfigError
 from .base import BenchJob, Check, Device, Farm
@@ -97,10 +97,10 @@ class LocalFarm(Farm):
             spec = job.spec(str(job.training_artifact), str(job.data_file), str(job.artifacts.path("onnx")), threads=cls.threads)
             spec_path.write_text(json.dumps(spec))
             env = os.environ | ({"OMP_NUM_THREADS": str(cls.threads)} if cls.threads else {})
+            # pin before exec, so every thread the runtime starts later inherits the affinity
+            pin = (lambda: os.sched_setaffinity(0, cls.cpu_affinity)) if cls.cpu_affinity else None
             proc = subprocess.Popen([sys.executable, "-m", "flint_bench.bench.worker", str(spec_path), str(result_path)],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-            if cls.cpu_affinity:
-                psutil.Process(proc.pid).cpu_affinity(cls.cpu_affinity)
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=pin)
             outcome = self._supervise(proc, job.settings.timeout_s, cls.memory_limit_mb, record)
             if outcome is not None:
                 return outcome
@@ -133,9 +133,11 @@ class LocalFarm(Farm):
         if getattr(proc, "flint_killed", None):
             return fail(record, *proc.flint_killed)
         s = sampler.training
-        if s.cpu_percent:
-            record["cpu"] = {"mean_percent": sum(s.cpu_percent) / len(s.cpu_percent), "max_percent": max(s.cpu_percent),
-                             "samples": len(s.cpu_percent), "method": f"psutil cpu_percent of the worker at {self.settings.sample_hz:g} Hz during training; 100 = one core"}
+        if s.rss_mb:
+            mean = s.mean_cpu_percent
+            method = (f"psutil: mean = worker CPU time / wall time over training; max over {self.settings.sample_hz:g} Hz samples; 100 = one core"
+                      if mean is not None else f"not measured: training took {s.wall_seconds * 1000:.0f} ms, under the {MIN_CPU_WINDOW_S * 1000:.0f} ms CPU clock can resolve")
+            record["cpu"] = {"mean_percent": mean, "max_percent": max(s.cpu_percent, default=mean), "samples": len(s.cpu_percent), "method": method}
             record["memory"] = {"peak_mb": max(s.rss_mb), "baseline_mb": None, "peak_delta_mb": None,
                                 "method": "rss (psutil) peak during training; delta = peak - RSS just before loading the model"}
         return None

@@ -48,7 +48,7 @@ def profile_device_model(device: dict) -> str:
     """The device model a profile row is keyed by. The local farm's emulated device classes all
     report the host name as model, so the class is appended to keep them apart."""
     model = str(device.get("model") or "unknown")
-    if device.get("farm") == "local" and device.get("device_class"):
+    if device.get("device_class"):
         return f"{model} ({device['device_class']})"
     return model
 

@@ -91,7 +91,7 @@ def test_run_writes_valid_records_and_parquet_and_keeps_others_when_one_model_ca
         validate("result", r)
     a = records["A__local-cpu"]
     assert a["status"] == "ok" and a["timing"]["per_example_seconds"]["n"] == 4  # 2 repeats x 2 batches of 32
-    assert len(a["timing"]["step_seconds"]) == 2 and a["cpu"]["samples"] >= 1
+    assert len(a["timing"]["step_seconds"]) == 2 and a["cpu"]["method"]
     assert a["memory"]["peak_mb"] > 0 and a["network"]["total_bytes"] == a["model"]["storage_bytes"] + a["model"]["update_bytes"]
     assert a["loss"]["first"] > 0 and a["timing"]["inference_ms"]["n"] == 20
     table = pd.read_parquet(out / "results.parquet")

@@ -47,3 +47,21 @@ def test_a_corrupt_model_is_reported_not_trained(tmp_path):
 
     result = run(tmp_path / "spec.json")
     assert result["status"] == "failed" and result["error"]["kind"] == "corrupt-model"
+
+
+def test_sampler_measures_cpu_of_the_training_phase_only():
+    import subprocess
+    import sys
+
+    from flint_bench.bench.sampler import ProcessSampler
+
+    busy = "import time\ntime.sleep(0.3)\nprint('PHASE train_start', flush=True)\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass\nprint('PHASE train_end', flush=True)\ntime.sleep(0.3)\n"
+    proc = subprocess.Popen([sys.executable, "-c", busy], stdout=subprocess.PIPE, text=True)
+    with ProcessSampler(proc.pid, hz=20) as sampler:
+        for line in proc.stdout:
+            sampler.mark(line.split()[1])
+        proc.wait()
+    s = sampler.training
+    assert 0.35 < s.wall_seconds < 1.5
+    assert 60 < s.mean_cpu_percent <= 110  # one busy core; the idle sleeps around it do not count
+    assert s.cpu_percent and max(s.cpu_percent) > 50
