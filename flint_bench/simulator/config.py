@@ -156,7 +156,7 @@ class Sim:
     train: bool = True  # False: system metrics only (no model training)
     train_chunk: int = 64  # clients trained together through torch.func.vmap; 0 = one model in place, one client at a time
     executors: int = 2
-    checkpoint_every: int = 10  # aggregations between checkpoints (with --out)
+    checkpoint_every: int = 1  # aggregations between checkpoints (with --out): 1 = a restart loses at most one round
 
     def validate(self, file: str, prefix: str) -> None:
         for key in ("trials", "max_aggregations", "eval_every", "local_epochs", "executors"):
