@@ -42,6 +42,43 @@ def client_sizes(p: Proxy, rng: np.random.Generator) -> np.ndarray:
     return np.clip(p.min_records + x, p.min_records, p.max_records).astype(np.int64)
 
 
+def partition_by_id(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows grouped by client id (clients in sorted id order): the row permutation and records per client."""
+    order = np.argsort(ids, kind="stable")
+    _, sizes = np.unique(ids[order], return_counts=True)
+    return order, sizes.astype(np.int64)
+
+
+def load_dataset(model, p: Proxy, file: str) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The arrays of `proxy.dataset` and its id column; errors name the config key and the file."""
+    from ..errors import ConfigError
+
+    path = Path(p.dataset)
+    path = path if path.is_absolute() else Path(file).parent / path
+    if not path.is_file():
+        raise ConfigError(file, "proxy.dataset", f"{path} does not exist; give an .npz with input_0..input_k and '{p.id_field}'")
+    n_inputs = len(model.make_data(1, 0))
+    with np.load(path) as npz:
+        missing = [name for name in [f"input_{i}" for i in range(n_inputs)] + [p.id_field] if name not in npz.files]
+        if missing:
+            raise ConfigError(file, "proxy.dataset", f"{path} lacks the arrays {missing} (model {model.name} takes {n_inputs} inputs: features then labels)")
+        arrays = tuple(npz[f"input_{i}"] for i in range(n_inputs))
+        ids = npz[p.id_field]
+    if any(len(a) != len(ids) for a in arrays):
+        raise ConfigError(file, "proxy.dataset", f"{path}: every array needs one row per record ({len(ids)} ids)")
+    return arrays, ids
+
+
+def dataset_sizes(model, p: Proxy, file: str) -> np.ndarray:
+    """Records per training client of a dataset partitioned by id (the last tenth of the ids is held out)."""
+    _, sizes = partition_by_id(load_dataset(model, p, file)[1])
+    return sizes[: len(sizes) - _holdout_clients(len(sizes))]
+
+
+def _holdout_clients(n_clients: int) -> int:
+    return max(1, n_clients // 10) if n_clients > 1 else 0
+
+
 def _label_skew_order(labels: np.ndarray, sizes: np.ndarray, alpha: float, rng: np.random.Generator) -> np.ndarray:
     """A permutation of the rows giving client k a positive share p_k ~ Beta(α·r, α·(1-r)) (2-class Dirichlet)."""
     pos = np.flatnonzero(labels > 0.5)
@@ -93,12 +130,22 @@ def build_proxy(model, p: Proxy, sim_seed: int, file: str = "<config>") -> Proxy
 
     seed = proxy_seed(sim_seed, p.version)
     rng = np.random.default_rng(seed)
-    sizes = client_sizes(p, rng)
+    holdout = None
+    if p.dataset is not None:
+        arrays, ids = load_dataset(model, p, file)
+        order, sizes = partition_by_id(ids)
+        n_train = len(sizes) - _holdout_clients(len(sizes))
+        split = int(sizes[:n_train].sum())
+        ordered = tuple(torch.from_numpy(np.ascontiguousarray(a[order])) for a in arrays)
+        tensors, holdout = tuple(t[:split] for t in ordered), tuple(t[split:] for t in ordered)
+        sizes = sizes[:n_train]
+    else:
+        sizes = client_sizes(p, rng)
+        tensors = model.make_data(int(sizes.sum()), seed % 2**31)
     total = int(sizes.sum())
-    tensors = model.make_data(total, seed % 2**31)
     label = tensors[model.n_features].numpy()
     label_ratio = None
-    if p.label_alpha is not None:
+    if p.label_alpha is not None and p.dataset is None:
         if model.task != "binary":
             raise ConfigError(file, "proxy.label_alpha", f"Dirichlet label skew is implemented for binary tasks; model {model.name} is '{model.task}'. Remove proxy.label_alpha")
         order = _label_skew_order(label, sizes, p.label_alpha, rng)
@@ -108,7 +155,8 @@ def build_proxy(model, p: Proxy, sim_seed: int, file: str = "<config>") -> Proxy
     if model.task == "binary":
         label_ratio = float(label.mean())
         per_client = np.add.reduceat(label, offsets[:-1]) / sizes if total else np.array([])
-    holdout = model.make_data(p.holdout, (seed + HOLDOUT_SEED_OFFSET) % 2**31)
+    if holdout is None:
+        holdout = model.make_data(p.holdout, (seed + HOLDOUT_SEED_OFFSET) % 2**31)
     meta = {
         "model": model.name, "task": model.task, "seed": seed, "version": p.version,
         "population": {"clients": int(len(sizes)), "records": total},
@@ -117,7 +165,8 @@ def build_proxy(model, p: Proxy, sim_seed: int, file: str = "<config>") -> Proxy
                      "target": {"mean": p.mean_records, "std": p.std_records, "max": p.max_records}},
         "labels": {"label_ratio": label_ratio, "dirichlet_alpha": p.label_alpha,
                    "client_positive_share_std": float(per_client.std()) if label_ratio is not None and total else None},
-        "holdout_records": p.holdout,
+        "holdout_records": int(len(holdout[0])),
+        "partition": {"by": "id_field", "dataset": p.dataset, "id_field": p.id_field} if p.dataset else {"by": "synthetic"},
     }
     return ProxyData(tensors=tensors, offsets=offsets, holdout=holdout, metadata=meta)
 

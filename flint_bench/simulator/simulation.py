@@ -24,7 +24,7 @@ from .clock import FedAvgScheduler, FedBuffScheduler
 from .config import SimConfig
 from .forecast import forecast, spread
 from .population import DeviceClasses, SessionStream, assign_classes, bandwidth_sampler, classes_from_config, load_trace
-from .proxy import ProxyData, build_proxy, client_sizes, partition, proxy_seed, slice_partition
+from .proxy import ProxyData, build_proxy, client_sizes, dataset_sizes, partition, proxy_seed, slice_partition
 from .strategies import client_lr, fedavg_weights, fedbuff_weights
 
 SUMMARY_KEYS = ("virtual_hours_to_target", "metric_at_budget", "virtual_hours", "rounds", "aggregations", "tasks_started",
@@ -57,7 +57,14 @@ def prepare(cfg: SimConfig, model=None) -> Setup:
     classes = classes_from_config(cfg.population, model.name, cfg.file)
     update_bytes = float(classes.update_bytes or model.update_bytes)
     proxy = build_proxy(model, cfg.proxy, s.seed, cfg.file) if s.train else None
-    sizes = proxy.sizes if proxy is not None else client_sizes(cfg.proxy, np.random.default_rng(proxy_seed(s.seed, cfg.proxy.version)))
+    if proxy is not None:
+        sizes = proxy.sizes
+    elif cfg.proxy.dataset is not None:
+        sizes = dataset_sizes(model, cfg.proxy, cfg.file)
+    else:
+        sizes = client_sizes(cfg.proxy, np.random.default_rng(proxy_seed(s.seed, cfg.proxy.version)))
+    if s.mode == "fedavg" and math.ceil(cfg.fedavg.cohort * cfg.fedavg.overcommit - 1e-9) > len(sizes):
+        raise ConfigError(cfg.file, "fedavg.cohort", f"cohort x overcommit selects more devices than the {len(sizes)} training clients of proxy.dataset; lower fedavg.cohort / fedavg.overcommit")
     avail = cfg.population.availability
     trace = load_trace(Path(avail.trace), cfg.file) if avail.trace else None
     setup = Setup(cfg, model, sizes, classes, bandwidth_sampler(cfg.population.bandwidth, cfg.file), trace, update_bytes, proxy,
