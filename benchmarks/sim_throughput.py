@@ -10,7 +10,7 @@
      optimizer, train, average.
    Targets: >= 1,000 tasks/s and >= 20x the deep-copy loop.
 
-Usage: python benchmarks/simulator_throughput.py [--quick]. The last line printed is a JSON object.
+Usage: python benchmarks/sim_throughput.py [--quick]. The last line printed is a JSON object.
 """
 
 from __future__ import annotations
