@@ -13,16 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .common import FORMAT_OPTION_HELP, Format, console, err_console, fmt, print_json, rich_table
 
-DEFAULT_FARM = Path("farm_configs/local.toml")
-
-
-def _default_farm_file():
-    from ..farms import FarmFile
-    from ..farms.local import LocalSettings
-
-    return FarmFile(kind="local", name="local", settings=LocalSettings())
-
-
 def run(
     farm: Optional[Path] = typer.Option(None, "--farm", help="farm config TOML (default farm_configs/local.toml, or the built-in local farm)"),
     model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="zoo model name or path/to/file.py:build; repeatable; default all"),
@@ -36,12 +26,12 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
     """Export the models, train them on every device of a farm, and print a Table-5-style summary."""
-    from ..farms import load_farm_file, open_farm
+    from ..farms import farm_file_or_default, open_farm
     from ..runner import run_benchmarks
     from ..summary import table5
     from ..zoo import load_models
 
-    farm_file = load_farm_file(farm or DEFAULT_FARM) if farm or DEFAULT_FARM.is_file() else _default_farm_file()
+    farm_file = farm_file_or_default(farm)
     overrides = {k: v for k, v in dict(examples=examples, repeats=repeats, batch_size=batch_size, warmup_steps=warmup).items() if v is not None}
     settings = replace(farm_file.run, **overrides)
     models = load_models(model)

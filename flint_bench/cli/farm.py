@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from .common import FORMAT_OPTION_HELP, Format, console, err_console, print_json, rich_table
 
-DEFAULT_FARM = Path("farm_configs/local.toml")
+DEFAULT_FARM = Path("farm_configs/local.toml")  # shown in messages; farms.farm_file_or_default resolves it
 FARM_HELP = "farm config TOML (default farm_configs/local.toml)"
 
 farm_app = typer.Typer(help="Device farms: list devices, check the setup, start and stop Android emulators.", no_args_is_help=True)
@@ -18,12 +18,9 @@ emulators_app = typer.Typer(help="Android emulators through the Android SDK (`em
 
 
 def _open(farm: Optional[Path]):
-    from ..farms import FarmFile, load_farm_file, open_farm
-    from ..farms.local import LocalSettings
+    from ..farms import farm_file_or_default, open_farm
 
-    if farm is None and not DEFAULT_FARM.is_file():  # outside a checkout: the built-in local farm, as `run` does
-        return open_farm(FarmFile(kind="local", name="local", settings=LocalSettings()))
-    return open_farm(load_farm_file(farm or DEFAULT_FARM))
+    return open_farm(farm_file_or_default(farm))
 
 
 DEVICE_COLUMNS = ["id", "manufacturer", "model", "soc", "os", "os_version", "abi", "cores", "memory_mb", "emulator", "device_class"]

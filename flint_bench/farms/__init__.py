@@ -67,5 +67,18 @@ def load_farm_file(path: str | Path) -> FarmFile:
     return FarmFile(kind=kind, name=name, description=data.get("description", ""), run=run, settings=settings, path=path)
 
 
+DEFAULT_FARM = Path("farm_configs/local.toml")
+
+
+def farm_file_or_default(path: str | Path | None) -> FarmFile:
+    """The farm file given, else farm_configs/local.toml of the current folder, else (outside a
+    checkout) the built-in local farm: this machine as one device."""
+    if path is None and not DEFAULT_FARM.is_file():
+        from .local import LocalSettings
+
+        return FarmFile(kind="local", name="local", settings=LocalSettings())
+    return load_farm_file(path or DEFAULT_FARM)
+
+
 def open_farm(farm_file: FarmFile) -> Farm:
     return farm_class(farm_file.kind)(farm_file.name, farm_file.settings, farm_file.path)

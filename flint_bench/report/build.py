@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..gate.budgets import Target, check_record, device_supported, memory_mb, storage_mb, task_seconds
+from ..gate.budgets import Target, check_record, device_supported, memory_mb, task_seconds
 from ..gate.checks import per_example_samples
 from ..summary import human_params, table5
 from .svg import PALETTE, hbar_chart, line_chart

@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 
 import numpy as np
-from flint_bench.results import load_records, save_record
+from flint_bench.results import save_record
 from flint_bench.stats import summarize
 
 
