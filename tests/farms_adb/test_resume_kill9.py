@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,8 +14,8 @@ from flint_bench.results import load_records
 
 
 def flint_bench() -> list[str]:
-    exe = shutil.which("flint-bench") or str(Path(sys.executable).parent / "flint-bench")
-    return [exe]
+    """The console script of the interpreter running the tests (not whichever is first on PATH)."""
+    return [sys.executable, "-m", "flint_bench.cli"]
 
 
 def test_kill9_then_resume_runs_only_the_missing_pairs(tmp_path):
