@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from .contract import blank_record, fail, now
+from .contract import ContractError, blank_record, fail, now
 from .errors import UserError
 from .export import Artifacts, ExportError, export_model
 from .farms.base import BenchJob, Device, DeviceLost, Farm, RunSettings
@@ -112,7 +112,11 @@ def run_benchmarks(
                 record = fail(job.blank_record(device), "disconnected", f"device {device.id} went away: {e}")
             except Exception as e:  # one device's failure must never take the others' results with it
                 record = fail(job.blank_record(device), "harness", f"{type(e).__name__}: {e}")
-            save_record(out_dir, record)
+            try:
+                save_record(out_dir, record)
+            except ContractError as e:  # a backend bug must not cost the other devices their results
+                record = fail(job.blank_record(device), "invalid-result", str(e))
+                save_record(out_dir, record)
             on_record(record)
             if job.settings.cooldown_s:
                 time.sleep(job.settings.cooldown_s)
@@ -121,6 +125,7 @@ def run_benchmarks(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(bench_device, devices))
 
-    records = [r for r in load_records(out_dir) if r["model"]["name"] in {m.name for m in models}]
-    table = write_table(out_dir, load_records(out_dir))
+    everything = load_records(out_dir)  # earlier runs' records in the folder stay in the table
+    records = [r for r in everything if r["model"]["name"] in {m.name for m in models}]
+    table = write_table(out_dir, everything)
     return RunOutcome(records, out_dir, table, export_seconds, time.perf_counter() - started, skipped)

@@ -65,3 +65,20 @@ def test_sampler_measures_cpu_of_the_training_phase_only():
     assert 0.35 < s.wall_seconds < 1.5
     assert 60 < s.mean_cpu_percent <= 110  # one busy core; the idle sleeps around it do not count
     assert s.cpu_percent and max(s.cpu_percent) > 50
+
+
+def test_an_invalid_record_from_a_backend_becomes_a_failure_record_and_the_others_are_kept(tmp_path):
+    from flint_bench.farms.local import LocalFarm
+
+    class Buggy(LocalFarm):
+        def run(self, device, job):
+            record = super().run(device, job)
+            if device.id == "bad":
+                record["status"] = "half-done"  # not in the contract
+            return record
+
+    farm = Buggy("lab", LocalSettings(devices=[DeviceClass("good"), DeviceClass("bad")]))
+    outcome = run_benchmarks(farm, load_models(["A"]), RunSettings(examples=32, repeats=1, warmup_steps=0), tmp_path)
+    by_device = {r["device"]["id"]: r for r in outcome.records}
+    assert by_device["good"]["status"] == "ok"
+    assert by_device["bad"]["error"]["kind"] == "invalid-result" and "status" in by_device["bad"]["error"]["message"]
