@@ -71,12 +71,13 @@ def run_benchmarks(
     *,
     resume: bool = False,
     cache_dir: Path | None = None,
+    devices: list[Device] | None = None,
     on_export: Callable[[str, Artifacts | None], None] = lambda name, art: None,
     on_record: Callable[[dict], None] = lambda record: None,
 ) -> RunOutcome:
     started = time.perf_counter()
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    devices = farm.devices()
+    devices = farm.devices() if devices is None else devices  # listing a cloud farm costs API calls: list once
     if not devices:
         raise UserError(f"Farm '{farm.name}' offers no devices (after selection). Run `flint-bench farm doctor --farm {farm.config_path}`.")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,8 @@ def run(
     show = not quiet and format is Format.table
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=err_console, disable=not show, transient=False)
-    task = progress.add_task("benchmarking", total=len(models) * len(the_farm.devices()))
+    devices = the_farm.devices()
+    task = progress.add_task("benchmarking", total=len(models) * len(devices))
 
     def on_export(name, artifacts):
         state = "failed" if artifacts is None else ("cached" if artifacts.cached else f"exported in {artifacts.export_seconds:.1f} s")
@@ -53,7 +54,7 @@ def run(
 
     try:
         with progress:
-            outcome = run_benchmarks(the_farm, models, settings, out, resume=resume, on_export=on_export, on_record=on_record)
+            outcome = run_benchmarks(the_farm, models, settings, out, resume=resume, devices=devices, on_export=on_export, on_record=on_record)
     finally:
         the_farm.close()
     rows = table5(outcome.records)
