@@ -85,7 +85,7 @@ def run_benchmarks(
                                              "models": [m.name for m in models], "devices": [d.id for d in devices],
                                              "settings": settings.__dict__})
 
-    export_seconds, jobs, skipped = 0.0, {}, 0
+    export_seconds, jobs = 0.0, {}
     for model in models:
         if settings.batch_size and settings.batch_size != model.batch_size:
             model = replace(model, batch_size=settings.batch_size)  # programs have static shapes: export per batch size
@@ -101,11 +101,13 @@ def run_benchmarks(
                 save_record(out_dir, record)
                 on_record(record)
 
+    pending = {name: [d for d in devices if not (resume and finished_ok(out_dir, name, d.id))] for name in jobs}
+    skipped = sum(len(devices) - len(todo) for todo in pending.values())
+    farm.plan(pending)
+
     def bench_device(device: Device) -> None:
-        nonlocal skipped
         for name, job in jobs.items():
-            if resume and finished_ok(out_dir, name, device.id):
-                skipped += 1
+            if device not in pending[name]:
                 continue
             try:
                 record = farm.run(device, job)

@@ -156,6 +156,7 @@ class AwsDeviceFarm(Farm):
         self._app_arn: str | None = None
         self._runs: dict[tuple[str, str], Future] = {}
         self._devices: list[Device] | None = None
+        self._pending: dict[str, list[Device]] = {}
 
     @property
     def client(self):
@@ -209,6 +210,9 @@ class AwsDeviceFarm(Farm):
         return checks
 
     # ---- run -----------------------------------------------------------------------------------
+    def plan(self, pending: dict[str, list[Device]]) -> None:
+        self._pending = pending
+
     def run(self, device: Device, job: BenchJob) -> dict:
         key = (job.run_id, job.model.name)
         with self._lock:
@@ -272,13 +276,14 @@ class AwsDeviceFarm(Farm):
 
     def _run_model(self, job: BenchJob) -> dict:
         s = self.settings
-        devices = self.devices()
+        devices = self._pending.get(job.model.name) or self.devices()  # with --resume: only the devices still to run
         app_arn = self._app()
         tag = f"flint-bench {job.run_id} {job.model.name}"
         bundle_arn = self._upload(f"flint-{job.model.name}-bundle.zip", "bundle", model_bundle(job))
         spec_yaml = render_test_spec(s, timeout_s=job.settings.timeout_s, cooldown_s=job.settings.cooldown_s, description=tag)
         spec_arn = self._upload(f"flint-{job.model.name}-testspec.yml", "spec", spec_yaml.encode())
-        where: dict[str, Any] = {"devicePoolArn": s.device_pool_arn} if s.device_pool_arn else {
+        whole_pool = s.device_pool_arn and len(devices) == len(self.devices())
+        where: dict[str, Any] = {"devicePoolArn": s.device_pool_arn} if whole_pool else {
             "deviceSelectionConfiguration": {"filters": [{"attribute": "ARN", "operator": "IN", "values": [d.handle["arn"] for d in devices]}],
                                              "maxDevices": len(devices)}}
         run = self.client.schedule_run(projectArn=s.project_arn, appArn=app_arn, name=tag[:256],

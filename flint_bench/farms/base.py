@@ -149,6 +149,10 @@ class Farm(abc.ABC):
     def run(self, device: Device, job: BenchJob) -> dict:
         """Benchmark one model on one device; return a contract-valid result record (ok or failed)."""
 
+    def plan(self, pending: dict[str, list[Device]]) -> None:
+        """Called once before the runs: the devices each model will run on (after --resume).
+        Farms that schedule one batch per model (AWS Device Farm) book only these."""
+
     def doctor(self) -> list[Check]:
         return [Check("devices", bool(self.devices()), "at least one device is available")]
 

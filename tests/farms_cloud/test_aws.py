@@ -214,3 +214,33 @@ def test_shell_or_arn_shaped_mistakes_are_config_errors(key, value):
 def test_shipped_config_parses():
     farm_file = load_farm_file(REPO / "farm_configs" / "aws-devicefarm.toml")
     assert farm_file.kind == "aws-devicefarm" and farm_file.settings.project_arn.startswith("arn:aws:devicefarm:")
+
+
+def test_resume_books_device_farm_only_for_the_devices_still_to_run(provider, app_file, model_a, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "A__Google_Pixel_7.json").write_text('{"status": "ok"}')  # finished before the interruption
+    farm, stub = stubbed_farm(settings(app=str(app_file)), monkeypatch)
+    stub.add_response("list_devices", {"devices": DEVICES}, {"filters": [
+        {"attribute": "MANUFACTURER", "operator": "IN", "values": ["Google", "Samsung"]},
+        {"attribute": "PLATFORM", "operator": "EQUALS", "values": ["ANDROID"]}]})
+    queue_upload(stub, provider, "app", app_file.name, "ANDROID_APP")
+    queue_upload(stub, provider, "bundle", "flint-A-bundle.zip", "APPIUM_PYTHON_TEST_PACKAGE")
+    queue_upload(stub, provider, "spec", "flint-A-testspec.yml", "APPIUM_PYTHON_TEST_SPEC")
+    stub.add_response("schedule_run", {"run": {"arn": RUN, "status": "SCHEDULING"}}, {
+        "projectArn": PROJECT, "appArn": ANY, "name": ANY,
+        "test": {"type": "APPIUM_PYTHON", "testPackageArn": ANY, "testSpecArn": ANY},
+        "executionConfiguration": {"jobTimeoutMinutes": 30},
+        "deviceSelectionConfiguration": {"filters": [{"attribute": "ARN", "operator": "IN", "values": [DEVICES[1]["arn"]]}], "maxDevices": 1}})
+    stub.add_response("get_run", {"run": {"arn": RUN, "status": "COMPLETED", "result": "FAILED"}}, {"arn": RUN})
+    stub.add_response("list_jobs", {"jobs": [
+        {"arn": RUN.replace(":run:", ":job:") + "/00001", "status": "COMPLETED", "result": "FAILED", "device": DEVICES[1], "message": "no result"},
+    ]}, {"arn": RUN})
+    queue_job_artifacts(stub, 1, f"{provider.url}/blob/artifacts-1.zip")
+    provider.blobs["/blob/artifacts-1.zip"] = zipfile_bytes({"Host_Machine_Files/$DEVICEFARM_LOG_DIR/flint/logcat.txt": "E flint: OOM\n"})
+
+    with stub:
+        outcome = run_benchmarks(farm, model_a, FAST, out, resume=True)
+        stub.assert_no_pending_responses()
+    assert outcome.skipped == 1
+    assert [r["device"]["id"] for r in outcome.records] == ["Samsung Galaxy A52"]
