@@ -55,6 +55,7 @@ def run(
     try:
         with progress:
             outcome = run_benchmarks(the_farm, models, settings, out, resume=resume, devices=devices, on_export=on_export, on_record=on_record)
+            progress.advance(task, outcome.skipped)  # pairs --resume found finished
     finally:
         the_farm.close()
     rows = table5(outcome.records)
