@@ -50,9 +50,7 @@ def _export_failure(run_id: str, model: ModelDef, device: Device, settings: RunS
     meta = {"name": model.name, "description": model.description, "format": "executorch-training", "artifact_sha256": None,
             "trainable_params": model.trainable_params, "total_params": model.total_params, "storage_bytes": None,
             "update_bytes": model.update_bytes, "task": model.task}
-    bench = {"examples": settings.examples, "batch_size": settings.batch_size or model.batch_size, "epochs": settings.epochs,
-             "warmup_steps": settings.warmup_steps, "repeats": settings.repeats, "seed": settings.seed, "learning_rate": model.lr}
-    return fail(blank_record(run_id, meta, device.as_record(), bench), "export", str(error))
+    return fail(blank_record(run_id, meta, device.as_record(), settings.benchmark_section(model)), "export", str(error))
 
 
 def finished_ok(out_dir: Path, model: str, device_id: str) -> bool:

@@ -49,6 +49,11 @@ class RunSettings:
     cooldown_s: float = 0.0
     max_parallel_devices: int = 4
 
+    def benchmark_section(self, model: ModelDef) -> dict:
+        """The record's `benchmark` section: what was asked of the device."""
+        return {"examples": self.examples, "batch_size": self.batch_size or model.batch_size, "epochs": self.epochs,
+                "warmup_steps": self.warmup_steps, "repeats": self.repeats, "seed": self.seed, "learning_rate": model.lr}
+
     def validate(self, file: str, prefix: str) -> None:
         from ..errors import ConfigError
 
@@ -111,10 +116,7 @@ class BenchJob:
             "trainable_params": m.trainable_params, "total_params": m.total_params, "storage_bytes": m.bytes,
             "update_bytes": m.update_bytes, "task": m.task,
         }
-        s = self.settings
-        benchmark = {"examples": s.examples, "batch_size": self.batch_size, "epochs": s.epochs, "warmup_steps": s.warmup_steps,
-                     "repeats": s.repeats, "seed": s.seed, "learning_rate": self.model.lr}
-        record = blank_record(self.run_id, model, device.as_record(), benchmark)
+        record = blank_record(self.run_id, model, device.as_record(), self.settings.benchmark_section(self.model))
         # a client downloads the training program and uploads its update once per task
         record["network"] = {"download_bytes": m.bytes, "upload_bytes": m.update_bytes, "total_bytes": m.bytes + m.update_bytes}
         return record
