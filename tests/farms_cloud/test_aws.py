@@ -104,19 +104,25 @@ def queue_job_artifacts(stub: Stubber, i: int, url: str) -> None:
     ]}, {"arn": test, "type": "FILE"})
 
 
-def test_device_farm_run_end_to_end(provider, app_file, model_a, tmp_path, monkeypatch, caplog, capsys):
-    farm, stub = stubbed_farm(settings(app=str(app_file)), monkeypatch)
+def queue_model_run(stub: Stubber, provider, app_file: Path, booked: list[dict], app_polls: int = 1) -> None:
+    """The calls before the run starts: device listing, app / bundle / spec uploads, schedule_run on `booked`."""
     stub.add_response("list_devices", {"devices": DEVICES}, {"filters": [
         {"attribute": "MANUFACTURER", "operator": "IN", "values": ["Google", "Samsung"]},
         {"attribute": "PLATFORM", "operator": "EQUALS", "values": ["ANDROID"]}]})
-    queue_upload(stub, provider, "app", app_file.name, "ANDROID_APP", polls=2)
+    queue_upload(stub, provider, "app", app_file.name, "ANDROID_APP", polls=app_polls)
     queue_upload(stub, provider, "bundle", "flint-A-bundle.zip", "APPIUM_PYTHON_TEST_PACKAGE")
     queue_upload(stub, provider, "spec", "flint-A-testspec.yml", "APPIUM_PYTHON_TEST_SPEC")
     stub.add_response("schedule_run", {"run": {"arn": RUN, "status": "SCHEDULING"}}, {
         "projectArn": PROJECT, "appArn": ANY, "name": ANY,
         "test": {"type": "APPIUM_PYTHON", "testPackageArn": ANY, "testSpecArn": ANY},
         "executionConfiguration": {"jobTimeoutMinutes": 30},
-        "deviceSelectionConfiguration": {"filters": [{"attribute": "ARN", "operator": "IN", "values": [d["arn"] for d in DEVICES]}], "maxDevices": 2}})
+        "deviceSelectionConfiguration": {"filters": [{"attribute": "ARN", "operator": "IN", "values": [d["arn"] for d in booked]}],
+                                         "maxDevices": len(booked)}})
+
+
+def test_device_farm_run_end_to_end(provider, app_file, model_a, tmp_path, monkeypatch, caplog, capsys):
+    farm, stub = stubbed_farm(settings(app=str(app_file)), monkeypatch)
+    queue_model_run(stub, provider, app_file, DEVICES, app_polls=2)
     stub.add_response("get_run", {"run": {"arn": RUN, "status": "RUNNING"}}, {"arn": RUN})
     stub.add_response("get_run", {"run": {"arn": RUN, "status": "COMPLETED", "result": "FAILED"}}, {"arn": RUN})
     stub.add_response("list_jobs", {"jobs": [
@@ -221,17 +227,7 @@ def test_resume_books_device_farm_only_for_the_devices_still_to_run(provider, ap
     out.mkdir()
     (out / "A__Google_Pixel_7.json").write_text('{"status": "ok"}')  # finished before the interruption
     farm, stub = stubbed_farm(settings(app=str(app_file)), monkeypatch)
-    stub.add_response("list_devices", {"devices": DEVICES}, {"filters": [
-        {"attribute": "MANUFACTURER", "operator": "IN", "values": ["Google", "Samsung"]},
-        {"attribute": "PLATFORM", "operator": "EQUALS", "values": ["ANDROID"]}]})
-    queue_upload(stub, provider, "app", app_file.name, "ANDROID_APP")
-    queue_upload(stub, provider, "bundle", "flint-A-bundle.zip", "APPIUM_PYTHON_TEST_PACKAGE")
-    queue_upload(stub, provider, "spec", "flint-A-testspec.yml", "APPIUM_PYTHON_TEST_SPEC")
-    stub.add_response("schedule_run", {"run": {"arn": RUN, "status": "SCHEDULING"}}, {
-        "projectArn": PROJECT, "appArn": ANY, "name": ANY,
-        "test": {"type": "APPIUM_PYTHON", "testPackageArn": ANY, "testSpecArn": ANY},
-        "executionConfiguration": {"jobTimeoutMinutes": 30},
-        "deviceSelectionConfiguration": {"filters": [{"attribute": "ARN", "operator": "IN", "values": [DEVICES[1]["arn"]]}], "maxDevices": 1}})
+    queue_model_run(stub, provider, app_file, [DEVICES[1]])  # only the device still to run is booked
     stub.add_response("get_run", {"run": {"arn": RUN, "status": "COMPLETED", "result": "FAILED"}}, {"arn": RUN})
     stub.add_response("list_jobs", {"jobs": [
         {"arn": RUN.replace(":run:", ":job:") + "/00001", "status": "COMPLETED", "result": "FAILED", "device": DEVICES[1], "message": "no result"},
