@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# What tests/farms_cloud needs: boto3 (the `aws` extra, for botocore's Stubber) and the pinned
-# Appium 3 server from tests/farms_cloud/appium/package-lock.json. Idempotent, non-interactive;
+# What tests/farms/cloud needs: boto3 (the `aws` extra, for botocore's Stubber) and the pinned
+# Appium 3 server from tests/farms/cloud/appium/package-lock.json. Idempotent, non-interactive;
 # run from the repo root with the project's venv active.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +14,5 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 # --ignore-scripts: appium's postinstall would otherwise try to download drivers named in env vars;
 # the tests install their own driver into a private APPIUM_HOME.
-(cd tests/farms_cloud/appium && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
-echo "install-farms-cloud: appium $(node tests/farms_cloud/appium/node_modules/appium/index.js --version) ready"
+(cd tests/farms/cloud/appium && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+echo "install-farms-cloud: appium $(node tests/farms/cloud/appium/node_modules/appium/index.js --version) ready"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Headless Chromium + its WebDriver for the report's browser test (tests/report_gate/test_report_browser.py).
+# Headless Chromium + its WebDriver for the report's browser test (tests/report/test_report_browser.py).
 # Idempotent and non-interactive; run as root from the repo root by .ci/run.
 set -euo pipefail
 

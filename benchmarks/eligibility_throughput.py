@@ -64,22 +64,38 @@ def main() -> None:
     _, eval_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     best = min(times)
-    print(f"log: {summary['sessions']:,} sessions of {devices:,} devices x {args.days} days synthesized in {synth_s:.1f} s; "
-          f"loaded {len(frame):,} rows in {load_s:.2f} s")
+    print(
+        f"log: {summary['sessions']:,} sessions of {devices:,} devices x {args.days} days synthesized in {synth_s:.1f} s; "
+        f"loaded {len(frame):,} rows in {load_s:.2f} s"
+    )
     for c in funnel.criteria:
         print(f"  {c['name']:<32} {c['share_alone']:6.1%} of devices alone")
     print(f"  {'all criteria':<32} {funnel.all_criteria_share:6.1%}   ({len(funnel.fairness_warnings)} fairness warnings)")
-    print(f"evaluate over {rows:,} rows, {funnel.devices:,} devices: best {best:.3f} s, median {statistics.median(times):.3f} s "
-          f"-> {rows / best / 1e6:.1f} M rows/s")
-    print(json.dumps({
-        "benchmark": "eligibility_throughput", "rows": rows, "devices": funnel.devices, "criteria": len(rules.criteria),
-        "dimensions": rules.fairness.dimensions, "evaluate_seconds_best": round(best, 4),
-        "evaluate_seconds_median": round(statistics.median(times), 4), "rows_per_second": round(rows / best),
-        "target_rows_per_second": 5_000_000, "meets_target": rows / best >= 5_000_000,
-        "load_seconds": round(load_s, 3), "synth_seconds": round(synth_s, 2),
-        "evaluate_peak_alloc_mb": round(eval_peak / 2**20, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "cpus": os.cpu_count(),
-    }))
+    print(
+        f"evaluate over {rows:,} rows, {funnel.devices:,} devices: best {best:.3f} s, median {statistics.median(times):.3f} s "
+        f"-> {rows / best / 1e6:.1f} M rows/s"
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "eligibility_throughput",
+                "rows": rows,
+                "devices": funnel.devices,
+                "criteria": len(rules.criteria),
+                "dimensions": rules.fairness.dimensions,
+                "evaluate_seconds_best": round(best, 4),
+                "evaluate_seconds_median": round(statistics.median(times), 4),
+                "rows_per_second": round(rows / best),
+                "target_rows_per_second": 5_000_000,
+                "meets_target": rows / best >= 5_000_000,
+                "load_seconds": round(load_s, 3),
+                "synth_seconds": round(synth_s, 2),
+                "evaluate_peak_alloc_mb": round(eval_peak / 2**20, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from flint_bench.core.results import load_records
 from flint_bench.gate.checks import GateSettings, SampleRegression, evaluate, per_example_samples
-from flint_bench.results import load_records
 
 
 def run_farm(out: Path, models: list[str], examples: int, repeats: int) -> list[dict]:
@@ -46,12 +46,21 @@ def run_farm(out: Path, models: list[str], examples: int, repeats: int) -> list[
 def draw(rng: np.random.Generator, samples: np.ndarray, n: int, repeats: int, drift_sigma: float) -> list[np.ndarray]:
     """n resampled per-step samples split into `repeats` repeats; each repeat scaled by its own
     lognormal(0, drift_sigma) factor: the machine's state changing between repeats and runs."""
-    return [part * rng.lognormal(0.0, drift_sigma) if drift_sigma else part
-            for part in np.array_split(rng.choice(samples, n, replace=True), repeats)]
+    return [
+        part * rng.lognormal(0.0, drift_sigma) if drift_sigma else part
+        for part in np.array_split(rng.choice(samples, n, replace=True), repeats)
+    ]
 
 
-def rates(samples: np.ndarray, settings: GateSettings, n: int, factors: list[float], seeds: int, repeats: int = 3,
-          drift_sigma: float = 0.0) -> dict:
+def rates(
+    samples: np.ndarray,
+    settings: GateSettings,
+    n: int,
+    factors: list[float],
+    seeds: int,
+    repeats: int = 3,
+    drift_sigma: float = 0.0,
+) -> dict:
     check = SampleRegression(settings)
     out = {}
     for f in factors:
@@ -96,22 +105,31 @@ def main() -> None:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = args.keep or tmp
-        records = [r for r in load_records(args.results) if r["status"] == "ok"] if args.results else \
-            run_farm(Path(tmp) / "r0", args.models, args.examples, args.repeats)
+        records = (
+            [r for r in load_records(args.results) if r["status"] == "ok"]
+            if args.results
+            else run_farm(Path(tmp) / "r0", args.models, args.examples, args.repeats)
+        )
         per_model = {}
         no_check = GateSettings(threshold=args.threshold, alpha=args.alpha, repeat_check=False)
         for rec in records:
             samples = np.asarray(per_example_samples(rec))
             sigma = max(drift_sigma_of(rec), args.min_drift)
-            entry = {"measured_samples": int(samples.size), "measured_cv": float(samples.std(ddof=1) / samples.mean()),
-                     "drift_sigma": sigma}
+            entry = {
+                "measured_samples": int(samples.size),
+                "measured_cv": float(samples.std(ddof=1) / samples.mean()),
+                "drift_sigma": sigma,
+            }
             for n in args.sizes:
                 entry[f"n={n}"] = rates(samples, settings, n, args.factors, args.seeds)
                 entry[f"n={n} drift"] = rates(samples, settings, n, args.factors, args.seeds, drift_sigma=sigma)
                 entry[f"n={n} drift, no repeat check"] = rates(samples, no_check, n, args.factors, args.seeds, drift_sigma=sigma)
             per_model[f"{rec['model']['name']}@{rec['device']['id']}"] = entry
-            print(f"{rec['model']['name']} on {rec['device']['id']}: {samples.size} samples, CV {entry['measured_cv']:.2f}, "
-                  f"drift between repeats {sigma:.1%}", flush=True)
+            print(
+                f"{rec['model']['name']} on {rec['device']['id']}: {samples.size} samples, CV {entry['measured_cv']:.2f}, "
+                f"drift between repeats {sigma:.1%}",
+                flush=True,
+            )
             for key, r in entry.items():
                 if key.startswith("n="):
                     print(f"  {key:32s} " + "  ".join(f"{k}: {v['flagged']:6.1%}" for k, v in r.items()), flush=True)
@@ -120,13 +138,23 @@ def main() -> None:
         if args.real_pairs:
             # CI's design: base and head measured in alternating rounds (B H, H B, ...) on the same
             # machine, rounds pooled; both sides run the same code, so every flag is a false alarm
-            out = {"pairs": args.real_pairs, "rounds": args.rounds, "model_device_cases": 0, "false_alarms": 0,
-                   "cannot_judge": 0, "improved": 0, "single_round_false_alarms": 0, "single_round_cases": 0}
+            out = {
+                "pairs": args.real_pairs,
+                "rounds": args.rounds,
+                "model_device_cases": 0,
+                "false_alarms": 0,
+                "cannot_judge": 0,
+                "improved": 0,
+                "single_round_false_alarms": 0,
+                "single_round_cases": 0,
+            }
             for i in range(args.real_pairs):
                 sides = {"base": [], "head": []}
                 for rnd in range(args.rounds):
-                    for side in (("base", "head") if rnd % 2 == 0 else ("head", "base")):
-                        sides[side].append(run_farm(Path(tmp) / f"pair{i}" / side / f"round-{rnd}", args.models, args.examples, args.repeats))
+                    for side in ("base", "head") if rnd % 2 == 0 else ("head", "base"):
+                        sides[side].append(
+                            run_farm(Path(tmp) / f"pair{i}" / side / f"round-{rnd}", args.models, args.examples, args.repeats)
+                        )
                 first = evaluate(sides["head"][0], sides["base"][0], {}, settings)
                 single = [c for c in first.cases if c.metric == "train_time"]
                 out["single_round_cases"] += len(single)
@@ -141,20 +169,35 @@ def main() -> None:
                     print(f"  pair {i} {c.model}@{c.device}: {c.status}: {c.verdicts[0].message}", flush=True)
             out["false_alarm_rate"] = out["false_alarms"] / out["model_device_cases"] if out["model_device_cases"] else None
             real = out
-            print(f"real runs, {args.rounds} alternating rounds pooled: {out['false_alarms']} false alarms in {out['model_device_cases']} "
-                  f"comparisons ({out['cannot_judge']} cannot judge); first round alone: {out['single_round_false_alarms']} "
-                  f"in {out['single_round_cases']}", flush=True)
+            print(
+                f"real runs, {args.rounds} alternating rounds pooled: {out['false_alarms']} false alarms in {out['model_device_cases']} "
+                f"comparisons ({out['cannot_judge']} cannot judge); first round alone: {out['single_round_false_alarms']} "
+                f"in {out['single_round_cases']}",
+                flush=True,
+            )
 
     def pooled(factor: str, key: str) -> float:
         return float(np.mean([m[key][factor]["flagged"] for m in per_model.values()]))
 
     summary = {
-        "benchmark": "gate_accuracy", "threshold": args.threshold, "alpha": args.alpha, "seeds": args.seeds,
-        "examples": args.examples, "repeats": args.repeats, "sizes": args.sizes,
-        "false_alarm_rate": {f"n={n}{v}": pooled("x1", f"n={n}{v}") for n in args.sizes for v in ("", " drift", " drift, no repeat check")},
-        "detection_rate_x1.3": {f"n={n}{v}": pooled("x1.3", f"n={n}{v}") for n in args.sizes for v in ("", " drift", " drift, no repeat check")}
-        if 1.3 in args.factors else None,
-        "per_model": per_model, "real_pairs": real, "seconds": round(time.perf_counter() - t0, 1),
+        "benchmark": "gate_accuracy",
+        "threshold": args.threshold,
+        "alpha": args.alpha,
+        "seeds": args.seeds,
+        "examples": args.examples,
+        "repeats": args.repeats,
+        "sizes": args.sizes,
+        "false_alarm_rate": {
+            f"n={n}{v}": pooled("x1", f"n={n}{v}") for n in args.sizes for v in ("", " drift", " drift, no repeat check")
+        },
+        "detection_rate_x1.3": {
+            f"n={n}{v}": pooled("x1.3", f"n={n}{v}") for n in args.sizes for v in ("", " drift", " drift, no repeat check")
+        }
+        if 1.3 in args.factors
+        else None,
+        "per_model": per_model,
+        "real_pairs": real,
+        "seconds": round(time.perf_counter() - t0, 1),
     }
     print(json.dumps(summary))
 

@@ -33,13 +33,23 @@ TASK_C = {"mean_records": 1.53, "std_records": 1.47, "max_records": 406, "holdou
 
 def config(mode: str, clients: int, train: bool, **extra):
     raw = {
-        "sim": {"model": "C", "mode": mode, "train": train, "max_aggregations": 10**9, "eval_every": 10**9, "centralized_epochs": 0, "executors": 1},
+        "sim": {
+            "model": "C",
+            "mode": mode,
+            "train": train,
+            "max_aggregations": 10**9,
+            "eval_every": 10**9,
+            "centralized_epochs": 0,
+            "executors": 1,
+        },
         "fedavg": {"cohort": 1000, "overcommit": 1.3},
         "fedbuff": {"concurrency": 1000, "buffer": 100, "max_staleness": 20},
         "proxy": {"clients": clients, **TASK_C},
         # Table 5, model C: 3.26 s / 5000 examples = 0.65 ms per example; spread assumed lognormal sigma 0.6
-        "population": {"classes": [{"name": "phones", "per_example_s": {"median": 0.00055, "sigma": 0.6}}],
-                       "availability": {"checkins_per_device_per_day": 3, "mean_session_minutes": 20}},
+        "population": {
+            "classes": [{"name": "phones", "per_example_s": {"median": 0.00055, "sigma": 0.6}}],
+            "availability": {"checkins_per_device_per_day": 3, "mean_session_minutes": 20},
+        },
     }
     for k, v in extra.items():
         raw[k] = {**raw[k], **v}
@@ -55,8 +65,14 @@ def system_only(mode: str, clients: int, tasks: int) -> dict:
             break
     wall = time.perf_counter() - t
     c = sched.c
-    return {"clients": clients, "tasks_started": c.started, "aggregations": c.aggregations, "virtual_hours": sched.now / 3600,
-            "wall_s": wall, "tasks_per_s": c.started / wall}
+    return {
+        "clients": clients,
+        "tasks_started": c.started,
+        "aggregations": c.aggregations,
+        "virtual_hours": sched.now / 3600,
+        "wall_s": wall,
+        "tasks_per_s": c.started / wall,
+    }
 
 
 def naive_loop(model, tensors, offsets, clients, lr: float, batch: int) -> float:
@@ -70,7 +86,7 @@ def naive_loop(model, tensors, offsets, clients, lr: float, batch: int) -> float
         opt = torch.optim.SGD(net.parameters(), lr=lr)
         a, b = int(offsets[k]), int(offsets[k + 1])
         for s in range(a, b, batch):
-            data = [x[s: min(s + batch, b)] for x in tensors]
+            data = [x[s : min(s + batch, b)] for x in tensors]
             opt.zero_grad()
             model.loss(net(*data[:nf]), *data[nf:]).backward()
             opt.step()
@@ -96,8 +112,11 @@ def main() -> None:
     for mode in ("fedbuff", "fedavg"):
         r = system_only(mode, n_sys, 100_000 if QUICK else 500_000)
         out[f"system_only_{mode}"] = r
-        print(f"system-only {mode}: {r['tasks_started']:,} tasks on {n_sys:,} clients in {r['wall_s']:.2f} s = {r['tasks_per_s']:,.0f} tasks/s "
-              f"({r['virtual_hours']:.1f} virtual hours)", flush=True)
+        print(
+            f"system-only {mode}: {r['tasks_started']:,} tasks on {n_sys:,} clients in {r['wall_s']:.2f} s = {r['tasks_per_s']:,.0f} tasks/s "
+            f"({r['virtual_hours']:.1f} virtual hours)",
+            flush=True,
+        )
 
     clients = 20_000 if QUICK else 100_000
     cfg = config("fedbuff", clients, True)
@@ -105,8 +124,11 @@ def main() -> None:
     setup = simulation.prepare(cfg)
     prep = time.perf_counter() - t
     model, px = setup.model, setup.proxy
-    print(f"proxy: model C, {px.clients:,} clients, {px.metadata['population']['records']:,} records "
-          f"(mean {px.metadata['quantity']['mean']:.2f}, std {px.metadata['quantity']['std']:.2f}) built in {prep:.1f} s", flush=True)
+    print(
+        f"proxy: model C, {px.clients:,} clients, {px.metadata['population']['records']:,} records "
+        f"(mean {px.metadata['quantity']['mean']:.2f}, std {px.metadata['quantity']['std']:.2f}) built in {prep:.1f} s",
+        flush=True,
+    )
     # warm-up: the first vmap call imports torch._dynamo (about 1.5 s, once per process)
     executor_rate(model, px.tensors, px.offsets, np.argsort(px.sizes)[-4:], 64, model.lr, model.batch_size)
     backend = simulation.LocalBackend(setup)
@@ -117,9 +139,19 @@ def main() -> None:
     wall = time.perf_counter() - t
     trained = st.sched.c.succeeded
     e2e = trained / wall
-    out["simulator_end_to_end"] = {"clients": px.clients, "aggregations": st.sched.c.aggregations, "tasks_trained": trained,
-                                   "tasks_started": st.sched.c.started, "wall_s": wall, "tasks_per_s": e2e, "final_ndcg": st.last_metric}
-    print(f"simulator end to end (FedBuff, buffer 100, training + aggregation + eval): {trained:,} trained tasks in {wall:.2f} s = {e2e:,.0f} tasks/s", flush=True)
+    out["simulator_end_to_end"] = {
+        "clients": px.clients,
+        "aggregations": st.sched.c.aggregations,
+        "tasks_trained": trained,
+        "tasks_started": st.sched.c.started,
+        "wall_s": wall,
+        "tasks_per_s": e2e,
+        "final_ndcg": st.last_metric,
+    }
+    print(
+        f"simulator end to end (FedBuff, buffer 100, training + aggregation + eval): {trained:,} trained tasks in {wall:.2f} s = {e2e:,.0f} tasks/s",
+        flush=True,
+    )
 
     rng = np.random.default_rng(1)
     lr, batch = model.lr, model.batch_size
@@ -132,15 +164,29 @@ def main() -> None:
         rates["in_place"].append(executor_rate(model, px.tensors, px.offsets, small, 0, lr, batch))
         rates["naive"].append(naive_loop(model, px.tensors, px.offsets, small, lr, batch))
     batched, in_place, naive = (max(rates[k]) for k in ("batched", "in_place", "naive"))
-    out["training_only"] = {"batched_tasks_per_s": batched, "one_model_in_place_tasks_per_s": in_place, "deepcopy_loop_tasks_per_s": naive,
-                            "in_place_vs_deepcopy": in_place / naive, "batched_vs_deepcopy": batched / naive,
-                            "runs": {k: [round(x, 1) for x in v] for k, v in rates.items()}}
-    print(f"training only (best of 3): batched {batched:,.0f} tasks/s, one model in place {in_place:,.0f} tasks/s, "
-          f"deep-copy + optimizer loop {naive:,.0f} tasks/s", flush=True)
-    print(f"ratios: in-place / deep-copy = {in_place / naive:.1f}x, batched / deep-copy = {batched / naive:.1f}x, "
-          f"simulator end to end / deep-copy = {e2e / naive:.1f}x", flush=True)
+    out["training_only"] = {
+        "batched_tasks_per_s": batched,
+        "one_model_in_place_tasks_per_s": in_place,
+        "deepcopy_loop_tasks_per_s": naive,
+        "in_place_vs_deepcopy": in_place / naive,
+        "batched_vs_deepcopy": batched / naive,
+        "runs": {k: [round(x, 1) for x in v] for k, v in rates.items()},
+    }
+    print(
+        f"training only (best of 3): batched {batched:,.0f} tasks/s, one model in place {in_place:,.0f} tasks/s, "
+        f"deep-copy + optimizer loop {naive:,.0f} tasks/s",
+        flush=True,
+    )
+    print(
+        f"ratios: in-place / deep-copy = {in_place / naive:.1f}x, batched / deep-copy = {batched / naive:.1f}x, "
+        f"simulator end to end / deep-copy = {e2e / naive:.1f}x",
+        flush=True,
+    )
     out["targets"] = {
-        "system_only_ge_300k_tasks_per_s": min(out["system_only_fedbuff"]["tasks_per_s"], out["system_only_fedavg"]["tasks_per_s"]) >= 300_000,
+        "system_only_ge_300k_tasks_per_s": min(
+            out["system_only_fedbuff"]["tasks_per_s"], out["system_only_fedavg"]["tasks_per_s"]
+        )
+        >= 300_000,
         "training_ge_1000_tasks_per_s": e2e >= 1000,
         "training_ge_20x_deepcopy_loop": max(e2e, batched) / naive >= 20,
     }

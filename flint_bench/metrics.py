@@ -27,8 +27,8 @@ def ndcg(scores, relevance, k: int | None = None) -> float:
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ranked = np.take_along_axis(r, np.argsort(-s, axis=1, kind="stable"), axis=1)[:, :k]
     ideal = -np.sort(-r, axis=1)[:, :k]
-    dcg = ((2 ** ranked - 1) * discounts).sum(axis=1)
-    idcg = ((2 ** ideal - 1) * discounts).sum(axis=1)
+    dcg = ((2**ranked - 1) * discounts).sum(axis=1)
+    idcg = ((2**ideal - 1) * discounts).sum(axis=1)
     valid = idcg > 0
     return float((dcg[valid] / idcg[valid]).mean()) if valid.any() else float("nan")
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from .contract import ContractError, blank_record, fail, now
-from .errors import UserError
+from .core.contract import ContractError, blank_record, fail, now
+from .core.errors import UserError
+from .core.results import load_records, record_path, save_record, write_json_atomic, write_table
 from .export import Artifacts, ExportError, export_model
 from .farms.base import BenchJob, Device, DeviceLost, Farm, RunSettings
-from .results import load_records, record_path, save_record, write_json_atomic, write_table
 from .zoo import ModelDef
 
 
@@ -47,9 +47,17 @@ def training_data(model: ModelDef, settings: RunSettings, folder: Path) -> Path:
 
 
 def _export_failure(run_id: str, model: ModelDef, device: Device, settings: RunSettings, error: ExportError) -> dict:
-    meta = {"name": model.name, "description": model.description, "format": "executorch-training", "artifact_sha256": None,
-            "trainable_params": model.trainable_params, "total_params": model.total_params, "storage_bytes": None,
-            "update_bytes": model.update_bytes, "task": model.task}
+    meta = {
+        "name": model.name,
+        "description": model.description,
+        "format": "executorch-training",
+        "artifact_sha256": None,
+        "trainable_params": model.trainable_params,
+        "total_params": model.total_params,
+        "storage_bytes": None,
+        "update_bytes": model.update_bytes,
+        "task": model.task,
+    }
     return fail(blank_record(run_id, meta, device.as_record(), settings.benchmark_section(model)), "export", str(error))
 
 
@@ -77,11 +85,22 @@ def run_benchmarks(
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     devices = farm.devices() if devices is None else devices  # listing a cloud farm costs API calls: list once
     if not devices:
-        raise UserError(f"Farm '{farm.name}' offers no devices (after selection). Run `flint-bench farm doctor --farm {farm.config_path}`.")
+        raise UserError(
+            f"Farm '{farm.name}' offers no devices (after selection). Run `flint-bench farm doctor --farm {farm.config_path}`."
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out_dir / "run.json", {"run_id": run_id, "farm": farm.name, "kind": farm.kind, "started": now(),
-                                             "models": [m.name for m in models], "devices": [d.id for d in devices],
-                                             "settings": settings.__dict__})
+    write_json_atomic(
+        out_dir / "run.json",
+        {
+            "run_id": run_id,
+            "farm": farm.name,
+            "kind": farm.kind,
+            "started": now(),
+            "models": [m.name for m in models],
+            "devices": [d.id for d in devices],
+            "settings": settings.__dict__,
+        },
+    )
 
     export_seconds, jobs = 0.0, {}
     for model in models:

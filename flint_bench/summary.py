@@ -26,19 +26,23 @@ def table5(records: list[dict]) -> list[dict]:
         ok = [r for r in rs if r["status"] == "ok"]
         m = (ok or rs)[0]["model"]
         per_5000 = [v for r in ok for v in (r["timing"]["seconds_per_5000"] or {}).get("values", [])]
-        rows.append({
-            "model": name,
-            "description": m.get("description"),
-            "trainable_params": m["trainable_params"],
-            "storage_mb": m["storage_bytes"] / MB if m["storage_bytes"] is not None else None,
-            "network_mb": _mean(r["network"]["total_bytes"] for r in rs) / MB if rs[0]["network"]["total_bytes"] is not None else None,
-            "memory_mb": _mean(r["memory"]["peak_delta_mb"] for r in ok),
-            "mean_s_per_5000": float(np.mean(per_5000)) if per_5000 else None,
-            "std_s_per_5000": float(np.std(per_5000, ddof=1)) if len(per_5000) > 1 else None,
-            "mean_cpu_percent": _mean(r["cpu"]["mean_percent"] for r in ok),
-            "devices_ok": len({r["device"]["id"] for r in ok}),
-            "devices_failed": len({r["device"]["id"] for r in rs if r["status"] != "ok"}),
-        })
+        rows.append(
+            {
+                "model": name,
+                "description": m.get("description"),
+                "trainable_params": m["trainable_params"],
+                "storage_mb": m["storage_bytes"] / MB if m["storage_bytes"] is not None else None,
+                "network_mb": _mean(r["network"]["total_bytes"] for r in rs) / MB
+                if rs[0]["network"]["total_bytes"] is not None
+                else None,
+                "memory_mb": _mean(r["memory"]["peak_delta_mb"] for r in ok),
+                "mean_s_per_5000": float(np.mean(per_5000)) if per_5000 else None,
+                "std_s_per_5000": float(np.std(per_5000, ddof=1)) if len(per_5000) > 1 else None,
+                "mean_cpu_percent": _mean(r["cpu"]["mean_percent"] for r in ok),
+                "devices_ok": len({r["device"]["id"] for r in ok}),
+                "devices_failed": len({r["device"]["id"] for r in rs if r["status"] != "ok"}),
+            }
+        )
     return rows
 
 

@@ -10,14 +10,15 @@ import hashlib
 import importlib.util
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
 from torch import nn
 
-from .errors import UserError
+from .core.errors import UserError
 
 Task = Literal["binary", "ranking", "multitask", "multiclass"]
 
@@ -43,9 +44,9 @@ class ModelDef:
         return batch[: self.n_features]
 
     def labels(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-        return batch[self.n_features:]
+        return batch[self.n_features :]
 
-    def training_module(self) -> "TrainingProgram":
+    def training_module(self) -> TrainingProgram:
         return TrainingProgram(self.net, self.loss, self.n_features)
 
     @property
@@ -74,7 +75,7 @@ class TrainingProgram(nn.Module):
 
     def forward(self, *tensors: torch.Tensor):
         predictions = self.net(*tensors[: self.n_features])
-        return self.loss_fn(predictions, *tensors[self.n_features:]), predictions.detach()
+        return self.loss_fn(predictions, *tensors[self.n_features :]), predictions.detach()
 
 
 def zoo_files() -> dict[str, Path]:
@@ -109,7 +110,9 @@ def _load_file(path: Path, entry: str, label: str) -> ModelDef:
         raise
     except Exception as e:
         where = traceback.extract_tb(e.__traceback__)[-1]
-        raise UserError(f"Model '{label}' ({path}) raised {type(e).__name__}: {e} (at {Path(where.filename).name}:{where.lineno}). Fix the model file and run again.") from None
+        raise UserError(
+            f"Model '{label}' ({path}) raised {type(e).__name__}: {e} (at {Path(where.filename).name}:{where.lineno}). Fix the model file and run again."
+        ) from None
     if not isinstance(model, ModelDef):
         raise UserError(f"Model file {path}: {entry}() returned {type(model).__name__}, expected flint_bench.zoo.ModelDef.")
     model.source, model.entry = path.resolve(), entry
@@ -126,7 +129,9 @@ def load_model(ref: str) -> ModelDef:
     for stem, path in files.items():
         if stem.lower() == key or stem.lower().split("_")[0] == key:
             return _load_file(path, "build", ref)
-    raise UserError(f"Unknown model '{ref}'. Known models: {', '.join(sorted(files))}. A file of your own: --model path/to/file.py:build.")
+    raise UserError(
+        f"Unknown model '{ref}'. Known models: {', '.join(sorted(files))}. A file of your own: --model path/to/file.py:build."
+    )
 
 
 def load_models(refs: list[str] | None) -> list[ModelDef]:

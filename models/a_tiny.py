@@ -20,6 +20,13 @@ def make_data(n: int, seed: int) -> tuple[torch.Tensor, ...]:
 def build() -> ModelDef:
     net = nn.Sequential(nn.Linear(FEATURES, 48), nn.ReLU(), nn.Linear(48, 1), nn.Flatten(0))
     return ModelDef(
-        name="A", description="tiny neural net", task="binary", net=net,
-        loss=nn.BCEWithLogitsLoss(), make_data=make_data, n_features=1, batch_size=32, lr=0.1,
+        name="A",
+        description="tiny neural net",
+        task="binary",
+        net=net,
+        loss=nn.BCEWithLogitsLoss(),
+        make_data=make_data,
+        n_features=1,
+        batch_size=32,
+        lr=0.1,
     )

@@ -34,6 +34,13 @@ def make_data(n: int, seed: int) -> tuple[torch.Tensor, ...]:
 
 def build() -> ModelDef:
     return ModelDef(
-        name="B", description="MLP with sparse features", task="binary", net=SparseMLP(),
-        loss=nn.BCEWithLogitsLoss(), make_data=make_data, n_features=2, batch_size=32, lr=0.1,
+        name="B",
+        description="MLP with sparse features",
+        task="binary",
+        net=SparseMLP(),
+        loss=nn.BCEWithLogitsLoss(),
+        make_data=make_data,
+        n_features=2,
+        batch_size=32,
+        lr=0.1,
     )

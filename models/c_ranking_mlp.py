@@ -15,7 +15,9 @@ class RankingMLP(nn.Module):
     def __init__(self):
         super().__init__()
         self.items = nn.Embedding(ITEMS, DIM)
-        self.mlp = nn.Sequential(nn.Linear(DIM + ITEM_DENSE + QUERY, 512), nn.ReLU(), nn.Linear(512, 128), nn.ReLU(), nn.Linear(128, 1))
+        self.mlp = nn.Sequential(
+            nn.Linear(DIM + ITEM_DENSE + QUERY, 512), nn.ReLU(), nn.Linear(512, 128), nn.ReLU(), nn.Linear(128, 1)
+        )
 
     def forward(self, query: torch.Tensor, item_ids: torch.Tensor, item_dense: torch.Tensor) -> torch.Tensor:
         q = query.unsqueeze(1).expand(-1, CANDIDATES, -1)
@@ -40,6 +42,13 @@ def make_data(n: int, seed: int) -> tuple[torch.Tensor, ...]:
 
 def build() -> ModelDef:
     return ModelDef(
-        name="C", description="MLP with medium embedding", task="ranking", net=RankingMLP(),
-        loss=listnet_loss, make_data=make_data, n_features=3, batch_size=16, lr=0.3,
+        name="C",
+        description="MLP with medium embedding",
+        task="ranking",
+        net=RankingMLP(),
+        loss=listnet_loss,
+        make_data=make_data,
+        n_features=3,
+        batch_size=16,
+        lr=0.3,
     )

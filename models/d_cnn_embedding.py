@@ -40,6 +40,13 @@ def make_data(n: int, seed: int) -> tuple[torch.Tensor, ...]:
 
 def build() -> ModelDef:
     return ModelDef(
-        name="D", description="CNN with large embedding", task="binary", net=TextCNN(),
-        loss=nn.BCEWithLogitsLoss(), make_data=make_data, n_features=1, batch_size=16, lr=0.05,
+        name="D",
+        description="CNN with large embedding",
+        task="binary",
+        net=TextCNN(),
+        loss=nn.BCEWithLogitsLoss(),
+        make_data=make_data,
+        n_features=1,
+        batch_size=16,
+        lr=0.05,
     )

@@ -37,6 +37,13 @@ def make_data(n: int, seed: int) -> tuple[torch.Tensor, ...]:
 
 def build() -> ModelDef:
     return ModelDef(
-        name="E", description="multi-task MLP", task="multitask", net=MultiTaskMLP(),
-        loss=nn.BCEWithLogitsLoss(), make_data=make_data, n_features=2, batch_size=32, lr=0.2,
+        name="E",
+        description="multi-task MLP",
+        task="multitask",
+        net=MultiTaskMLP(),
+        loss=nn.BCEWithLogitsLoss(),
+        make_data=make_data,
+        n_features=2,
+        batch_size=32,
+        lr=0.2,
     )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# helpers shared by several areas (records_synth.py) import as top-level modules
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,3 +34,31 @@ def local_results(tmp_path_factory) -> Path:
     farm = open_farm(FarmFile(kind="local", name="local", settings=LocalSettings()))
     run_benchmarks(farm, load_models(["A", "B"]), RunSettings(examples=64, repeats=2, warmup_steps=1), out)
     return out
+
+
+@pytest.fixture(scope="session")
+def real_records(local_results) -> list[dict]:
+    from flint_bench.core.results import load_records
+
+    records = load_records(local_results)
+    assert {r["model"]["name"] for r in records} >= {"A", "B"} and all(r["status"] == "ok" for r in records)
+    return records
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Run the real console entry point in-process; returns (exit code, stdout, stderr)."""
+    from flint_bench.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["flint-bench", *map(str, args)])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

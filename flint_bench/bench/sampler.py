@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import psutil
 
-
 # CPU time advances in 10 ms clock ticks: a shorter phase cannot be measured honestly
 MIN_CPU_WINDOW_S = 0.05
 
@@ -42,7 +41,7 @@ class ProcessSampler:
         self._phase_start = (time.monotonic(), 0.0)
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def __enter__(self) -> "ProcessSampler":
+    def __enter__(self) -> ProcessSampler:
         self._thread.start()
         return self
 
@@ -86,5 +85,3 @@ class ProcessSampler:
 
     def rss_mb(self) -> float:
         return self.process.memory_info().rss / 2**20
-
-

@@ -39,7 +39,7 @@ def load_batches(spec: dict, spec_path: Path):
     if arrays[0].shape[0] < max(n, b):
         raise ValueError(f"data file {data_file} has {arrays[0].shape[0]} examples, spec asks for {max(n, b)}")
     # ExecuTorch programs have static shapes: train whole batches only (at least one)
-    return [tuple(a[i:i + b].contiguous() for a in arrays) for i in range(0, max(n - b + 1, 1), b)]
+    return [tuple(a[i : i + b].contiguous() for a in arrays) for i in range(0, max(n - b + 1, 1), b)]
 
 
 def inference_latency(path: Path, batch, n_features: int, runs: int = 20) -> list[float]:
@@ -62,16 +62,40 @@ def inference_latency(path: Path, batch, n_features: int, runs: int = 20) -> lis
 def run(spec_path: Path) -> dict:
     import psutil
 
-    from flint_bench import contract
-    from flint_bench.stats import mean_std, summarize
+    from flint_bench.core import contract
+    from flint_bench.core.stats import mean_std, summarize
 
     spec = json.loads(spec_path.read_text())
     contract.validate("spec", spec)
-    model = {"name": spec["model"]["name"], "format": spec["model"]["format"], "artifact_sha256": spec["model"]["sha256"],
-             "trainable_params": None, "total_params": None, "storage_bytes": None, "update_bytes": None, "task": None}
+    model = {
+        "name": spec["model"]["name"],
+        "format": spec["model"]["format"],
+        "artifact_sha256": spec["model"]["sha256"],
+        "trainable_params": None,
+        "total_params": None,
+        "storage_bytes": None,
+        "update_bytes": None,
+        "task": None,
+    }
     bench = {k: spec[k] for k in ("examples", "batch_size", "epochs", "warmup_steps", "repeats", "seed")}
-    record = contract.blank_record(spec["run_id"], model, {"id": "local", "farm": "local", "manufacturer": None, "model": None, "soc": None,
-                                   "os": None, "os_version": None, "abi": None, "cores": os.cpu_count(), "memory_mb": None, "emulator": False}, bench)
+    record = contract.blank_record(
+        spec["run_id"],
+        model,
+        {
+            "id": "local",
+            "farm": "local",
+            "manufacturer": None,
+            "model": None,
+            "soc": None,
+            "os": None,
+            "os_version": None,
+            "abi": None,
+            "cores": os.cpu_count(),
+            "memory_mb": None,
+            "emulator": False,
+        },
+        bench,
+    )
     try:
         import executorch
         import torch
@@ -82,11 +106,17 @@ def run(spec_path: Path) -> dict:
         threads = spec.get("threads")
         if threads:
             torch.set_num_threads(threads)
-        record["runtime"] = {"name": "executorch", "version": getattr(executorch, "__version__", None) or _dist_version("executorch"), "threads": threads or torch.get_num_threads()}
+        record["runtime"] = {
+            "name": "executorch",
+            "version": getattr(executorch, "__version__", None) or _dist_version("executorch"),
+            "threads": threads or torch.get_num_threads(),
+        }
         artifact = resolve(spec_path, spec["model"]["artifact"])
         program = artifact.read_bytes()
         if hashlib.sha256(program).hexdigest() != spec["model"]["sha256"]:
-            return contract.fail(record, "corrupt-model", f"{artifact}: sha256 does not match the spec; the model file is corrupt or was replaced.")
+            return contract.fail(
+                record, "corrupt-model", f"{artifact}: sha256 does not match the spec; the model file is corrupt or was replaced."
+            )
         batches = load_batches(spec, spec_path)
 
         baseline_mb = psutil.Process().memory_info().rss / 2**20
@@ -120,8 +150,12 @@ def run(spec_path: Path) -> dict:
         per_example = [t / n for rep_t, rep_n in zip(step_seconds, step_examples) for t, n in zip(rep_t, rep_n)]
         per_5000 = [sum(t) / sum(n) * 5000 for t, n in zip(step_seconds, step_examples)]
         mean, std = mean_std(per_5000)
-        record["timing"].update(step_seconds=step_seconds, step_examples=step_examples, per_example_seconds=summarize(per_example),
-                                seconds_per_5000={"mean": mean, "std": std, "values": per_5000})
+        record["timing"].update(
+            step_seconds=step_seconds,
+            step_examples=step_examples,
+            per_example_seconds=summarize(per_example),
+            seconds_per_5000={"mean": mean, "std": std, "values": per_5000},
+        )
         record["loss"] = {"first": first_loss, "last": float(loss)}
         record["memory"] = {"peak_mb": None, "baseline_mb": baseline_mb, "peak_delta_mb": None, "method": "rss"}
 
@@ -144,7 +178,7 @@ def _dist_version(name: str) -> str:
 
 def main(argv: list[str]) -> int:
     spec_path, result_path = Path(argv[0]), Path(argv[1])
-    from flint_bench.results import write_json_atomic
+    from flint_bench.core.results import write_json_atomic
 
     write_json_atomic(result_path, run(spec_path))
     return 0

@@ -1,5 +1,5 @@
 """The thin CLI. Every module in this folder with a `register(app)` adds its commands; the logic
-lives in the library. User errors (flint_bench.errors.UserError) print one paragraph, exit 2."""
+lives in the library. User errors (flint_bench.core.errors.UserError) print one paragraph, exit 2."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ import sys
 import warnings
 
 import typer
-from rich.markup import escape
 
-from ..errors import UserError
-from .common import err_console
+from ..core.errors import UserError
+from .output import err_console, print_error
 
 app = typer.Typer(
     name="flint-bench",
@@ -26,7 +25,7 @@ app = typer.Typer(
 )
 
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if _info.name != "common" and not _info.name.startswith("_"):
+    if _info.name != "output" and not _info.name.startswith("_"):
         _module = importlib.import_module(f"{__name__}.{_info.name}")
         if hasattr(_module, "register"):
             _module.register(app)
@@ -48,7 +47,7 @@ def main() -> None:
     try:
         app()
     except UserError as e:
-        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+        print_error(e)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted: results written so far are kept; `--resume` continues.")

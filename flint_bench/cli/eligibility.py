@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from ..errors import UserError
-from .common import FORMAT_OPTION_HELP, Format, console, err_console, print_json, rich_table
+from ..core.errors import UserError
+from .output import FORMAT_OPTION_HELP, Format, console, err_console, print_json, rich_table
 
 sessions_app = typer.Typer(help="Session logs: the schema eligibility rules run on, and synthetic logs.", no_args_is_help=True)
 
@@ -54,24 +53,36 @@ def synth(
         return
     from rich.markup import escape
 
-    console.print(rich_table(f"synthetic session log · {escape(str(out))}", ["", ""], [
-        ["devices", f"{summary['devices']:,}"], ["sessions", f"{summary['sessions']:,}"],
-        ["days", summary["days"]], ["iOS share", _pct(summary["ios_share"])],
-        ["device models", f"{summary['device_models']['iOS']} iOS, {summary['device_models']['Android']} Android"],
-        ["top iOS model share", _pct(summary["top_model_share"]["iOS"])],
-        ["top Android model share", _pct(summary["top_model_share"]["Android"])],
-        ["median / p99 session", f"{summary['session_seconds_p50']:.0f} s / {summary['session_seconds_p99']:.0f} s"],
-        ["daily trough / weekly peak (sessions active per hour)", f"{summary['trough_to_peak']:.2f}"],
-        ["seconds / peak RSS", f"{summary['seconds']} s / {summary['peak_rss_mb']} MB"],
-    ]))
+    console.print(
+        rich_table(
+            f"synthetic session log · {escape(str(out))}",
+            ["", ""],
+            [
+                ["devices", f"{summary['devices']:,}"],
+                ["sessions", f"{summary['sessions']:,}"],
+                ["days", summary["days"]],
+                ["iOS share", _pct(summary["ios_share"])],
+                ["device models", f"{summary['device_models']['iOS']} iOS, {summary['device_models']['Android']} Android"],
+                ["top iOS model share", _pct(summary["top_model_share"]["iOS"])],
+                ["top Android model share", _pct(summary["top_model_share"]["Android"])],
+                ["median / p99 session", f"{summary['session_seconds_p50']:.0f} s / {summary['session_seconds_p99']:.0f} s"],
+                ["daily trough / weekly peak (sessions active per hour)", f"{summary['trough_to_peak']:.2f}"],
+                ["seconds / peak RSS", f"{summary['seconds']} s / {summary['peak_rss_mb']} MB"],
+            ],
+        )
+    )
 
 
 def eligibility(
     sessions: Path = typer.Option(..., "--sessions", "-s", help="session log (.parquet or .csv; schema in docs/eligibility.md)"),
     rules: Path = typer.Option(..., "--rules", "-r", help="rules TOML (see configs/rules.toml)"),
-    profiles: Optional[Path] = typer.Option(None, "--profiles", "-p", help="device profiles Parquet, for compat criteria"),
-    budgets: Optional[Path] = typer.Option(None, "--budgets", "-b", help="budgets TOML for compat criteria (default: the rules' `budgets` key)"),
-    traces_out: Optional[Path] = typer.Option(None, "--traces-out", help="write availability traces (device_id, start, end, ...) of eligible sessions: .parquet or .csv"),
+    profiles: Path | None = typer.Option(None, "--profiles", "-p", help="device profiles Parquet, for compat criteria"),
+    budgets: Path | None = typer.Option(
+        None, "--budgets", "-b", help="budgets TOML for compat criteria (default: the rules' `budgets` key)"
+    ),
+    traces_out: Path | None = typer.Option(
+        None, "--traces-out", help="write availability traces (device_id, start, end, ...) of eligible sessions: .parquet or .csv"
+    ),
     fail_on_warning: bool = typer.Option(False, "--fail-on-warning", help="exit 1 when a fairness warning is raised"),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
@@ -88,8 +99,10 @@ def eligibility(
         bpath = budgets or ruleset.budgets_path()
         if profiles is None or bpath is None:
             names = [c.name for c in ruleset.criteria if c.compat]
-            raise UserError(f"{rules}: criteria {names} check compatibility with benchmarks: pass --profiles FILE "
-                            "(from `flint-bench profiles build`) and a budgets file (--budgets FILE or `budgets = \"...\"` in the rules).")
+            raise UserError(
+                f"{rules}: criteria {names} check compatibility with benchmarks: pass --profiles FILE "
+                '(from `flint-bench profiles build`) and a budgets file (--budgets FILE or `budgets = "..."` in the rules).'
+            )
         compat = CompatLookup(read_profiles(profiles), load_budgets(bpath), str(bpath))
     frame = read_sessions(sessions, ruleset.fields(), ruleset.optional_fields())
     t0 = time.perf_counter()
@@ -117,26 +130,62 @@ def eligibility(
 def _print_funnel(doc: dict) -> None:
     from rich.markup import escape  # names and values come from the user's files: never markup
 
-    rows = [[escape(c["name"]), c["family"], escape(c["rule"]), f"{c['devices_alone']:,}", _pct(c["share_alone"]),
-             _pct(c["session_share_alone"]), _pct(c["cumulative_share"])] for c in doc["criteria"]]
-    rows.append([escape(f"all of: {', '.join(doc['all_of'])}"), "", "", f"{doc['all_criteria_devices']:,}",
-                 _pct(doc["all_criteria_share"]), _pct(doc["all_criteria_session_share"]), _pct(doc["all_criteria_share"])])
+    rows = [
+        [
+            escape(c["name"]),
+            c["family"],
+            escape(c["rule"]),
+            f"{c['devices_alone']:,}",
+            _pct(c["share_alone"]),
+            _pct(c["session_share_alone"]),
+            _pct(c["cumulative_share"]),
+        ]
+        for c in doc["criteria"]
+    ]
+    rows.append(
+        [
+            escape(f"all of: {', '.join(doc['all_of'])}"),
+            "",
+            "",
+            f"{doc['all_criteria_devices']:,}",
+            _pct(doc["all_criteria_share"]),
+            _pct(doc["all_criteria_session_share"]),
+            _pct(doc["all_criteria_share"]),
+        ]
+    )
     unit = "devices" if doc["unit"] == "device" else "device-days"
     units = "" if doc["unit"] == "device" else f" ({doc['units']:,} device-days)"
-    console.print(rich_table(f"eligibility funnel · {doc['devices']:,} devices{units}, {doc['sessions']:,} sessions",
-                             ["criterion", "family", "rule", unit, f"share of {unit}", "share of sessions", "cumulative"], rows))
+    console.print(
+        rich_table(
+            f"eligibility funnel · {doc['devices']:,} devices{units}, {doc['sessions']:,} sessions",
+            ["criterion", "family", "rule", unit, f"share of {unit}", "share of sessions", "cumulative"],
+            rows,
+        )
+    )
     names = [escape(c["name"]) for c in doc["criteria"]]
-    sub_rows = [[s["dimension"], escape(s["value"]), f"{s['devices']:,}", *[_pct(c["share_alone"]) for c in s["criteria"]], _pct(s["all_criteria_share"])]
-                for s in doc["subpopulations"]]
+    sub_rows = [
+        [
+            s["dimension"],
+            escape(s["value"]),
+            f"{s['devices']:,}",
+            *[_pct(c["share_alone"]) for c in s["criteria"]],
+            _pct(s["all_criteria_share"]),
+        ]
+        for s in doc["subpopulations"]
+    ]
     console.print(rich_table(f"per sub-population (share of {unit})", ["dimension", "value", "devices", *names, "all"], sub_rows))
     for w in doc["fairness_warnings"]:
         console.print(f"[yellow]fairness warning:[/] {escape(w['message'])}", highlight=False)
     if not doc["fairness_warnings"]:
-        console.print(f"no fairness warning (every sub-population of >= {doc['fairness']['min_devices']} devices keeps "
-                      f">= {doc['fairness']['min_ratio']:g} x the overall share)")
+        console.print(
+            f"no fairness warning (every sub-population of >= {doc['fairness']['min_devices']} devices keeps "
+            f">= {doc['fairness']['min_ratio']:g} x the overall share)"
+        )
     a = doc["availability"]
     if a["trough_to_peak"] is not None:
-        console.print(f"eligible sessions active per hour: peak {a['peak']:,}; daily trough / weekly peak {a['trough_to_peak']:.2f}")
+        console.print(
+            f"eligible sessions active per hour: peak {a['peak']:,}; daily trough / weekly peak {a['trough_to_peak']:.2f}"
+        )
     if "traces" in doc:
         t = doc["traces"]
         console.print(f"availability traces: {escape(t['file'])} ({t['rows']:,} sessions of {t['devices']:,} devices)")

@@ -3,32 +3,45 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.markup import escape
 
-from .common import FORMAT_OPTION_HELP, Format, console, err_console, print_json, rich_table
+from .output import FORMAT_OPTION_HELP, Format, console, err_console, print_json, rich_table
 
 DEFAULT_FARM = Path("farm_configs/local.toml")  # shown in messages; farms.farm_file_or_default resolves it
 FARM_HELP = "farm config TOML (default farm_configs/local.toml)"
 
-farm_app = typer.Typer(help="Device farms: list devices, check the setup, start and stop Android emulators.", no_args_is_help=True)
+farm_app = typer.Typer(
+    help="Device farms: list devices, check the setup, start and stop Android emulators.", no_args_is_help=True
+)
 emulators_app = typer.Typer(help="Android emulators through the Android SDK (`emulator`, `avdmanager`).", no_args_is_help=True)
 
 
-def _open(farm: Optional[Path]):
+def _open(farm: Path | None):
     from ..farms import farm_file_or_default, open_farm
 
     return open_farm(farm_file_or_default(farm))
 
 
-DEVICE_COLUMNS = ["id", "manufacturer", "model", "soc", "os", "os_version", "abi", "cores", "memory_mb", "emulator", "device_class"]
+DEVICE_COLUMNS = [
+    "id",
+    "manufacturer",
+    "model",
+    "soc",
+    "os",
+    "os_version",
+    "abi",
+    "cores",
+    "memory_mb",
+    "emulator",
+    "device_class",
+]
 
 
 @farm_app.command("list")
 def list_devices(
-    farm: Optional[Path] = typer.Option(None, "--farm", help=FARM_HELP),
+    farm: Path | None = typer.Option(None, "--farm", help=FARM_HELP),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """The devices the farm offers (after its selection filters), with their attributes."""
@@ -41,15 +54,20 @@ def list_devices(
         print_json({"farm": the_farm.name, "kind": the_farm.kind, "devices": devices})
         return
     columns = [c for c in DEVICE_COLUMNS if c == "id" or any(d.get(c) is not None for d in devices)]  # skip all-empty columns
-    console.print(rich_table(f"farm {the_farm.name} ({the_farm.kind}): {len(devices)} device(s)", columns,
-                             [[None if d.get(c) is None else escape(str(d.get(c))) for c in columns] for d in devices]))
+    console.print(
+        rich_table(
+            f"farm {the_farm.name} ({the_farm.kind}): {len(devices)} device(s)",
+            columns,
+            [[None if d.get(c) is None else escape(str(d.get(c))) for c in columns] for d in devices],
+        )
+    )
     if not devices:
         err_console.print(f"no device matches; `flint-bench farm doctor --farm {farm or DEFAULT_FARM}` says why", highlight=False)
 
 
 @farm_app.command()
 def doctor(
-    farm: Optional[Path] = typer.Option(None, "--farm", help=FARM_HELP),
+    farm: Path | None = typer.Option(None, "--farm", help=FARM_HELP),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """Check tools, connectivity, devices and credentials; every failed check says how to fix it. Exit 1 if one fails."""
@@ -60,18 +78,27 @@ def doctor(
         the_farm.close()
     failed = [c for c in checks if not c.ok]
     if format is Format.json:
-        print_json({"farm": the_farm.name, "kind": the_farm.kind, "ok": not failed,
-                    "checks": [{"name": c.name, "ok": c.ok, "message": c.message} for c in checks]})
+        print_json(
+            {
+                "farm": the_farm.name,
+                "kind": the_farm.kind,
+                "ok": not failed,
+                "checks": [{"name": c.name, "ok": c.ok, "message": c.message} for c in checks],
+            }
+        )
     else:
-        table = rich_table(f"farm {the_farm.name} ({the_farm.kind}): doctor", ["check", "ok", "detail / how to fix"],
-                           [[escape(c.name), "[green]ok[/]" if c.ok else "[red]FAILED[/]", escape(c.message)] for c in checks])
+        table = rich_table(
+            f"farm {the_farm.name} ({the_farm.kind}): doctor",
+            ["check", "ok", "detail / how to fix"],
+            [[escape(c.name), "[green]ok[/]" if c.ok else "[red]FAILED[/]", escape(c.message)] for c in checks],
+        )
         console.print(table)
         console.print(f"{len(failed)} check(s) failed" if failed else "all checks passed", highlight=False)
     if failed:
         raise typer.Exit(1)
 
 
-def _emulator_settings(farm: Optional[Path]):
+def _emulator_settings(farm: Path | None):
     from ..farms import load_farm_file
     from ..farms.adb import AdbSettings
 
@@ -79,9 +106,11 @@ def _emulator_settings(farm: Optional[Path]):
         return AdbSettings()
     ff = load_farm_file(farm)
     if ff.kind != "adb":
-        from ..errors import UserError
+        from ..core.errors import UserError
 
-        raise UserError(f"{farm}: emulators belong to an 'adb' farm (kind = \"adb\" with an adb.emulators table), this one is kind '{ff.kind}'.")
+        raise UserError(
+            f"{farm}: emulators belong to an 'adb' farm (kind = \"adb\" with an adb.emulators table), this one is kind '{ff.kind}'."
+        )
     return ff.settings
 
 
@@ -102,7 +131,7 @@ def emulators_list(format: Format = typer.Option(Format.table, "--format", help=
 def emulators_create(
     avd: str = typer.Option(..., "--avd", help="name of the new AVD"),
     image: str = typer.Option("system-images;android-34;google_apis;x86_64", "--image", help="installed system image package"),
-    device: Optional[str] = typer.Option("pixel_7", "--device", help="hardware profile (`avdmanager list device`)"),
+    device: str | None = typer.Option("pixel_7", "--device", help="hardware profile (`avdmanager list device`)"),
 ) -> None:
     """Create an AVD with the SDK's `avdmanager`."""
     from ..farms.emulators import Sdk
@@ -113,31 +142,45 @@ def emulators_create(
 
 @emulators_app.command("start")
 def emulators_start(
-    farm: Optional[Path] = typer.Option(None, "--farm", help="adb farm config whose [adb.emulators].avds to boot"),
-    avd: Optional[list[str]] = typer.Option(None, "--avd", help="AVD name (repeatable); default: the farm's [adb.emulators].avds"),
+    farm: Path | None = typer.Option(None, "--farm", help="adb farm config whose [adb.emulators].avds to boot"),
+    avd: list[str] | None = typer.Option(
+        None, "--avd", help="AVD name (repeatable); default: the farm's [adb.emulators].avds"
+    ),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="wait until each emulator has booted (sys.boot_completed)"),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """Boot emulators; each appears to adb as emulator-<port>."""
-    from ..errors import UserError
+    from ..core.errors import UserError
     from ..farms.emulators import Sdk
 
     settings = _emulator_settings(farm)
     names = avd or settings.emulators.avds
     if not names:
-        raise UserError("No AVD to start: pass --avd NAME or list them under avds in the adb.emulators table of --farm (see `flint-bench farm emulators list`).")
+        raise UserError(
+            "No AVD to start: pass --avd NAME or list them under avds in the adb.emulators table of --farm (see `flint-bench farm emulators list`)."
+        )
     sdk = Sdk.find()
-    started = sdk.start(names, settings, wait=wait, log=lambda m: err_console.print(m, highlight=False) if format is Format.table else None)
+    started = sdk.start(
+        names, settings, wait=wait, log=lambda m: err_console.print(m, highlight=False) if format is Format.table else None
+    )
     if format is Format.json:
         print_json({"started": started})
     else:
-        console.print(rich_table("emulators", ["avd", "serial", "booted", "log"], [[escape(s["avd"]), s["serial"], s["booted"], escape(s["log"])] for s in started]))
+        console.print(
+            rich_table(
+                "emulators",
+                ["avd", "serial", "booted", "log"],
+                [[escape(s["avd"]), s["serial"], s["booted"], escape(s["log"])] for s in started],
+            )
+        )
 
 
 @emulators_app.command("stop")
 def emulators_stop(
-    farm: Optional[Path] = typer.Option(None, "--farm", help="adb farm config (for its adb server host/port)"),
-    serial: Optional[list[str]] = typer.Option(None, "--serial", help="emulator-<port> to stop (repeatable); default: every running emulator"),
+    farm: Path | None = typer.Option(None, "--farm", help="adb farm config (for its adb server host/port)"),
+    serial: list[str] | None = typer.Option(
+        None, "--serial", help="emulator-<port> to stop (repeatable); default: every running emulator"
+    ),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """Stop emulators (`adb emu kill`)."""

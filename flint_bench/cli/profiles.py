@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from .common import FORMAT_OPTION_HELP, Format, console, fmt, print_json, rich_table
+from .output import FORMAT_OPTION_HELP, Format, console, fmt, print_json, rich_table
 
-profiles_app = typer.Typer(help="Device profiles: result records aggregated per device model, OS and ML model.", no_args_is_help=True)
+profiles_app = typer.Typer(
+    help="Device profiles: result records aggregated per device model, OS and ML model.", no_args_is_help=True
+)
 DEFAULT_PROFILES = Path("profiles.parquet")
 
 
@@ -23,14 +24,40 @@ def _rows(frame) -> list[dict]:
 def _profile_table(frame, title: str):
     from rich.markup import escape  # device and model names are data, never markup
 
-    return rich_table(escape(title), ["device model", "OS", "model", "samples", "per-example mean ms", "p50 ms", "p99 ms",
-                              "s / 5000 (mean)", "memory MB", "CPU %", "storage MB", "update MB"],
-                      [[escape(str(r.device_model)), escape(f"{r.os} {r.os_version}"), escape(str(r.model)), r.n_samples, fmt(r.per_example_s_mean * 1e3, ".4g"),
-                        fmt(r.per_example_s_p50 * 1e3, ".4g"), fmt(r.per_example_s_p99 * 1e3, ".4g"),
-                        fmt(r.per_example_s_mean * 5000, ".3g"), fmt(r.peak_memory_mb), fmt(r.cpu_mean_percent, ".0f"),
-                        fmt(r.storage_bytes / 1e6 if r.storage_bytes is not None else None, ".3f"),
-                        fmt(r.update_bytes / 1e6 if r.update_bytes is not None else None, ".3f")]
-                       for r in frame.itertuples(index=False)])
+    return rich_table(
+        escape(title),
+        [
+            "device model",
+            "OS",
+            "model",
+            "samples",
+            "per-example mean ms",
+            "p50 ms",
+            "p99 ms",
+            "s / 5000 (mean)",
+            "memory MB",
+            "CPU %",
+            "storage MB",
+            "update MB",
+        ],
+        [
+            [
+                escape(str(r.device_model)),
+                escape(f"{r.os} {r.os_version}"),
+                escape(str(r.model)),
+                r.n_samples,
+                fmt(r.per_example_s_mean * 1e3, ".4g"),
+                fmt(r.per_example_s_p50 * 1e3, ".4g"),
+                fmt(r.per_example_s_p99 * 1e3, ".4g"),
+                fmt(r.per_example_s_mean * 5000, ".3g"),
+                fmt(r.peak_memory_mb),
+                fmt(r.cpu_mean_percent, ".0f"),
+                fmt(r.storage_bytes / 1e6 if r.storage_bytes is not None else None, ".3f"),
+                fmt(r.update_bytes / 1e6 if r.update_bytes is not None else None, ".3f"),
+            ]
+            for r in frame.itertuples(index=False)
+        ],
+    )
 
 
 @profiles_app.command("build")
@@ -41,16 +68,18 @@ def build(
 ) -> None:
     """Aggregate result records into device profiles (Parquet): per (device model, OS, ML model)
     the per-example training-time quantile sketch (q0..q100), peak memory, CPU %, storage, update size."""
-    from ..errors import UserError
+    from ..core.errors import UserError
+    from ..core.results import load_records
     from ..profiles import build_profiles, write_profiles
-    from ..results import load_records
 
     records = load_records(results)
     frame = build_profiles(records)
     if frame.empty:
         failed = sum(r["status"] != "ok" for r in records)
-        raise UserError(f"{results}: no ok result record to profile ({len(records)} records, {failed} failed). "
-                        "Run `flint-bench run --out DIR` and pass that folder.")
+        raise UserError(
+            f"{results}: no ok result record to profile ({len(records)} records, {failed} failed). "
+            "Run `flint-bench run --out DIR` and pass that folder."
+        )
     write_profiles(frame, out)
     if format is Format.json:
         print_json({"out": str(out), "rows": len(frame), "records": len(records), "profiles": _rows(frame)})
@@ -61,7 +90,7 @@ def build(
 @profiles_app.command("show")
 def show(
     path: Path = typer.Argument(DEFAULT_PROFILES, help="profiles Parquet"),
-    model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="only these ML models (repeatable)"),
+    model: list[str] | None = typer.Option(None, "--model", "-m", help="only these ML models (repeatable)"),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """Print a profiles table."""
@@ -78,9 +107,11 @@ def show(
 
 def compat(
     profiles: Path = typer.Option(DEFAULT_PROFILES, "--profiles", "-p", help="profiles Parquet (`flint-bench profiles build`)"),
-    budgets: Path = typer.Option(Path("configs/budgets.toml"), "--budgets", "-b", help="budgets TOML with [targets.<name>] tables"),
-    model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="only these ML models (repeatable)"),
-    target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="only these targets (repeatable)"),
+    budgets: Path = typer.Option(
+        Path("configs/budgets.toml"), "--budgets", "-b", help="budgets TOML with [targets.<name>] tables"
+    ),
+    model: list[str] | None = typer.Option(None, "--model", "-m", help="only these ML models (repeatable)"),
+    target: list[str] | None = typer.Option(None, "--target", "-t", help="only these targets (repeatable)"),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """Per ML model and deployment target: which device models and OS versions may run it, and why
@@ -95,26 +126,56 @@ def compat(
     summary = []
     for (t, m), g in verdict.groupby(["target", "model"], sort=True):
         ok, bad = g[g["compatible"]], g[~g["compatible"]]
-        summary.append({"target": t, "model": m, "compatible": len(ok), "incompatible": len(bad),
-                        "devices": [{"device_model": r.device_model, "os": r.os, "os_version": r.os_version} for r in ok.itertuples()],
-                        "excluded": [{"device_model": r.device_model, "os": r.os, "os_version": r.os_version, "reasons": list(r.reasons)}
-                                     for r in bad.itertuples()]})
+        summary.append(
+            {
+                "target": t,
+                "model": m,
+                "compatible": len(ok),
+                "incompatible": len(bad),
+                "devices": [{"device_model": r.device_model, "os": r.os, "os_version": r.os_version} for r in ok.itertuples()],
+                "excluded": [
+                    {"device_model": r.device_model, "os": r.os, "os_version": r.os_version, "reasons": list(r.reasons)}
+                    for r in bad.itertuples()
+                ],
+            }
+        )
     if format is Format.json:
-        print_json({"profiles": str(profiles), "budgets": str(budgets),
-                    "targets": {name: vars(t) for name, t in b.targets.items() if not target or name in target},
-                    "summary": summary, "checks": _rows(verdict)})
+        print_json(
+            {
+                "profiles": str(profiles),
+                "budgets": str(budgets),
+                "targets": {name: vars(t) for name, t in b.targets.items() if not target or name in target},
+                "summary": summary,
+                "checks": _rows(verdict),
+            }
+        )
         return
     from rich.markup import escape
 
-    console.print(rich_table(escape(f"compatibility · {profiles} vs {budgets}"),
-                             ["target", "model", "device model", "OS", "worst-case task s", "memory MB", "storage MB", "verdict"],
-                             [[escape(r.target), escape(str(r.model)), escape(str(r.device_model)), escape(f"{r.os} {r.os_version}"),
-                               fmt(r.task_seconds, ".3g"),
-                               fmt(r.peak_memory_mb), fmt(r.storage_mb, ".3f"),
-                               "[green]ok[/]" if r.compatible else "[red]no[/]: " + escape("; ".join(r.reasons))]
-                              for r in verdict.itertuples(index=False)]))
+    console.print(
+        rich_table(
+            escape(f"compatibility · {profiles} vs {budgets}"),
+            ["target", "model", "device model", "OS", "worst-case task s", "memory MB", "storage MB", "verdict"],
+            [
+                [
+                    escape(r.target),
+                    escape(str(r.model)),
+                    escape(str(r.device_model)),
+                    escape(f"{r.os} {r.os_version}"),
+                    fmt(r.task_seconds, ".3g"),
+                    fmt(r.peak_memory_mb),
+                    fmt(r.storage_mb, ".3f"),
+                    "[green]ok[/]" if r.compatible else "[red]no[/]: " + escape("; ".join(r.reasons)),
+                ]
+                for r in verdict.itertuples(index=False)
+            ],
+        )
+    )
     for s in summary:
-        console.print(escape(f"{s['target']} / {s['model']}") + f": {s['compatible']} device model/OS pair(s) may run it, {s['incompatible']} may not")
+        console.print(
+            escape(f"{s['target']} / {s['model']}")
+            + f": {s['compatible']} device model/OS pair(s) may run it, {s['incompatible']} may not"
+        )
 
 
 def register(app: typer.Typer) -> None:

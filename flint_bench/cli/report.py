@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from .common import err_console
+from .output import err_console
 
 
 class ReportFormat(str, enum.Enum):
@@ -19,12 +18,22 @@ class ReportFormat(str, enum.Enum):
 def report(
     results: Path = typer.Option(..., "--results", help="results folder (flint-bench run --out)"),
     out: Path = typer.Option(..., "--out", "-o", help="the report file to write, e.g. reports/NAME.html"),
-    profiles: Optional[Path] = typer.Option(None, "--profiles", help="device profiles Parquet"),
-    eligibility: Optional[Path] = typer.Option(None, "--eligibility", help="JSON from `flint-bench eligibility --format json`"),
-    simulation: Optional[Path] = typer.Option(None, "--simulation", help="folder from `flint-bench simulate --out` (summary.json, metrics.parquet)"),
-    budgets: Optional[Path] = typer.Option(None, "--budgets", help="budgets TOML (a \\[targets.NAME] table per target); default: paper 4.1, targets third_party (< 1 MB storage) and first_party (< 10 MB)"),
-    target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="only these budget targets; repeatable"),
-    format: Optional[ReportFormat] = typer.Option(None, "--format", help="html (self-contained, inline SVG plots) or markdown; default from --out's suffix (.md = markdown), else html"),
+    profiles: Path | None = typer.Option(None, "--profiles", help="device profiles Parquet"),
+    eligibility: Path | None = typer.Option(None, "--eligibility", help="JSON from `flint-bench eligibility --format json`"),
+    simulation: Path | None = typer.Option(
+        None, "--simulation", help="folder from `flint-bench simulate --out` (summary.json, metrics.parquet)"
+    ),
+    budgets: Path | None = typer.Option(
+        None,
+        "--budgets",
+        help="budgets TOML (a \\[targets.NAME] table per target); default: paper 4.1, targets third_party (< 1 MB storage) and first_party (< 10 MB)",
+    ),
+    target: list[str] | None = typer.Option(None, "--target", "-t", help="only these budget targets; repeatable"),
+    format: ReportFormat | None = typer.Option(
+        None,
+        "--format",
+        help="html (self-contained, inline SVG plots) or markdown; default from --out's suffix (.md = markdown), else html",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="do not print where the report went"),
 ) -> None:
     """Write the device-compatibility report: deployability summary, Table 5, training time per device
@@ -33,14 +42,20 @@ def report(
 
     if format is None:
         format = ReportFormat.markdown if out.suffix.lower() in (".md", ".markdown") else ReportFormat.html
-    context = make_context(results, profiles=profiles, eligibility=eligibility, simulation=simulation, budgets=budgets, targets=target)
+    context = make_context(
+        results, profiles=profiles, eligibility=eligibility, simulation=simulation, budgets=budgets, targets=target
+    )
     text = render_html(context) if format is ReportFormat.html else render_markdown(context)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)  # a reader never sees half a report
     if not quiet:
-        err_console.print(f"report: {out} ({len(text.encode()) / 1024:.0f} KiB, {len(context['models'])} models x {len(context['devices'])} devices)", highlight=False, markup=False)
+        err_console.print(
+            f"report: {out} ({len(text.encode()) / 1024:.0f} KiB, {len(context['models'])} models x {len(context['devices'])} devices)",
+            highlight=False,
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,22 @@ from .funnel import ALL, CompatLookup, Funnel, SessionTable, availability_traces
 from .rules import CompatRef, Criterion, Fairness, RuleSet, load_rules, rules_from_dict
 from .schema import COLUMNS, DERIVED, normalise, read_sessions
 
-__all__ = ["ALL", "COLUMNS", "CompatLookup", "CompatRef", "Criterion", "DERIVED", "Fairness", "Funnel", "RuleSet",
-           "SessionTable", "availability_traces", "criterion_mask", "evaluate", "load_rules", "normalise",
-           "read_sessions", "rules_from_dict"]
+__all__ = [
+    "ALL",
+    "COLUMNS",
+    "DERIVED",
+    "CompatLookup",
+    "CompatRef",
+    "Criterion",
+    "Fairness",
+    "Funnel",
+    "RuleSet",
+    "SessionTable",
+    "availability_traces",
+    "criterion_mask",
+    "evaluate",
+    "load_rules",
+    "normalise",
+    "read_sessions",
+    "rules_from_dict",
+]

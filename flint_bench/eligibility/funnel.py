@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import UserError
+from ..core.errors import UserError
 from ..profiles.budgets import Budgets, version_at_least, version_tuple
 from .rules import Criterion, RuleSet
 from .schema import MISSING_IS_INFINITE
@@ -46,7 +46,7 @@ class SessionTable:
     """Arrays of a session frame plus the unit index: `codes[i]` is row i's unit (a device, or a
     device-day) and `first[u]` one row of unit u (device-level attributes are read there)."""
 
-    frame: "pd.DataFrame"
+    frame: pd.DataFrame
     codes: np.ndarray
     n_units: int
     first: np.ndarray
@@ -57,7 +57,7 @@ class SessionTable:
     _cache: dict = field(default_factory=dict)
 
     @classmethod
-    def from_frame(cls, frame: "pd.DataFrame", unit: str = "device") -> "SessionTable":
+    def from_frame(cls, frame: pd.DataFrame, unit: str = "device") -> SessionTable:
         import pandas as pd
 
         ids = frame["device_id"]
@@ -159,8 +159,9 @@ def _version_pred(version: str, op: str, value: Any) -> bool:
         hit = any(_pad(v, version_tuple(x))[0] == _pad(v, version_tuple(x))[1] for x in value)
         return hit if op == "in" else not hit
     a, b = _pad(v, version_tuple(value))
-    return {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-            ">": operator.gt, ">=": operator.ge}[op](a, b)
+    return {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op](
+        a, b
+    )
 
 
 def _pad(a: tuple, b: tuple) -> tuple[tuple, tuple]:
@@ -168,14 +169,16 @@ def _pad(a: tuple, b: tuple) -> tuple[tuple, tuple]:
     return a + (0,) * (w - len(a)), b + (0,) * (w - len(b))
 
 
-def criterion_mask(table: SessionTable, c: Criterion, compat: "CompatLookup | None" = None) -> np.ndarray:
+def criterion_mask(table: SessionTable, c: Criterion, compat: CompatLookup | None = None) -> np.ndarray:
     """Boolean mask over session rows: the rows that satisfy criterion `c`."""
     import pandas as pd
 
     if c.compat is not None:
         if compat is None:
-            raise UserError(f"criterion '{c.name}' needs device profiles and budgets: pass --profiles FILE and "
-                            "set `budgets = \"file.toml\"` in the rules (or --budgets FILE).")
+            raise UserError(
+                f"criterion '{c.name}' needs device profiles and budgets: pass --profiles FILE and "
+                'set `budgets = "file.toml"` in the rules (or --budgets FILE).'
+            )
         return compat.mask(table, c)
     col = table.column(c.field)
     if isinstance(col, pd.Categorical):
@@ -186,8 +189,11 @@ def criterion_mask(table: SessionTable, c: Criterion, compat: "CompatLookup | No
             plat = table.column("platform")
             pcats = [str(p) for p in plat.categories]
             lowered = {k.lower(): v for k, v in c.value.items()}
-            lut = np.array([[lowered.get(p.lower()) is None or _version_pred(v, c.op, lowered[p.lower()]) for v in cats]
-                            for p in pcats] + [[False] * len(cats)], dtype=bool)
+            lut = np.array(
+                [[lowered.get(p.lower()) is None or _version_pred(v, c.op, lowered[p.lower()]) for v in cats] for p in pcats]
+                + [[False] * len(cats)],
+                dtype=bool,
+            )
             pc = np.asarray(plat.codes)
             ok = lut[pc, np.where(codes < 0, 0, codes)] if len(cats) else np.zeros(len(codes), dtype=bool)
             return ok & (codes >= 0)
@@ -220,7 +226,7 @@ def criterion_mask(table: SessionTable, c: Criterion, compat: "CompatLookup | No
 class CompatLookup:
     """Which (platform, device model) pairs pass a target's device budgets, from the profiles."""
 
-    profiles: "pd.DataFrame"
+    profiles: pd.DataFrame
     budgets: Budgets
     budgets_file: str = "budgets"
 
@@ -229,24 +235,34 @@ class CompatLookup:
 
         ref = c.compat
         if ref.model not in set(self.profiles["model"]):
-            raise UserError(f"criterion '{c.name}': model {ref.model!r} has no rows in the profiles; "
-                            f"profiled models are {sorted(set(self.profiles['model']))}.")
+            raise UserError(
+                f"criterion '{c.name}': model {ref.model!r} has no rows in the profiles; "
+                f"profiled models are {sorted(set(self.profiles['model']))}."
+            )
         target = self.budgets.target(ref.target, self.budgets_file)
         verdict = check_compat(self.profiles, self.budgets, models=[ref.model], targets=[ref.target])
         # A device model passes when every profiled OS build of it passes the device budgets (worst case).
-        ok_by_model = {(str(os_).lower(), str(dm).lower()): bool(g["device_ok"].all())
-                       for (os_, dm), g in verdict.groupby(["os", "device_model"])}
+        ok_by_model = {
+            (str(os_).lower(), str(dm).lower()): bool(g["device_ok"].all())
+            for (os_, dm), g in verdict.groupby(["os", "device_model"])
+        }
         plat, model = table.column("platform"), table.column("device_model")
         pcats, mcats = [str(p) for p in plat.categories], [str(m) for m in model.categories]
         default = ref.unprofiled == "include"
-        lut = np.array([[ok_by_model.get((p.lower(), m.lower()), default) and target.allows_platform(p) for m in mcats]
-                        for p in pcats] + [[False] * len(mcats)], dtype=bool)
+        lut = np.array(
+            [[ok_by_model.get((p.lower(), m.lower()), default) and target.allows_platform(p) for m in mcats] for p in pcats]
+            + [[False] * len(mcats)],
+            dtype=bool,
+        )
         pc, mc = np.asarray(plat.codes), np.asarray(model.codes)
         device_ok = lut[pc, np.where(mc < 0, 0, mc)] & (mc >= 0) if mcats else np.zeros(len(mc), dtype=bool)
         osv = table.column("os_version")
         vcats = [str(v) for v in osv.categories]
-        os_lut = np.array([[target.min_os_for(p) is None or version_at_least(v, target.min_os_for(p)) for v in vcats]
-                           for p in pcats] + [[False] * len(vcats)], dtype=bool)
+        os_lut = np.array(
+            [[target.min_os_for(p) is None or version_at_least(v, target.min_os_for(p)) for v in vcats] for p in pcats]
+            + [[False] * len(vcats)],
+            dtype=bool,
+        )
         vc = np.asarray(osv.codes)
         os_ok = os_lut[pc, np.where(vc < 0, 0, vc)] & (vc >= 0) if vcats else np.zeros(len(vc), dtype=bool)
         return device_ok & os_ok
@@ -273,15 +289,26 @@ class Funnel:
     eligible_rows: np.ndarray = field(repr=False)
 
     def to_dict(self) -> dict:
-        return {"unit": self.unit, "devices": self.devices, "units": self.units, "sessions": self.sessions,
-                "criteria": self.criteria, "all_of": self.all_of, "all_criteria_devices": self.all_criteria_devices,
-                "all_criteria_share": self.all_criteria_share, "all_criteria_session_share": self.all_criteria_session_share,
-                "subpopulations": self.subpopulations, "fairness": self.fairness, "fairness_warnings": self.fairness_warnings,
-                "availability": self.availability}
+        return {
+            "unit": self.unit,
+            "devices": self.devices,
+            "units": self.units,
+            "sessions": self.sessions,
+            "criteria": self.criteria,
+            "all_of": self.all_of,
+            "all_criteria_devices": self.all_criteria_devices,
+            "all_criteria_share": self.all_criteria_share,
+            "all_criteria_session_share": self.all_criteria_session_share,
+            "subpopulations": self.subpopulations,
+            "fairness": self.fairness,
+            "fairness_warnings": self.fairness_warnings,
+            "availability": self.availability,
+        }
 
 
-def evaluate(frame: "pd.DataFrame", rules: RuleSet, compat: CompatLookup | None = None,
-             table: SessionTable | None = None) -> Funnel:
+def evaluate(
+    frame: pd.DataFrame, rules: RuleSet, compat: CompatLookup | None = None, table: SessionTable | None = None
+) -> Funnel:
     """The funnel over a normalised session frame (see schema.read_sessions)."""
     from .synth import hourly_active, trough_to_peak
 
@@ -304,12 +331,19 @@ def evaluate(frame: "pd.DataFrame", rules: RuleSet, compat: CompatLookup | None 
     if all_rows is None:
         all_rows = np.ones(n_rows, dtype=bool)
     all_units = cumulative[combined[-1]] if combined else table.any_per_unit(all_rows)
-    criteria_out = [{
-        "name": c.name, "family": c.family, "rule": c.text(), "description": c.description,
-        "devices_alone": int(np.count_nonzero(per_unit[c.name])), "share_alone": fraction(per_unit[c.name], table.n_units),
-        "session_share_alone": fraction(masks[c.name], n_rows),
-        "cumulative_share": fraction(cumulative[c.name], table.n_units) if c.name in cumulative else None,
-    } for c in rules.criteria]
+    criteria_out = [
+        {
+            "name": c.name,
+            "family": c.family,
+            "rule": c.text(),
+            "description": c.description,
+            "devices_alone": int(np.count_nonzero(per_unit[c.name])),
+            "share_alone": fraction(per_unit[c.name], table.n_units),
+            "session_share_alone": fraction(masks[c.name], n_rows),
+            "cumulative_share": fraction(cumulative[c.name], table.n_units) if c.name in cumulative else None,
+        }
+        for c in rules.criteria
+    ]
     per_unit[ALL] = all_units
     overall = {c["name"]: c["share_alone"] for c in criteria_out} | {ALL: fraction(all_units, n_units)}
 
@@ -329,9 +363,16 @@ def evaluate(frame: "pd.DataFrame", rules: RuleSet, compat: CompatLookup | None 
             if counts[k] == 0:
                 continue
             share = {name: float(v[k] / counts[k]) for name, v in shares.items()}
-            subpops.append({"dimension": dim, "value": labels[k], "devices": int(devices[k]), "units": int(counts[k]),
-                            "all_criteria_share": share[ALL],
-                            "criteria": [{"name": c.name, "share_alone": share[c.name]} for c in rules.criteria]})
+            subpops.append(
+                {
+                    "dimension": dim,
+                    "value": labels[k],
+                    "devices": int(devices[k]),
+                    "units": int(counts[k]),
+                    "all_criteria_share": share[ALL],
+                    "criteria": [{"name": c.name, "share_alone": share[c.name]} for c in rules.criteria],
+                }
+            )
             if devices[k] < fr.min_devices:
                 continue
             for name in [c.name for c in rules.criteria] + [ALL]:
@@ -339,40 +380,64 @@ def evaluate(frame: "pd.DataFrame", rules: RuleSet, compat: CompatLookup | None 
                     continue
                 ratio = share[name] / overall[name]
                 if ratio < fr.min_ratio:
-                    warnings.append({
-                        "criterion": name, "dimension": dim, "value": labels[k], "devices": int(devices[k]),
-                        "share": share[name], "overall_share": overall[name], "ratio": ratio,
-                        "message": (f"'{name}' keeps {share[name]:.0%} of {dim}={labels[k]} {table.unit}s vs {overall[name]:.0%} "
-                                    f"overall (ratio {ratio:.2f} < {fr.min_ratio:g}): the rule under-represents this "
-                                    "sub-population; consider relaxing it."),
-                    })
+                    warnings.append(
+                        {
+                            "criterion": name,
+                            "dimension": dim,
+                            "value": labels[k],
+                            "devices": int(devices[k]),
+                            "share": share[name],
+                            "overall_share": overall[name],
+                            "ratio": ratio,
+                            "message": (
+                                f"'{name}' keeps {share[name]:.0%} of {dim}={labels[k]} {table.unit}s vs {overall[name]:.0%} "
+                                f"overall (ratio {ratio:.2f} < {fr.min_ratio:g}): the rule under-represents this "
+                                "sub-population; consider relaxing it."
+                            ),
+                        }
+                    )
     # Figure 2 for the eligible sessions: how many are active in each hour of the log.
     start, end = frame["start"].to_numpy()[all_rows], frame["end"].to_numpy()[all_rows]
     hours = int(np.ceil(frame["end"].to_numpy().max() / 3600.0)) if n_rows else 0
     active = hourly_active(start, end, hours) if hours > 0 else np.zeros(0, dtype=np.int64)
-    availability = {"hours": hours, "hourly_eligible_sessions": active.tolist(),
-                    "peak": int(active.max()) if active.size else 0,
-                    "trough_to_peak": trough_to_peak(active) if active.size >= 24 and active.max() > 0 else None}
-    return Funnel(unit=table.unit, devices=table.n_devices, units=table.n_units, sessions=n_rows, criteria=criteria_out,
-                  all_of=combined, all_criteria_devices=int(np.count_nonzero(all_units)), all_criteria_share=overall[ALL],
-                  all_criteria_session_share=fraction(all_rows, n_rows), subpopulations=subpops,
-                  fairness_warnings=warnings, availability=availability,
-                  fairness={"min_ratio": fr.min_ratio, "min_devices": fr.min_devices, "dimensions": fr.dimensions},
-                  eligible_rows=all_rows)
+    availability = {
+        "hours": hours,
+        "hourly_eligible_sessions": active.tolist(),
+        "peak": int(active.max()) if active.size else 0,
+        "trough_to_peak": trough_to_peak(active) if active.size >= 24 and active.max() > 0 else None,
+    }
+    return Funnel(
+        unit=table.unit,
+        devices=table.n_devices,
+        units=table.n_units,
+        sessions=n_rows,
+        criteria=criteria_out,
+        all_of=combined,
+        all_criteria_devices=int(np.count_nonzero(all_units)),
+        all_criteria_share=overall[ALL],
+        all_criteria_session_share=fraction(all_rows, n_rows),
+        subpopulations=subpops,
+        fairness_warnings=warnings,
+        availability=availability,
+        fairness={"min_ratio": fr.min_ratio, "min_devices": fr.min_devices, "dimensions": fr.dimensions},
+        eligible_rows=all_rows,
+    )
 
 
-def availability_traces(frame: "pd.DataFrame", eligible_rows: np.ndarray) -> "pd.DataFrame":
+def availability_traces(frame: pd.DataFrame, eligible_rows: np.ndarray) -> pd.DataFrame:
     """(device_id, start, end) in seconds since the log start of every session meeting all
     criteria, sorted by start, with device_model, platform and os_version for the simulator."""
     import pandas as pd
 
     idx = np.flatnonzero(eligible_rows)
-    out = pd.DataFrame({
-        "device_id": frame["device_id"].to_numpy()[idx],
-        "start": frame["start"].to_numpy()[idx].astype(np.float64),
-        "end": frame["end"].to_numpy()[idx].astype(np.float64),
-        "device_model": frame["device_model"].iloc[idx].reset_index(drop=True),
-        "platform": frame["platform"].iloc[idx].reset_index(drop=True),
-        "os_version": frame["os_version"].iloc[idx].reset_index(drop=True),
-    })
+    out = pd.DataFrame(
+        {
+            "device_id": frame["device_id"].to_numpy()[idx],
+            "start": frame["start"].to_numpy()[idx].astype(np.float64),
+            "end": frame["end"].to_numpy()[idx].astype(np.float64),
+            "device_model": frame["device_model"].iloc[idx].reset_index(drop=True),
+            "platform": frame["platform"].iloc[idx].reset_index(drop=True),
+            "os_version": frame["os_version"].iloc[idx].reset_index(drop=True),
+        }
+    )
     return out.sort_values(["start", "device_id"], kind="stable", ignore_index=True)

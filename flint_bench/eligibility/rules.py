@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import from_dict, read_toml
-from ..errors import ConfigError
+from ..core.config import from_dict, read_toml
+from ..core.errors import ConfigError
 from ..profiles.budgets import version_tuple
 from .schema import FIELDS
 
@@ -41,15 +41,22 @@ class Criterion:
 
     def validate(self, file: str, prefix: str) -> None:
         if (self.field is None) == (self.compat is None):
-            raise ConfigError(file, prefix + "field", f"criterion '{self.name}': give either field/op/value or compat = {{model, target}}, not both or neither")
+            raise ConfigError(
+                file,
+                prefix + "field",
+                f"criterion '{self.name}': give either field/op/value or compat = {{model, target}}, not both or neither",
+            )
         if self.compat is not None:
             if self.op is not None or self.value is not None:
                 raise ConfigError(file, prefix + "op", f"criterion '{self.name}': a compat criterion takes no op/value")
             self.family = self.family or "compute"
             return
         if self.field not in FIELDS:
-            raise ConfigError(file, prefix + "field", f"unknown field {self.field!r} in criterion '{self.name}'; "
-                                                      f"expected one of {sorted(FIELDS)}")
+            raise ConfigError(
+                file,
+                prefix + "field",
+                f"unknown field {self.field!r} in criterion '{self.name}'; expected one of {sorted(FIELDS)}",
+            )
         kind = FIELDS[self.field].kind
         if self.op is None:
             raise ConfigError(file, prefix + "op", f"missing; expected one of {list(OPS)}")
@@ -64,8 +71,11 @@ class Criterion:
             self.value = [self._check_scalar(v, kind, file, prefix + "value") for v in self.value]
             return
         if self.op in ORDER_OPS and kind in ("bool", "category"):
-            raise ConfigError(file, prefix + "op", f"operator {self.op!r} does not apply to {kind} field '{self.field}'; "
-                                                   "use ==, !=, in or not_in")
+            raise ConfigError(
+                file,
+                prefix + "op",
+                f"operator {self.op!r} does not apply to {kind} field '{self.field}'; use ==, !=, in or not_in",
+            )
         if kind == "version" and isinstance(self.value, dict):
             # A minimum per platform: {Android = "10", iOS = "15"}
             self.value = {str(k): self._check_scalar(v, kind, file, f"{prefix}value.{k}") for k, v in self.value.items()}
@@ -80,9 +90,13 @@ class Criterion:
             "version": isinstance(v, str) and bool(version_tuple(v)),
             "date": isinstance(v, (dt.date, str)),
         }.get(kind, False)
-        expected = {"bool": "true or false", "number": "a number", "category": "a string",
-                    "version": 'a version string such as "10" or "15.4" (or a table per platform)',
-                    "date": "a TOML date such as 2019-09-01"}[kind]
+        expected = {
+            "bool": "true or false",
+            "number": "a number",
+            "category": "a string",
+            "version": 'a version string such as "10" or "15.4" (or a table per platform)',
+            "date": "a TOML date such as 2019-09-01",
+        }[kind]
         if not ok:
             raise ConfigError(file, key, f"field '{self.field}' is a {kind}: expected {expected}, got {v!r}")
         if kind == "date":
@@ -113,7 +127,9 @@ class Fairness:
             raise ConfigError(file, prefix + "min_devices", f"must be at least 1, got {self.min_devices}")
         for i, d in enumerate(self.dimensions):
             if d not in DIMENSIONS:
-                raise ConfigError(file, f"{prefix}dimensions[{i}]", f"unknown dimension {d!r}; expected one of {list(DIMENSIONS)}")
+                raise ConfigError(
+                    file, f"{prefix}dimensions[{i}]", f"unknown dimension {d!r}; expected one of {list(DIMENSIONS)}"
+                )
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,31 +28,41 @@ class Column:
     required: bool = False  # required whatever the rules; the others only when a rule or dimension uses them
 
 
-COLUMNS: dict[str, Column] = {c.name: c for c in [
-    Column("device_id", "id", None, "device (= user) identifier, integer or string", True),
-    Column("platform", "category", "compute", "OS family: iOS or Android", True),
-    Column("device_model", "category", "compute", "marketing model name, e.g. 'Pixel 7', 'iPhone 13'", True),
-    Column("os_version", "version", "compute", "OS version, e.g. '14' or '17.2'", True),
-    Column("start", "time", None, "session start: timestamp, or seconds since the log start", True),
-    Column("end", "time", None, "session end: timestamp, or seconds since the log start (>= start)", True),
-    Column("os_release_date", "date", "compute", "release date of that OS version (YYYY-MM-DD)"),
-    Column("device_tier", "category", "compute", "hardware tier: low, mid or high (optional; a fairness dimension)"),
-    Column("wifi", "bool", "device_state", "connected to WiFi during the session"),
-    Column("battery", "number", "device_state", "battery level at session start, percent 0-100"),
-    Column("charging", "bool", "device_state", "charging during the session"),
-    Column("foreground", "bool", "device_state", "app in the foreground (false: a background window)"),
-    Column("account_age_days", "number", "user", "days since the account was created"),
-    Column("reputation", "number", "user", "account reputation score, 0 (bad) to 1 (good)"),
-    Column("days_since_last_participation", "number", "user",
-           "days since the device last took part in FL training; empty = never (counts as infinitely long ago)"),
-]}
+COLUMNS: dict[str, Column] = {
+    c.name: c
+    for c in [
+        Column("device_id", "id", None, "device (= user) identifier, integer or string", True),
+        Column("platform", "category", "compute", "OS family: iOS or Android", True),
+        Column("device_model", "category", "compute", "marketing model name, e.g. 'Pixel 7', 'iPhone 13'", True),
+        Column("os_version", "version", "compute", "OS version, e.g. '14' or '17.2'", True),
+        Column("start", "time", None, "session start: timestamp, or seconds since the log start", True),
+        Column("end", "time", None, "session end: timestamp, or seconds since the log start (>= start)", True),
+        Column("os_release_date", "date", "compute", "release date of that OS version (YYYY-MM-DD)"),
+        Column("device_tier", "category", "compute", "hardware tier: low, mid or high (optional; a fairness dimension)"),
+        Column("wifi", "bool", "device_state", "connected to WiFi during the session"),
+        Column("battery", "number", "device_state", "battery level at session start, percent 0-100"),
+        Column("charging", "bool", "device_state", "charging during the session"),
+        Column("foreground", "bool", "device_state", "app in the foreground (false: a background window)"),
+        Column("account_age_days", "number", "user", "days since the account was created"),
+        Column("reputation", "number", "user", "account reputation score, 0 (bad) to 1 (good)"),
+        Column(
+            "days_since_last_participation",
+            "number",
+            "user",
+            "days since the device last took part in FL training; empty = never (counts as infinitely long ago)",
+        ),
+    ]
+}
 
 # Fields computed from the columns; rules and fairness dimensions may use them like columns.
-DERIVED: dict[str, Column] = {c.name: c for c in [
-    Column("session_seconds", "number", "device_state", "end - start, seconds"),
-    Column("os_major", "number", "compute", "major OS version, e.g. 17 for '17.2'"),
-    Column("os_band", "category", "compute", "platform and major OS version, e.g. 'iOS 17'"),
-]}
+DERIVED: dict[str, Column] = {
+    c.name: c
+    for c in [
+        Column("session_seconds", "number", "device_state", "end - start, seconds"),
+        Column("os_major", "number", "compute", "major OS version, e.g. 17 for '17.2'"),
+        Column("os_band", "category", "compute", "platform and major OS version, e.g. 'iOS 17'"),
+    ]
+}
 DERIVED_FROM = {"session_seconds": ("start", "end"), "os_major": ("os_version",), "os_band": ("platform", "os_version")}
 FIELDS = {**COLUMNS, **DERIVED}
 # A missing value in these columns means "never", which satisfies any lower bound.
@@ -71,15 +81,16 @@ def schema_text() -> str:
 
 
 def _bad(path: Path, column: str, expected: str, found: str) -> UserError:
-    return UserError(f"{path}: column '{column}': expected {expected}, found {found}. "
-                     f"The session-log schema is: {schema_text()}.")
+    return UserError(
+        f"{path}: column '{column}': expected {expected}, found {found}. The session-log schema is: {schema_text()}."
+    )
 
 
-def _example(values: "pd.Series") -> str:
+def _example(values: pd.Series) -> str:
     return repr(values.iloc[0]) if len(values) else "?"
 
 
-def read_sessions(path: str | Path, fields: set[str] = frozenset(), optional: set[str] = frozenset()) -> "pd.DataFrame":
+def read_sessions(path: str | Path, fields: set[str] = frozenset(), optional: set[str] = frozenset()) -> pd.DataFrame:
     """Read a session log (.parquet or .csv) with the columns that `fields` (rule fields) need and
     those of `optional` (fairness dimensions) the log has; check types and return normalised
     columns: categoricals for strings, bool, numbers, datetime64 for os_release_date, float64
@@ -89,8 +100,10 @@ def read_sessions(path: str | Path, fields: set[str] = frozenset(), optional: se
 
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path}: session log not found. Create one with `flint-bench sessions synth --out {path}` "
-                        f"or export yours with the columns: {schema_text()}.")
+        raise UserError(
+            f"{path}: session log not found. Create one with `flint-bench sessions synth --out {path}` "
+            f"or export yours with the columns: {schema_text()}."
+        )
     cols = needed_columns(set(fields))
     extra = [c for c in needed_columns(set(optional)) if c not in cols]
     suffix = path.suffix.lower()
@@ -112,7 +125,9 @@ def read_sessions(path: str | Path, fields: set[str] = frozenset(), optional: se
         try:
             header = pd.read_csv(path, nrows=0).columns
         except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
-            raise UserError(f"{path}: not a readable CSV file with a header row ({e}). Columns expected: {schema_text()}.") from None
+            raise UserError(
+                f"{path}: not a readable CSV file with a header row ({e}). Columns expected: {schema_text()}."
+            ) from None
         missing = [c for c in cols if c not in header]
         if missing:
             raise _missing(path, missing, fields)
@@ -135,7 +150,7 @@ def _missing(path: Path, missing: list[str], fields: set[str]) -> UserError:
     return UserError(f"{path}: column(s) {missing} missing{extra}. Expected columns: {schema_text()}.")
 
 
-def normalise(frame: "pd.DataFrame", path: str | Path = "sessions") -> "pd.DataFrame":
+def normalise(frame: pd.DataFrame, path: str | Path = "sessions") -> pd.DataFrame:
     """Type-check and convert every known column of `frame` in place (see read_sessions)."""
     import pandas as pd
 
@@ -188,7 +203,9 @@ def normalise(frame: "pd.DataFrame", path: str | Path = "sessions") -> "pd.DataF
     if "start" in frame and "end" in frame:
         start, end = frame["start"].to_numpy(), frame["end"].to_numpy()
         if start.dtype.kind != end.dtype.kind:
-            raise _bad(path, "end", "the same kind of time as 'start' (both timestamps or both seconds)", f"{end.dtype} vs {start.dtype}")
+            raise _bad(
+                path, "end", "the same kind of time as 'start' (both timestamps or both seconds)", f"{end.dtype} vs {start.dtype}"
+            )
         if start.dtype.kind == "M":
             origin = start.min().astype("datetime64[D]").astype(start.dtype)
             frame.attrs["log_start"] = str(np.datetime_as_string(origin, unit="s")) + "Z"
@@ -201,7 +218,7 @@ def normalise(frame: "pd.DataFrame", path: str | Path = "sessions") -> "pd.DataF
     return frame
 
 
-def _to_datetime(s: "pd.Series", path: Path, name: str, expected: str) -> np.ndarray:
+def _to_datetime(s: pd.Series, path: Path, name: str, expected: str) -> np.ndarray:
     import pandas as pd
 
     if pd.api.types.is_datetime64_any_dtype(s):

@@ -27,42 +27,121 @@ import numpy as np
 
 DAY = 86400.0
 
-IOS_VERSIONS = [("12", "2018-09-17"), ("13", "2019-09-19"), ("14", "2020-09-16"), ("15", "2021-09-20"),
-                ("16", "2022-09-12"), ("17", "2023-09-18")]
-ANDROID_VERSIONS = [("7.0", "2016-08-22"), ("8.0", "2017-08-21"), ("8.1", "2017-12-05"), ("9", "2018-08-06"),
-                    ("10", "2019-09-03"), ("11", "2020-09-08"), ("12", "2021-10-04"), ("13", "2022-08-15"),
-                    ("14", "2023-10-04")]
+IOS_VERSIONS = [
+    ("12", "2018-09-17"),
+    ("13", "2019-09-19"),
+    ("14", "2020-09-16"),
+    ("15", "2021-09-20"),
+    ("16", "2022-09-12"),
+    ("17", "2023-09-18"),
+]
+ANDROID_VERSIONS = [
+    ("7.0", "2016-08-22"),
+    ("8.0", "2017-08-21"),
+    ("8.1", "2017-12-05"),
+    ("9", "2018-08-06"),
+    ("10", "2019-09-03"),
+    ("11", "2020-09-08"),
+    ("12", "2021-10-04"),
+    ("13", "2022-08-15"),
+    ("14", "2023-10-04"),
+]
 
 # (model, tier, index of launch OS, index of last supported OS, weight) - iOS: a handful dominate.
 IOS_MODELS = [
-    ("iPhone 15 Pro Max", "high", 5, 5, 7), ("iPhone 15 Pro", "high", 5, 5, 6), ("iPhone 15", "mid", 5, 5, 6),
-    ("iPhone 14 Pro Max", "high", 4, 5, 7), ("iPhone 14 Pro", "high", 4, 5, 6), ("iPhone 14", "mid", 4, 5, 8),
-    ("iPhone 13", "mid", 3, 5, 15), ("iPhone 13 Pro", "high", 3, 5, 6), ("iPhone 12", "mid", 2, 5, 12),
-    ("iPhone 11", "mid", 1, 5, 11), ("iPhone SE (2022)", "low", 3, 5, 4), ("iPhone XR", "low", 0, 5, 5),
-    ("iPhone X", "low", 0, 4, 2), ("iPhone 8", "low", 0, 4, 3), ("iPhone 7", "low", 0, 3, 1.5),
-    ("iPad (9th generation)", "mid", 3, 5, 3), ("iPad Pro 11-inch", "high", 3, 5, 2),
+    ("iPhone 15 Pro Max", "high", 5, 5, 7),
+    ("iPhone 15 Pro", "high", 5, 5, 6),
+    ("iPhone 15", "mid", 5, 5, 6),
+    ("iPhone 14 Pro Max", "high", 4, 5, 7),
+    ("iPhone 14 Pro", "high", 4, 5, 6),
+    ("iPhone 14", "mid", 4, 5, 8),
+    ("iPhone 13", "mid", 3, 5, 15),
+    ("iPhone 13 Pro", "high", 3, 5, 6),
+    ("iPhone 12", "mid", 2, 5, 12),
+    ("iPhone 11", "mid", 1, 5, 11),
+    ("iPhone SE (2022)", "low", 3, 5, 4),
+    ("iPhone XR", "low", 0, 5, 5),
+    ("iPhone X", "low", 0, 4, 2),
+    ("iPhone 8", "low", 0, 4, 3),
+    ("iPhone 7", "low", 0, 3, 1.5),
+    ("iPad (9th generation)", "mid", 3, 5, 3),
+    ("iPad Pro 11-inch", "high", 3, 5, 2),
 ]
 ANDROID_NAMED = [
-    ("Samsung Galaxy S23 Ultra", "high", 7, 8), ("Samsung Galaxy S22", "high", 6, 8), ("Pixel 7", "high", 7, 8),
-    ("Samsung Galaxy A54", "mid", 7, 8), ("Samsung Galaxy A14", "low", 7, 8), ("Samsung Galaxy S21", "high", 5, 8),
-    ("Pixel 8", "high", 8, 8), ("Samsung Galaxy A53", "mid", 6, 8), ("Samsung Galaxy A13", "low", 6, 8),
-    ("Pixel 6a", "mid", 6, 8), ("Xiaomi Redmi Note 12", "low", 6, 8), ("Samsung Galaxy S20", "high", 4, 7),
-    ("OnePlus 11", "high", 7, 8), ("Samsung Galaxy A32", "mid", 5, 7), ("Xiaomi Redmi Note 8", "low", 3, 5),
-    ("Motorola moto g(8)", "low", 4, 5), ("Samsung Galaxy A10", "low", 3, 5), ("Samsung Galaxy J7", "low", 0, 3),
-    ("Huawei P30", "mid", 3, 4), ("Samsung Galaxy S9", "high", 1, 4),
+    ("Samsung Galaxy S23 Ultra", "high", 7, 8),
+    ("Samsung Galaxy S22", "high", 6, 8),
+    ("Pixel 7", "high", 7, 8),
+    ("Samsung Galaxy A54", "mid", 7, 8),
+    ("Samsung Galaxy A14", "low", 7, 8),
+    ("Samsung Galaxy S21", "high", 5, 8),
+    ("Pixel 8", "high", 8, 8),
+    ("Samsung Galaxy A53", "mid", 6, 8),
+    ("Samsung Galaxy A13", "low", 6, 8),
+    ("Pixel 6a", "mid", 6, 8),
+    ("Xiaomi Redmi Note 12", "low", 6, 8),
+    ("Samsung Galaxy S20", "high", 4, 7),
+    ("OnePlus 11", "high", 7, 8),
+    ("Samsung Galaxy A32", "mid", 5, 7),
+    ("Xiaomi Redmi Note 8", "low", 3, 5),
+    ("Motorola moto g(8)", "low", 4, 5),
+    ("Samsung Galaxy A10", "low", 3, 5),
+    ("Samsung Galaxy J7", "low", 0, 3),
+    ("Huawei P30", "mid", 3, 4),
+    ("Samsung Galaxy S9", "high", 1, 4),
 ]
 ANDROID_TAIL_SERIES = [
-    ("Samsung Galaxy A{n}", "low"), ("Samsung Galaxy M{n}", "low"), ("Xiaomi Redmi {n}", "low"), ("Xiaomi Poco X{n}", "mid"),
-    ("Motorola moto e{n}", "low"), ("Motorola moto g{n}", "low"), ("OPPO A{n}", "low"), ("OPPO Reno{n}", "mid"),
-    ("vivo Y{n}", "low"), ("vivo V{n}", "mid"), ("realme C{n}", "low"), ("realme GT {n}", "high"), ("Nokia G{n}", "low"),
-    ("TECNO Spark {n}", "low"), ("Infinix Hot {n}", "low"), ("Huawei nova {n}", "mid"), ("OnePlus Nord {n}", "mid"),
-    ("Sony Xperia {n}", "high"), ("LG K{n}", "low"), ("ZTE Blade A{n}", "low"),
+    ("Samsung Galaxy A{n}", "low"),
+    ("Samsung Galaxy M{n}", "low"),
+    ("Xiaomi Redmi {n}", "low"),
+    ("Xiaomi Poco X{n}", "mid"),
+    ("Motorola moto e{n}", "low"),
+    ("Motorola moto g{n}", "low"),
+    ("OPPO A{n}", "low"),
+    ("OPPO Reno{n}", "mid"),
+    ("vivo Y{n}", "low"),
+    ("vivo V{n}", "mid"),
+    ("realme C{n}", "low"),
+    ("realme GT {n}", "high"),
+    ("Nokia G{n}", "low"),
+    ("TECNO Spark {n}", "low"),
+    ("Infinix Hot {n}", "low"),
+    ("Huawei nova {n}", "mid"),
+    ("OnePlus Nord {n}", "mid"),
+    ("Sony Xperia {n}", "high"),
+    ("LG K{n}", "low"),
+    ("ZTE Blade A{n}", "low"),
 ]
 ANDROID_TAIL_MODELS = 500
 
 # Local-hour weights of session starts: night trough, morning rise, evening peak.
-HOUR_WEIGHTS = np.array([0.30, 0.19, 0.14, 0.12, 0.12, 0.16, 0.35, 0.75, 1.00, 0.95, 0.85, 0.85,
-                         0.95, 0.90, 0.85, 0.85, 0.90, 1.00, 1.10, 1.15, 1.20, 1.10, 0.80, 0.50])
+HOUR_WEIGHTS = np.array(
+    [
+        0.30,
+        0.19,
+        0.14,
+        0.12,
+        0.12,
+        0.16,
+        0.35,
+        0.75,
+        1.00,
+        0.95,
+        0.85,
+        0.85,
+        0.95,
+        0.90,
+        0.85,
+        0.85,
+        0.90,
+        1.00,
+        1.10,
+        1.15,
+        1.20,
+        1.10,
+        0.80,
+        0.50,
+    ]
+)
 WEEKDAY_WEIGHTS = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.85, 0.85])  # Monday..Sunday
 TZ_OFFSETS_H = np.array([-2, -1, 0, 1, 2])  # a region spanning a few neighbouring time zones
 TZ_WEIGHTS = np.array([0.15, 0.25, 0.3, 0.2, 0.1])
@@ -93,8 +172,9 @@ PLATFORMS = ["iOS", "Android"]
 VERSIONS = [v for v, _ in IOS_VERSIONS] + [v for v, _ in ANDROID_VERSIONS]  # per platform: "13" is iOS 13 and Android 13
 VERSION_LABELS = sorted(set(VERSIONS), key=lambda v: tuple(int(p) for p in v.split(".")))  # a dictionary needs unique values
 VERSION_CODE = np.array([VERSION_LABELS.index(v) for v in VERSIONS], dtype=np.int8)
-RELEASE_DAYS = np.array([(dt.date.fromisoformat(d) - dt.date(1970, 1, 1)).days
-                         for _, d in IOS_VERSIONS + ANDROID_VERSIONS], dtype=np.int32)
+RELEASE_DAYS = np.array(
+    [(dt.date.fromisoformat(d) - dt.date(1970, 1, 1)).days for _, d in IOS_VERSIONS + ANDROID_VERSIONS], dtype=np.int32
+)
 
 
 def _version_probs(first: int, last: int, offset: int, n: int, p_latest: float, lag: float) -> np.ndarray:
@@ -135,8 +215,13 @@ def build_catalog(seed: int = 12345) -> Catalog:
     for (name, t, first, last), w in zip(ANDROID_NAMED + tail, all_w):
         names.append(name), plat.append(1), tier.append(TIERS.index(t)), weight.append(w)
         probs.append(_version_probs(first, last, a_off, n_ver, 0.45, 0.55))
-    return Catalog(names=names, platform=np.array(plat, dtype=np.int8), tier=np.array(tier, dtype=np.int8),
-                   weight=np.array(weight), version_cdf=np.cumsum(np.array(probs), axis=1))
+    return Catalog(
+        names=names,
+        platform=np.array(plat, dtype=np.int8),
+        tier=np.array(tier, dtype=np.int8),
+        weight=np.array(weight),
+        version_cdf=np.cumsum(np.array(probs), axis=1),
+    )
 
 
 def _pick(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -150,9 +235,11 @@ def generate_chunk(settings: SynthSettings, catalog: Catalog, first_device: int,
     is_android = rng.random(n) >= settings.ios_share
     ios_idx = np.flatnonzero(catalog.platform == 0)
     and_idx = np.flatnonzero(catalog.platform == 1)
-    model = np.where(is_android,
-                     and_idx[_pick(np.cumsum(catalog.weight[and_idx]), rng.random(n))],
-                     ios_idx[_pick(np.cumsum(catalog.weight[ios_idx]), rng.random(n))])
+    model = np.where(
+        is_android,
+        and_idx[_pick(np.cumsum(catalog.weight[and_idx]), rng.random(n))],
+        ios_idx[_pick(np.cumsum(catalog.weight[ios_idx]), rng.random(n))],
+    )
     vcdf = catalog.version_cdf[model]
     version = np.minimum((rng.random(n)[:, None] > vcdf).sum(axis=1), vcdf.shape[1] - 1)
     rate = settings.sessions_per_day * np.exp(rng.normal(-0.5, 1.0, n))  # log-normal, mean = sessions_per_day
@@ -204,10 +291,14 @@ def generate_chunk(settings: SynthSettings, catalog: Catalog, first_device: int,
         "device_tier": catalog.tier[model][d],
         "os_version": version[d].astype(np.int8),
         "os_release_date": RELEASE_DAYS[version][d],
-        "start": start, "end": end,
-        "wifi": wifi[order], "battery": battery[order].astype(np.int8),
-        "charging": charging[order], "foreground": foreground[order],
-        "account_age_days": account_age[d].astype(np.int32), "reputation": reputation[d].astype(np.float32),
+        "start": start,
+        "end": end,
+        "wifi": wifi[order],
+        "battery": battery[order].astype(np.int8),
+        "charging": charging[order],
+        "foreground": foreground[order],
+        "account_age_days": account_age[d].astype(np.int32),
+        "reputation": reputation[d].astype(np.float32),
         "days_since_last_participation": (last_part[d] + start / DAY).astype(np.float32),
     }
 
@@ -219,20 +310,25 @@ def _arrow_table(cols: dict, catalog: Catalog, start_ms: int):
         return pa.DictionaryArray.from_arrays(pa.array(codes, type=index_type), pa.array(values, type=pa.string()))
 
     ts = pa.timestamp("ms", tz="UTC")
-    return pa.table({
-        "device_id": pa.array(cols["device_id"]),
-        "platform": dictionary(cols["platform"], PLATFORMS, pa.int8()),
-        "device_model": dictionary(cols["device_model"], catalog.names, pa.int16()),
-        "device_tier": dictionary(cols["device_tier"], TIERS, pa.int8()),
-        "os_version": dictionary(VERSION_CODE[cols["os_version"]], VERSION_LABELS, pa.int8()),
-        "os_release_date": pa.array(cols["os_release_date"], type=pa.int32()).cast(pa.date32()),
-        "start": pa.array(start_ms + np.round(cols["start"] * 1000).astype(np.int64), type=ts),
-        "end": pa.array(start_ms + np.round(cols["end"] * 1000).astype(np.int64), type=ts),
-        "wifi": pa.array(cols["wifi"]), "battery": pa.array(cols["battery"]),
-        "charging": pa.array(cols["charging"]), "foreground": pa.array(cols["foreground"]),
-        "account_age_days": pa.array(cols["account_age_days"]), "reputation": pa.array(cols["reputation"]),
-        "days_since_last_participation": pa.array(cols["days_since_last_participation"], from_pandas=True),
-    })
+    return pa.table(
+        {
+            "device_id": pa.array(cols["device_id"]),
+            "platform": dictionary(cols["platform"], PLATFORMS, pa.int8()),
+            "device_model": dictionary(cols["device_model"], catalog.names, pa.int16()),
+            "device_tier": dictionary(cols["device_tier"], TIERS, pa.int8()),
+            "os_version": dictionary(VERSION_CODE[cols["os_version"]], VERSION_LABELS, pa.int8()),
+            "os_release_date": pa.array(cols["os_release_date"], type=pa.int32()).cast(pa.date32()),
+            "start": pa.array(start_ms + np.round(cols["start"] * 1000).astype(np.int64), type=ts),
+            "end": pa.array(start_ms + np.round(cols["end"] * 1000).astype(np.int64), type=ts),
+            "wifi": pa.array(cols["wifi"]),
+            "battery": pa.array(cols["battery"]),
+            "charging": pa.array(cols["charging"]),
+            "foreground": pa.array(cols["foreground"]),
+            "account_age_days": pa.array(cols["account_age_days"]),
+            "reputation": pa.array(cols["reputation"]),
+            "days_since_last_participation": pa.array(cols["days_since_last_participation"], from_pandas=True),
+        }
+    )
 
 
 def hourly_active(start: np.ndarray, end: np.ndarray, hours: int) -> np.ndarray:
@@ -259,7 +355,7 @@ def write_synthetic_log(settings: SynthSettings, out: str | Path) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     catalog = build_catalog()
     rng = np.random.default_rng(settings.seed)
-    start_ms = int(dt.datetime.combine(settings.start, dt.time(), dt.timezone.utc).timestamp() * 1000)
+    start_ms = int(dt.datetime.combine(settings.start, dt.time(), dt.UTC).timestamp() * 1000)
     hours = settings.days * 24
     active = np.zeros(hours, dtype=np.int64)
     n_sessions, per_model, lengths = 0, np.zeros(len(catalog.names), dtype=np.int64), []
@@ -298,12 +394,21 @@ def write_synthetic_log(settings: SynthSettings, out: str | Path) -> dict:
     ios = catalog.platform == 0
     devices_seen = per_model.sum()
     return {
-        "out": str(out), "devices": settings.devices, "devices_with_sessions": int(devices_seen), "days": settings.days,
-        "sessions": int(n_sessions), "seed": settings.seed, "start": settings.start.isoformat(),
+        "out": str(out),
+        "devices": settings.devices,
+        "devices_with_sessions": int(devices_seen),
+        "days": settings.days,
+        "sessions": int(n_sessions),
+        "seed": settings.seed,
+        "start": settings.start.isoformat(),
         "ios_share": float(per_model[ios].sum() / max(devices_seen, 1)),
         "device_models": {"iOS": int((per_model[ios] > 0).sum()), "Android": int((per_model[~ios] > 0).sum())},
-        "top_model_share": {"iOS": float(per_model[ios].max() / max(per_model[ios].sum(), 1)),
-                            "Android": float(per_model[~ios].max() / max(per_model[~ios].sum(), 1))},
-        "session_seconds_p50": float(np.median(lens)), "session_seconds_p99": float(np.quantile(lens, 0.99)),
-        "trough_to_peak": trough_to_peak(active), "hourly_active_sessions": active.tolist(),
+        "top_model_share": {
+            "iOS": float(per_model[ios].max() / max(per_model[ios].sum(), 1)),
+            "Android": float(per_model[~ios].max() / max(per_model[~ios].sum(), 1)),
+        },
+        "session_seconds_p50": float(np.median(lens)),
+        "session_seconds_p99": float(np.quantile(lens, 0.99)),
+        "trough_to_peak": trough_to_peak(active),
+        "hourly_active_sessions": active.tolist(),
     }

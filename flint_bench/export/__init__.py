@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..errors import UserError
+from ..core.errors import UserError
 from ..zoo import ModelDef
 
 FORMATS = {"executorch-training": "training.pte", "executorch": "inference.pte", "onnx": "model.onnx"}
@@ -69,11 +69,20 @@ def default_cache_dir() -> Path:
 
 
 def tool_versions() -> dict[str, str]:
-    return {pkg: version(pkg) for pkg in ("torch", "executorch", "onnx")} | {"flint-bench": __version__, "recipe": str(EXPORT_RECIPE)}
+    return {pkg: version(pkg) for pkg in ("torch", "executorch", "onnx")} | {
+        "flint-bench": __version__,
+        "recipe": str(EXPORT_RECIPE),
+    }
 
 
 def cache_key(model: ModelDef) -> str:
-    config = {"name": model.name, "entry": model.entry, "task": model.task, "batch_size": model.batch_size, "n_features": model.n_features}
+    config = {
+        "name": model.name,
+        "entry": model.entry,
+        "task": model.task,
+        "batch_size": model.batch_size,
+        "n_features": model.n_features,
+    }
     blob = json.dumps({"source": model.source_digest(), "config": config, "tools": tool_versions()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
@@ -131,7 +140,12 @@ def export_onnx(model: ModelDef, path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model.net.eval(), features, str(path), dynamo=False, input_names=names, output_names=["predictions"],
+            model.net.eval(),
+            features,
+            str(path),
+            dynamo=False,
+            input_names=names,
+            output_names=["predictions"],
             dynamic_axes={n: {0: "batch"} for n in names + ["predictions"]},
         )
 
@@ -159,7 +173,9 @@ def verify_training_program(model: ModelDef, buffer: bytes) -> None:
     if error is not None:
         op = failing_operator(log[0])
         detail = f"operator {op} is not supported by ExecuTorch's runtime" if op else str(error)
-        raise ExportError(f"Model '{model.name}': the exported training program does not run: {detail}. Replace that layer (e.g. Conv1d -> Conv2d over (1, L)) and export again.")
+        raise ExportError(
+            f"Model '{model.name}': the exported training program does not run: {detail}. Replace that layer (e.g. Conv1d -> Conv2d over (1, L)) and export again."
+        )
     with torch.no_grad():
         eager = float(model.training_module()(*batch)[0])
     if abs(loss - eager) > 1e-3 * max(1.0, abs(eager)):
@@ -189,14 +205,25 @@ def export_model(model: ModelDef, cache_dir: Path | None = None) -> Artifacts:
             raise
         except Exception as e:
             first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ExportError(f"Model '{model.name}' cannot be exported: {type(e).__name__}: {first_line[:400]}. Check that every op is supported by torch.export and ExecuTorch.") from None
+            raise ExportError(
+                f"Model '{model.name}' cannot be exported: {type(e).__name__}: {first_line[:400]}. Check that every op is supported by torch.export and ExecuTorch."
+            ) from None
         seconds = time.perf_counter() - start
         manifests = {}
         for fmt, file in FORMATS.items():
             manifests[fmt] = Manifest(
-                model=model.name, format=fmt, file=file, sha256=sha256_file(tmp / file), bytes=(tmp / file).stat().st_size,
-                trainable_params=model.trainable_params, total_params=model.total_params, update_bytes=model.update_bytes,
-                task=model.task, batch_size=model.batch_size, cache_key=key, export_seconds=round(seconds, 3),
+                model=model.name,
+                format=fmt,
+                file=file,
+                sha256=sha256_file(tmp / file),
+                bytes=(tmp / file).stat().st_size,
+                trainable_params=model.trainable_params,
+                total_params=model.total_params,
+                update_bytes=model.update_bytes,
+                task=model.task,
+                batch_size=model.batch_size,
+                cache_key=key,
+                export_seconds=round(seconds, 3),
                 tool_versions=tool_versions(),
             )
         (tmp / "manifests.json").write_text(json.dumps({f: asdict(m) for f, m in manifests.items()}, indent=2))

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import from_dict, read_toml
-from ..errors import ConfigError, MissingDependency
+from ..core.config import from_dict, read_toml
+from ..core.errors import ConfigError, MissingDependency
 from .base import Farm, RunSettings
 
 # kind -> (module, class, pip extra that provides its optional dependency or None)

@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..contract import ContractError, fail, merge_device_result
-from ..errors import ConfigError, UserError
+from ..core.contract import ContractError, fail, merge_device_result
+from ..core.errors import ConfigError, UserError
 from .base import BenchJob, Check, Device, DeviceLost, Farm
 
 CLK_TCK = 100  # USER_HZ on every Android kernel (and Linux): /proc/<pid>/stat times are in 1/100 s
@@ -39,7 +39,9 @@ class EmulatorSettings:
 
     def validate(self, file: str, prefix: str) -> None:
         if not 5554 <= self.first_port <= 5682 or self.first_port % 2:
-            raise ConfigError(file, f"{prefix}first_port", "must be an even port in 5554..5682 (the emulator's console port range)")
+            raise ConfigError(
+                file, f"{prefix}first_port", "must be an even port in 5554..5682 (the emulator's console port range)"
+            )
 
 
 @dataclass
@@ -91,15 +93,25 @@ class AdbSettings:
         if self.cooldown_s < 0:
             raise ConfigError(file, prefix + "cooldown_s", "must be 0 or more")
         if not 0 <= self.max_thermal_status <= 6:
-            raise ConfigError(file, prefix + "max_thermal_status", "must be 0..6 (Android thermal status: 0 none, 1 light, 2 moderate, 3 severe, 4 critical, 5 emergency, 6 shutdown)")
+            raise ConfigError(
+                file,
+                prefix + "max_thermal_status",
+                "must be 0..6 (Android thermal status: 0 none, 1 light, 2 moderate, 3 severe, 4 critical, 5 emergency, 6 shutdown)",
+            )
         if self.max_devices is not None and self.max_devices < 1:
             raise ConfigError(file, prefix + "max_devices", "must be at least 1")
         if not re.fullmatch(r"[A-Za-z][\w]*(\.[A-Za-z][\w]*)+", self.package):
             raise ConfigError(file, prefix + "package", f"not a Java package name: {self.package!r}")
         if not re.fullmatch(r"\.?[A-Za-z][\w.$]*", self.activity):
-            raise ConfigError(file, prefix + "activity", f"not an activity class name (e.g. '.BenchmarkActivity'): {self.activity!r}")
+            raise ConfigError(
+                file, prefix + "activity", f"not an activity class name (e.g. '.BenchmarkActivity'): {self.activity!r}"
+            )
         if self.apk is not None and self.app_version is None:
-            raise ConfigError(file, prefix + "app_version", "required when 'apk' is set: the app is (re)installed when the device's versionName differs from it")
+            raise ConfigError(
+                file,
+                prefix + "app_version",
+                "required when 'apk' is set: the app is (re)installed when the device's versionName differs from it",
+            )
         for key in ("min_os_version", "max_os_version"):
             if getattr(self, key) is not None and version_tuple(getattr(self, key)) is None:
                 raise ConfigError(file, prefix + key, f"not a version like '11' or '8.1': {getattr(self, key)!r}")
@@ -108,6 +120,7 @@ class AdbSettings:
 
 
 # ---- pure helpers (parsing Android output, selection) ----------------------------------------
+
 
 def version_tuple(text: str | None) -> tuple[int, ...] | None:
     m = re.match(r"^\d+(\.\d+)*", (text or "").strip())
@@ -144,7 +157,11 @@ def parse_battery(text: str) -> dict:
     if any(k in values for k in ("AC powered", "USB powered", "Wireless powered")):
         charging = any(values.get(k) == "true" for k in ("AC powered", "USB powered", "Wireless powered"))
     temp = values.get("temperature")
-    return {"percent": percent, "charging": charging, "temperature_c": int(temp) / 10 if temp and temp.lstrip("-").isdigit() else None}
+    return {
+        "percent": percent,
+        "charging": charging,
+        "temperature_c": int(temp) / 10 if temp and temp.lstrip("-").isdigit() else None,
+    }
 
 
 def parse_thermal_status(text: str) -> int | None:
@@ -172,13 +189,30 @@ def parse_proc_stat_ticks(text: str) -> int | None:
 
 
 def device_from_props(serial: str, farm: str, props: dict[str, str], memory_mb: float | None, cores: int | None) -> Device:
-    emulator = (props.get("ro.kernel.qemu") == "1" or props.get("ro.boot.qemu") == "1" or serial.startswith("emulator-")
-                or props.get("ro.hardware") in ("ranchu", "goldfish"))
+    emulator = (
+        props.get("ro.kernel.qemu") == "1"
+        or props.get("ro.boot.qemu") == "1"
+        or serial.startswith("emulator-")
+        or props.get("ro.hardware") in ("ranchu", "goldfish")
+    )
     soc = props.get("ro.soc.model") or props.get("ro.board.platform") or props.get("ro.hardware") or None
-    return Device(id=serial, farm=farm, manufacturer=props.get("ro.product.manufacturer") or None, model=props.get("ro.product.model") or None,
-                  soc=soc, os="Android", os_version=props.get("ro.build.version.release") or None, abi=props.get("ro.product.cpu.abi") or None,
-                  cores=cores, memory_mb=memory_mb, emulator=emulator,
-                  handle={"serial": serial, "sdk": int(props["ro.build.version.sdk"]) if props.get("ro.build.version.sdk", "").isdigit() else None})
+    return Device(
+        id=serial,
+        farm=farm,
+        manufacturer=props.get("ro.product.manufacturer") or None,
+        model=props.get("ro.product.model") or None,
+        soc=soc,
+        os="Android",
+        os_version=props.get("ro.build.version.release") or None,
+        abi=props.get("ro.product.cpu.abi") or None,
+        cores=cores,
+        memory_mb=memory_mb,
+        emulator=emulator,
+        handle={
+            "serial": serial,
+            "sdk": int(props["ro.build.version.sdk"]) if props.get("ro.build.version.sdk", "").isdigit() else None,
+        },
+    )
 
 
 def select(devices: list[Device], s: AdbSettings) -> list[Device]:
@@ -195,11 +229,16 @@ def select(devices: list[Device], s: AdbSettings) -> list[Device]:
             continue
         if s.abis and d.abi not in s.abis:
             continue
-        if s.min_sdk is not None and (sdk is None or sdk < s.min_sdk) or s.max_sdk is not None and (sdk is None or sdk > s.max_sdk):
+        if (
+            (s.min_sdk is not None
+            and (sdk is None or sdk < s.min_sdk))
+            or (s.max_sdk is not None
+            and (sdk is None or sdk > s.max_sdk))
+        ):
             continue
         if s.min_os_version and (ver is None or ver < version_tuple(s.min_os_version)):
             continue
-        if s.max_os_version and (ver is None or ver[:len(version_tuple(s.max_os_version))] > version_tuple(s.max_os_version)):
+        if s.max_os_version and (ver is None or ver[: len(version_tuple(s.max_os_version))] > version_tuple(s.max_os_version)):
             continue
         if s.emulator is not None and d.emulator != s.emulator:
             continue
@@ -210,6 +249,7 @@ def select(devices: list[Device], s: AdbSettings) -> list[Device]:
 
 
 # ---- the farm -------------------------------------------------------------------------------
+
 
 class _AppSampler:
     """Samples the app process (found with pidof) over adb: CPU % from /proc/<pid>/stat, PSS from dumpsys."""
@@ -314,9 +354,11 @@ class AdbFarm(Farm):
         return messages
 
     def _server_error(self, e: Exception) -> UserError:
-        return UserError(f"Farm '{self.name}': cannot reach the adb server at {self.settings.server_host}:{self.port} ({e}). "
-                         f"Start it with `adb start-server` (adbutils ships adb; or `apt-get install adb`), or fix the server_host/server_port keys of the adb table "
-                         f"in {self.config_path}. Run `flint-bench farm doctor --farm {self.config_path}` for details.")
+        return UserError(
+            f"Farm '{self.name}': cannot reach the adb server at {self.settings.server_host}:{self.port} ({e}). "
+            f"Start it with `adb start-server` (adbutils ships adb; or `apt-get install adb`), or fix the server_host/server_port keys of the adb table "
+            f"in {self.config_path}. Run `flint-bench farm doctor --farm {self.config_path}` for details."
+        )
 
     def _describe(self, serial: str) -> Device:
         out = self._shell(serial, "getprop; echo '@@'; cat /proc/meminfo; echo '@@'; cat /sys/devices/system/cpu/possible").stdout
@@ -359,21 +401,32 @@ class AdbFarm(Farm):
         installed = self.installed_version(serial)
         if apk is None:
             if installed is None:
-                return "app-missing", (f"the benchmark app {s.package} is not installed on {serial}. Build it (device_apps/android/README.md) and set "
-                                       f"adb.apk and app_version in {self.config_path}, or install it with `adb -s {serial} install app.apk`.")
+                return "app-missing", (
+                    f"the benchmark app {s.package} is not installed on {serial}. Build it (device_apps/android/README.md) and set "
+                    f"adb.apk and app_version in {self.config_path}, or install it with `adb -s {serial} install app.apk`."
+                )
         elif installed != s.app_version:
             if not apk.is_file():
-                return "install", f"adb.apk {apk} does not exist (device {serial} has version {installed!r}, the farm wants {s.app_version!r})."
+                return (
+                    "install",
+                    f"adb.apk {apk} does not exist (device {serial} has version {installed!r}, the farm wants {s.app_version!r}).",
+                )
             remote = "/data/local/tmp/flint-bench-app.apk"
             device = self.client().device(serial)
             device.sync.push(str(apk), remote)
             res = self._shell(serial, f"pm install -r -t {shlex.quote(remote)}", timeout=s.install_timeout_s)
             self._shell(serial, f"rm -f {shlex.quote(remote)}")
             if "Success" not in res.output:
-                return "install", f"installing {apk.name} on {serial} failed: {res.output.strip()[-500:] or f'exit code {res.returncode}'}"
+                return (
+                    "install",
+                    f"installing {apk.name} on {serial} failed: {res.output.strip()[-500:] or f'exit code {res.returncode}'}",
+                )
             now = self.installed_version(serial)
             if now != s.app_version:
-                return "install", f"after installing {apk.name} on {serial} the app reports versionName {now!r}, expected adb.app_version {s.app_version!r}."
+                return (
+                    "install",
+                    f"after installing {apk.name} on {serial} the app reports versionName {now!r}, expected adb.app_version {s.app_version!r}.",
+                )
         with self._lock:
             self._app_ready[serial] = True
         return None
@@ -383,8 +436,13 @@ class AdbFarm(Farm):
         out = self._shell(serial, "dumpsys battery; echo '@@'; dumpsys thermalservice").stdout
         battery, _, thermal = out.partition("@@\n")
         b, status = parse_battery(battery), parse_thermal_status(thermal)
-        return {"battery_percent": b["percent"], "charging": b["charging"], "temperature_c": b["temperature_c"], "thermal_status": status,
-                "thermal_state": None if status is None else f"{THERMAL_NAMES[min(status, 6)]} ({status})"}
+        return {
+            "battery_percent": b["percent"],
+            "charging": b["charging"],
+            "temperature_c": b["temperature_c"],
+            "thermal_status": status,
+            "thermal_state": None if status is None else f"{THERMAL_NAMES[min(status, 6)]} ({status})",
+        }
 
     def _too_hot(self, c: dict) -> str | None:
         s = self.settings
@@ -413,7 +471,10 @@ class AdbFarm(Farm):
         if hot:
             return c, f"{hot} after waiting thermal_wait_s = {s.thermal_wait_s:g} s"
         if c["battery_percent"] is not None and c["battery_percent"] < s.min_battery_percent:
-            return c, f"battery at {c['battery_percent']:g}% is below min_battery_percent = {s.min_battery_percent:g}; charge the phone"
+            return (
+                c,
+                f"battery at {c['battery_percent']:g}% is below min_battery_percent = {s.min_battery_percent:g}; charge the phone",
+            )
         return c, None
 
     # -- the benchmark --
@@ -442,9 +503,13 @@ class AdbFarm(Farm):
         if (problem := self._ensure_app(serial)) is not None:
             return fail(record, *problem)
         conditions, problem = self._prepare_conditions(serial)
-        record["conditions"] = {"battery_percent": conditions["battery_percent"], "charging": conditions["charging"],
-                                "thermal_state": conditions["thermal_state"], "cooldown_seconds": s.cooldown_s,
-                                "temperature_c": conditions["temperature_c"]}
+        record["conditions"] = {
+            "battery_percent": conditions["battery_percent"],
+            "charging": conditions["charging"],
+            "thermal_state": conditions["thermal_state"],
+            "cooldown_seconds": s.cooldown_s,
+            "temperature_c": conditions["temperature_c"],
+        }
         if problem:
             return fail(record, "thermal", f"{serial}: {problem}")
 
@@ -475,7 +540,9 @@ class AdbFarm(Farm):
         device = self.client().device(serial)
         run_shell = lambda cmd: self._shell(serial, cmd, timeout=30)  # noqa: E731
         with _AppSampler(run_shell, s.package, s.sample_hz, s.pss_interval_s) as sampler:
-            out = self._shell(serial, f"am start -n {q(self.component)} --es spec {q(spec_path)} --es result {q(result_path)}").output
+            out = self._shell(
+                serial, f"am start -n {q(self.component)} --es spec {q(spec_path)} --es result {q(result_path)}"
+            ).output
             if "Error" in out or "Exception" in out:
                 return fail(record, "launch", f"`am start {self.component}` failed on {serial}: {out.strip()[-500:]}")
             started = time.monotonic()
@@ -486,13 +553,19 @@ class AdbFarm(Farm):
                     raise sampler.error
                 elapsed = time.monotonic() - started
                 if elapsed > timeout:
-                    return fail(record, "timeout", f"no result in {result_path} on {serial} within {timeout:g} s; the app was stopped")
+                    return fail(
+                        record, "timeout", f"no result in {result_path} on {serial} within {timeout:g} s; the app was stopped"
+                    )
                 if sampler.gone or (not sampler.seen and elapsed > s.launch_grace_s):
                     time.sleep(s.poll_interval_s)  # the app may have written the result just before exiting
                     if device.sync.stat(result_path).size > 0:
                         break
                     what = "exited" if sampler.seen else f"did not start within launch_grace_s = {s.launch_grace_s:g} s"
-                    return fail(record, "crash", f"the app {s.package} {what} on {serial} without writing {result_path}; see `adb -s {serial} logcat -s flint`")
+                    return fail(
+                        record,
+                        "crash",
+                        f"the app {s.package} {what} on {serial} without writing {result_path}; see `adb -s {serial} logcat -s flint`",
+                    )
                 time.sleep(s.poll_interval_s)
         try:
             result = json.loads(device.sync.read_text(result_path))
@@ -502,19 +575,31 @@ class AdbFarm(Farm):
         except AdbError:
             raise
         if sampler.cpu:
-            record["cpu"] = {"mean_percent": sum(sampler.cpu) / len(sampler.cpu), "max_percent": max(sampler.cpu), "samples": len(sampler.cpu),
-                             "method": f"/proc/<pid>/stat of the app process over adb at {s.sample_hz:g} Hz from launch to result; 100 = one core"}
+            record["cpu"] = {
+                "mean_percent": sum(sampler.cpu) / len(sampler.cpu),
+                "max_percent": max(sampler.cpu),
+                "samples": len(sampler.cpu),
+                "method": f"/proc/<pid>/stat of the app process over adb at {s.sample_hz:g} Hz from launch to result; 100 = one core",
+            }
         if sampler.pss_mb:
-            record["memory"] = {"peak_mb": max(sampler.pss_mb), "baseline_mb": None, "peak_delta_mb": None,
-                                "method": f"pss: peak of `dumpsys meminfo <pid>` TOTAL PSS every {s.pss_interval_s:g} s from launch to result"}
+            record["memory"] = {
+                "peak_mb": max(sampler.pss_mb),
+                "baseline_mb": None,
+                "peak_delta_mb": None,
+                "method": f"pss: peak of `dumpsys meminfo <pid>` TOTAL PSS every {s.pss_interval_s:g} s from launch to result",
+            }
         # the app's own PSS figures (Debug.getPss) are comparable with ours; an RSS baseline (the reference worker) is not
         app_memory = result.get("memory") or {}
         if str(app_memory.get("method", "")).startswith("pss"):
             mem = record["memory"]
             if app_memory.get("peak_mb") is not None and (mem["peak_mb"] is None or app_memory["peak_mb"] > mem["peak_mb"]):
-                mem.update(peak_mb=app_memory["peak_mb"], method=mem["method"] + "; the app's own Debug.getPss() peak where higher")
+                mem.update(
+                    peak_mb=app_memory["peak_mb"], method=mem["method"] + "; the app's own Debug.getPss() peak where higher"
+                )
             if app_memory.get("baseline_mb") is not None and mem["peak_mb"] is not None:
-                mem.update(baseline_mb=app_memory["baseline_mb"], peak_delta_mb=max(0.0, mem["peak_mb"] - app_memory["baseline_mb"]))
+                mem.update(
+                    baseline_mb=app_memory["baseline_mb"], peak_delta_mb=max(0.0, mem["peak_mb"] - app_memory["baseline_mb"])
+                )
         return record
 
     # -- doctor --
@@ -525,35 +610,70 @@ class AdbFarm(Farm):
         try:
             exe = adb_path()
             ver = subprocess.run([exe, "version"], capture_output=True, text=True, timeout=20).stdout.splitlines()
-            checks.append(Check("adb binary", True, f"{exe} ({ver[1] if len(ver) > 1 else ver[0] if ver else 'unknown version'})"))
+            checks.append(
+                Check("adb binary", True, f"{exe} ({ver[1] if len(ver) > 1 else ver[0] if ver else 'unknown version'})")
+            )
         except (OSError, subprocess.SubprocessError, AdbError) as e:
-            checks.append(Check("adb binary", False, f"no usable adb ({e}). `pip install adbutils` ships one; or `apt-get install adb`; or set ADBUTILS_ADB_PATH."))
+            checks.append(
+                Check(
+                    "adb binary",
+                    False,
+                    f"no usable adb ({e}). `pip install adbutils` ships one; or `apt-get install adb`; or set ADBUTILS_ADB_PATH.",
+                )
+            )
         try:
             version = self.client().server_version()
             checks.append(Check("adb server", True, f"adb server protocol {version} at {self.settings.server_host}:{self.port}"))
         except (AdbError, OSError) as e:
-            checks.append(Check("adb server", False, f"cannot reach the adb server at {self.settings.server_host}:{self.port} ({e}); start it with "
-                                                    f"`adb -P {self.port} start-server` or fix adb.server_host/server_port."))
+            checks.append(
+                Check(
+                    "adb server",
+                    False,
+                    f"cannot reach the adb server at {self.settings.server_host}:{self.port} ({e}); start it with "
+                    f"`adb -P {self.port} start-server` or fix adb.server_host/server_port.",
+                )
+            )
             return checks
         for line in self._connect_tcp():
-            checks.append(Check(f"connect {line.split(':')[0]}", "connected" in line, line if "connected" in line else
-                                f"{line}: is the phone on the network with `adb tcpip 5555` enabled?"))
+            checks.append(
+                Check(
+                    f"connect {line.split(':')[0]}",
+                    "connected" in line,
+                    line if "connected" in line else f"{line}: is the phone on the network with `adb tcpip 5555` enabled?",
+                )
+            )
         try:
             ready, other = self.all_devices()
         except UserError as e:
             return checks + [Check("devices", False, str(e))]
         for serial, state in other:
-            fix = {"unauthorized": "unlock the phone and accept the 'Allow USB debugging' prompt",
-                   "offline": "reconnect the cable, or `adb reconnect offline`"}.get(state, "check the connection and `adb devices -l`")
+            fix = {
+                "unauthorized": "unlock the phone and accept the 'Allow USB debugging' prompt",
+                "offline": "reconnect the cable, or `adb reconnect offline`",
+            }.get(state, "check the connection and `adb devices -l`")
             checks.append(Check(f"device {serial}", False, f"state '{state}': {fix}"))
         chosen = select(ready, self.settings)
-        checks.append(Check("devices", bool(chosen), f"{len(chosen)} of {len(ready)} ready devices match the adb selection filters" if chosen else
-                            f"no device matches: {len(ready)} ready ({', '.join(d.id for d in ready) or 'none'}); connect a phone with USB debugging on, "
-                            f"or loosen the filters in the adb table of {self.config_path}"))
+        checks.append(
+            Check(
+                "devices",
+                bool(chosen),
+                f"{len(chosen)} of {len(ready)} ready devices match the adb selection filters"
+                if chosen
+                else f"no device matches: {len(ready)} ready ({', '.join(d.id for d in ready) or 'none'}); connect a phone with USB debugging on, "
+                f"or loosen the filters in the adb table of {self.config_path}",
+            )
+        )
         apk = self.apk_path()
         if apk is not None:
-            checks.append(Check("apk", apk.is_file(), f"{apk} ({apk.stat().st_size} bytes), version {self.settings.app_version}" if apk.is_file()
-                                else f"adb.apk {apk} does not exist; build it (device_apps/android/README.md)"))
+            checks.append(
+                Check(
+                    "apk",
+                    apk.is_file(),
+                    f"{apk} ({apk.stat().st_size} bytes), version {self.settings.app_version}"
+                    if apk.is_file()
+                    else f"adb.apk {apk} does not exist; build it (device_apps/android/README.md)",
+                )
+            )
         for d in chosen:
             checks.extend(self._doctor_device(d, apk))
         return checks
@@ -567,17 +687,42 @@ class AdbFarm(Farm):
             if installed is not None and (s.app_version is None or installed == s.app_version):
                 out.append(Check(f"{d.id} app", True, f"{s.package} {installed} installed"))
             elif apk is not None:
-                out.append(Check(f"{d.id} app", True, f"{s.package} {installed or 'not installed'}; version {s.app_version} is installed on the first run"))
+                out.append(
+                    Check(
+                        f"{d.id} app",
+                        True,
+                        f"{s.package} {installed or 'not installed'}; version {s.app_version} is installed on the first run",
+                    )
+                )
             else:
-                out.append(Check(f"{d.id} app", False, f"{s.package} is not installed; set adb.apk + app_version or `adb -s {d.id} install app.apk`"))
+                out.append(
+                    Check(
+                        f"{d.id} app",
+                        False,
+                        f"{s.package} is not installed; set adb.apk + app_version or `adb -s {d.id} install app.apk`",
+                    )
+                )
             probe = f"{self.storage}/.flint-probe"
             res = self._shell(d.id, f"mkdir -p {q(self.storage)} && touch {q(probe)} && rm -f {q(probe)}")
-            out.append(Check(f"{d.id} storage", res.returncode == 0, f"{self.storage} is writable" if res.returncode == 0 else
-                             f"cannot write {self.storage}: {res.output.strip()[:200]}; set adb.storage_dir to a folder the app and adb can both use"))
+            out.append(
+                Check(
+                    f"{d.id} storage",
+                    res.returncode == 0,
+                    f"{self.storage} is writable"
+                    if res.returncode == 0
+                    else f"cannot write {self.storage}: {res.output.strip()[:200]}; set adb.storage_dir to a folder the app and adb can both use",
+                )
+            )
             c = self.conditions(d.id)
             hot = self._too_hot(c)
-            out.append(Check(f"{d.id} conditions", hot is None, f"battery {c['battery_percent']}%, thermal {c['thermal_state'] or 'unknown'}" +
-                             (f"; {hot}: let it cool down" if hot else "")))
+            out.append(
+                Check(
+                    f"{d.id} conditions",
+                    hot is None,
+                    f"battery {c['battery_percent']}%, thermal {c['thermal_state'] or 'unknown'}"
+                    + (f"; {hot}: let it cool down" if hot else ""),
+                )
+            )
         except AdbError as e:
             out.append(Check(f"{d.id}", False, f"adb error: {e}; check the connection"))
         return out

@@ -27,8 +27,8 @@ from typing import Any, Literal
 
 import requests
 
-from ..contract import ContractError, fail, merge_device_result
-from ..errors import ConfigError, UserError
+from ..core.contract import ContractError, fail, merge_device_result
+from ..core.errors import ConfigError, UserError
 from .base import BenchJob, Check, Device, DeviceLost, Farm
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,20 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "browserstack": Preset("https://hub-cloud.browserstack.com/wd/hub", "https://api-cloud.browserstack.com",
-                           "bstack:options", "BROWSERSTACK_USERNAME", "BROWSERSTACK_ACCESS_KEY"),
-    "saucelabs": Preset("https://ondemand.us-west-1.saucelabs.com/wd/hub", "https://api.us-west-1.saucelabs.com",
-                        "sauce:options", "SAUCE_USERNAME", "SAUCE_ACCESS_KEY"),
+    "browserstack": Preset(
+        "https://hub-cloud.browserstack.com/wd/hub",
+        "https://api-cloud.browserstack.com",
+        "bstack:options",
+        "BROWSERSTACK_USERNAME",
+        "BROWSERSTACK_ACCESS_KEY",
+    ),
+    "saucelabs": Preset(
+        "https://ondemand.us-west-1.saucelabs.com/wd/hub",
+        "https://api.us-west-1.saucelabs.com",
+        "sauce:options",
+        "SAUCE_USERNAME",
+        "SAUCE_ACCESS_KEY",
+    ),
     "generic": Preset("http://127.0.0.1:4723", None, None, None, None),
 }
 
@@ -116,13 +126,21 @@ class AppiumSettings:
 
     def validate(self, file: str, prefix: str) -> None:
         if self.provider == "generic" and not self.devices:
-            raise ConfigError(file, f"{prefix}devices", "a generic hub has no device-listing API: list the devices as [[appium.devices]] tables with a name")
+            raise ConfigError(
+                file,
+                f"{prefix}devices",
+                "a generic hub has no device-listing API: list the devices as [[appium.devices]] tables with a name",
+            )
         if (self.username_env is None) != (self.access_key_env is None) and self.provider == "generic":
             raise ConfigError(file, f"{prefix}username_env", "give both username_env and access_key_env, or neither")
         for key in ("username_env", "access_key_env"):
             value = getattr(self, key)
             if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-                raise ConfigError(file, prefix + key, f"must be the NAME of an environment variable (e.g. BROWSERSTACK_USERNAME), got {value!r}; never put the credential itself in the config")
+                raise ConfigError(
+                    file,
+                    prefix + key,
+                    f"must be the NAME of an environment variable (e.g. BROWSERSTACK_USERNAME), got {value!r}; never put the credential itself in the config",
+                )
         for key in ("session_timeout_s", "upload_timeout_s", "poll_interval_s"):
             if getattr(self, key) <= 0:
                 raise ConfigError(file, prefix + key, "must be positive")
@@ -131,7 +149,9 @@ class AppiumSettings:
         seen = set()
         for i, d in enumerate(self.devices):
             if (d.name, d.platform_version) in seen:
-                raise ConfigError(file, f"{prefix}devices[{i}].name", f"duplicate device {d.name!r} {d.platform_version or ''}".strip())
+                raise ConfigError(
+                    file, f"{prefix}devices[{i}].name", f"duplicate device {d.name!r} {d.platform_version or ''}".strip()
+                )
             seen.add((d.name, d.platform_version))
 
 
@@ -154,7 +174,11 @@ class Credentials:
         return self.username_env is not None
 
     def missing(self) -> list[str]:
-        return [name for name, value in ((self.username_env, self.username), (self.access_key_env, self.access_key)) if name and not value]
+        return [
+            name
+            for name, value in ((self.username_env, self.username), (self.access_key_env, self.access_key))
+            if name and not value
+        ]
 
     def auth(self) -> tuple[str, str] | None:
         return (self.username, self.access_key) if self.username and self.access_key else None
@@ -191,25 +215,37 @@ class ProviderApi:
         except requests.RequestException as e:
             raise ProviderError(self.credentials.redact(f"{what}: cannot reach {url}: {e}")) from None
         if response.status_code in (401, 403):
-            raise ProviderError(f"{what}: {self.settings.provider} rejected the credentials from {self.credentials.names()} "
-                                f"(HTTP {response.status_code} from {url}). Check that both variables hold a valid username and access key.")
+            raise ProviderError(
+                f"{what}: {self.settings.provider} rejected the credentials from {self.credentials.names()} "
+                f"(HTTP {response.status_code} from {url}). Check that both variables hold a valid username and access key."
+            )
         if not response.ok:
             raise ProviderError(self.credentials.redact(f"{what}: HTTP {response.status_code} from {url}: {response.text[:300]}"))
         try:
             return response.json()
         except ValueError:
-            raise ProviderError(self.credentials.redact(f"{what}: {url} did not answer with JSON: {response.text[:200]}")) from None
+            raise ProviderError(
+                self.credentials.redact(f"{what}: {url} did not answer with JSON: {response.text[:200]}")
+            ) from None
 
     def upload_app(self, path: Path) -> str:
         """Upload the app; return the value for the `app` capability."""
         what = f"uploading {path.name} to {self.settings.provider}"
         with path.open("rb") as f:
             if self.settings.provider == "browserstack":
-                doc = self._request("POST", "/app-automate/upload", what, files={"file": (path.name, f)}, timeout=self.settings.upload_timeout_s)
+                doc = self._request(
+                    "POST", "/app-automate/upload", what, files={"file": (path.name, f)}, timeout=self.settings.upload_timeout_s
+                )
                 ref = doc.get("app_url") if isinstance(doc, dict) else None
             else:
-                doc = self._request("POST", "/v1/storage/upload", what, files={"payload": (path.name, f)}, data={"name": path.name},
-                                    timeout=self.settings.upload_timeout_s)
+                doc = self._request(
+                    "POST",
+                    "/v1/storage/upload",
+                    what,
+                    files={"payload": (path.name, f)},
+                    data={"name": path.name},
+                    timeout=self.settings.upload_timeout_s,
+                )
                 item = doc.get("item") if isinstance(doc, dict) else None
                 ref = f"storage:{item['id']}" if isinstance(item, dict) and item.get("id") else None
         if not ref:
@@ -221,21 +257,37 @@ class ProviderApi:
         platform = self.settings.platform
         if self.settings.provider == "browserstack":
             rows = self._request("GET", "/app-automate/devices.json", f"listing {self.settings.provider} devices")
-            return [AppiumDevice(name=r["device"], platform_version=str(r.get("os_version")), manufacturer=_brand(r["device"], platform))
-                    for r in rows if isinstance(r, dict) and str(r.get("os", "")).lower() == platform and r.get("device")
-                    and r.get("realMobile", True)]
+            return [
+                AppiumDevice(
+                    name=r["device"], platform_version=str(r.get("os_version")), manufacturer=_brand(r["device"], platform)
+                )
+                for r in rows
+                if isinstance(r, dict)
+                and str(r.get("os", "")).lower() == platform
+                and r.get("device")
+                and r.get("realMobile", True)
+            ]
         rows = self._request("GET", "/v1/rdc/devices", f"listing {self.settings.provider} devices")
         out = []
         for r in rows if isinstance(rows, list) else []:
             if not isinstance(r, dict) or str(r.get("os", "")).lower() != platform or not r.get("name"):
                 continue
             makers = r.get("manufacturer") or []
-            out.append(AppiumDevice(
-                name=r["name"], platform_version=str(r.get("osVersion")) if r.get("osVersion") is not None else None, udid=None,
-                manufacturer=(makers[0] if isinstance(makers, list) and makers else makers or None) or _brand(r["name"], platform),
-                model=r.get("modelNumber"), soc=r.get("cpuType"), abi=r.get("abiType"), cores=r.get("cpuCores"),
-                memory_mb=float(r["ramSize"]) if r.get("ramSize") else None,
-                capabilities={"appium:deviceName": r["id"]} if r.get("id") else {}))  # Sauce: pin the exact device by its id
+            out.append(
+                AppiumDevice(
+                    name=r["name"],
+                    platform_version=str(r.get("osVersion")) if r.get("osVersion") is not None else None,
+                    udid=None,
+                    manufacturer=(makers[0] if isinstance(makers, list) and makers else makers or None)
+                    or _brand(r["name"], platform),
+                    model=r.get("modelNumber"),
+                    soc=r.get("cpuType"),
+                    abi=r.get("abiType"),
+                    cores=r.get("cpuCores"),
+                    memory_mb=float(r["ramSize"]) if r.get("ramSize") else None,
+                    capabilities={"appium:deviceName": r["id"]} if r.get("id") else {},
+                )
+            )  # Sauce: pin the exact device by its id
         return out
 
 
@@ -272,8 +324,10 @@ class AppiumFarm(Farm):
     def _check_credentials(self) -> None:
         missing = self.credentials.missing()
         if missing:
-            raise UserError(f"The {self.settings.provider} farm '{self.name}' needs the environment variable(s) {', '.join('$' + m for m in missing)} "
-                            f"(the names come from the config's username_env / access_key_env). Set them in the environment, e.g. export {missing[0]}=...")
+            raise UserError(
+                f"The {self.settings.provider} farm '{self.name}' needs the environment variable(s) {', '.join('$' + m for m in missing)} "
+                f"(the names come from the config's username_env / access_key_env). Set them in the environment, e.g. export {missing[0]}=..."
+            )
 
     def _appium_devices(self) -> list[AppiumDevice]:
         if self.settings.devices:
@@ -286,27 +340,66 @@ class AppiumFarm(Farm):
         out = []
         for d in self._appium_devices():
             device_id = f"{d.name} {d.platform_version}" if d.platform_version else d.name
-            out.append(Device(id=device_id, farm=self.name, manufacturer=d.manufacturer or _brand(d.name, platform), model=d.model or d.name,
-                              soc=d.soc, os="iOS" if platform == "ios" else "Android", os_version=d.platform_version, abi=d.abi,
-                              cores=d.cores, memory_mb=d.memory_mb, emulator=False, handle={"appium": d}))
+            out.append(
+                Device(
+                    id=device_id,
+                    farm=self.name,
+                    manufacturer=d.manufacturer or _brand(d.name, platform),
+                    model=d.model or d.name,
+                    soc=d.soc,
+                    os="iOS" if platform == "ios" else "Android",
+                    os_version=d.platform_version,
+                    abi=d.abi,
+                    cores=d.cores,
+                    memory_mb=d.memory_mb,
+                    emulator=False,
+                    handle={"appium": d},
+                )
+            )
         return out
 
     def doctor(self) -> list[Check]:
         s, checks = self.settings, []
         if self.credentials.required:
             missing = self.credentials.missing()
-            checks.append(Check("credentials", not missing, f"{self.credentials.names()} are set" if not missing else
-                                f"set {', '.join('$' + m for m in missing)} in the environment (the config names them in username_env / access_key_env)"))
+            checks.append(
+                Check(
+                    "credentials",
+                    not missing,
+                    f"{self.credentials.names()} are set"
+                    if not missing
+                    else f"set {', '.join('$' + m for m in missing)} in the environment (the config names them in username_env / access_key_env)",
+                )
+            )
         if not s.app.startswith(("bs://", "storage:", "http://", "https://")):
             p = Path(s.app)
-            checks.append(Check("app", p.is_file(), f"{p} exists ({p.stat().st_size} bytes)" if p.is_file() else
-                                f"{p} not found: build the benchmark app (device_apps/{s.platform}/README.md) or set [appium] app"))
+            checks.append(
+                Check(
+                    "app",
+                    p.is_file(),
+                    f"{p} exists ({p.stat().st_size} bytes)"
+                    if p.is_file()
+                    else f"{p} not found: build the benchmark app (device_apps/{s.platform}/README.md) or set [appium] app",
+                )
+            )
         if self.api.base and self.credentials.auth():
             try:
                 offered = self.api.devices()
-                checks.append(Check("provider-api", True, f"{s.provider} API at {self.api.base} accepts the credentials and offers {len(offered)} {s.platform} device(s)"))
+                checks.append(
+                    Check(
+                        "provider-api",
+                        True,
+                        f"{s.provider} API at {self.api.base} accepts the credentials and offers {len(offered)} {s.platform} device(s)",
+                    )
+                )
                 n = len(self.settings.devices) or len(select_devices(offered, s.select))
-                checks.append(Check("devices", n > 0, f"{n} device(s) selected" if n else "no device matches [appium.select]; relax the filters"))
+                checks.append(
+                    Check(
+                        "devices",
+                        n > 0,
+                        f"{n} device(s) selected" if n else "no device matches [appium.select]; relax the filters",
+                    )
+                )
             except UserError as e:
                 checks.append(Check("provider-api", False, self.credentials.redact(str(e))))
         hub = self.hub_url
@@ -332,7 +425,9 @@ class AppiumFarm(Farm):
             if self._app_ref is None:
                 path = Path(s.app)
                 if not path.is_file():
-                    raise UserError(f"[appium] app = {s.app!r}: file not found. Build the benchmark app (device_apps/{s.platform}/README.md) or give an uploaded app id.")
+                    raise UserError(
+                        f"[appium] app = {s.app!r}: file not found. Build the benchmark app (device_apps/{s.platform}/README.md) or give an uploaded app id."
+                    )
                 self._check_credentials()
                 self._app_ref = self.api.upload_app(path)
                 log.info("uploaded %s to %s as %s", path.name, s.provider, self._app_ref)
@@ -352,8 +447,16 @@ class AppiumFarm(Farm):
         opts.set_capability("appium:autoLaunch", False)  # launch only after the spec is pushed
         if s.provider == "browserstack":
             # BrowserStack picks the device from bstack:options
-            opts.set_capability("bstack:options", {"deviceName": device.name, **({"osVersion": device.platform_version} if device.platform_version else {}),
-                                                   "projectName": "flint-bench", "buildName": s.build_name, "sessionName": session_name})
+            opts.set_capability(
+                "bstack:options",
+                {
+                    "deviceName": device.name,
+                    **({"osVersion": device.platform_version} if device.platform_version else {}),
+                    "projectName": "flint-bench",
+                    "buildName": s.build_name,
+                    "sessionName": session_name,
+                },
+            )
         else:
             opts.device_name = device.name
             if device.platform_version:
@@ -386,7 +489,11 @@ class AppiumFarm(Farm):
             try:
                 driver = self._open_session(device.handle["appium"], app, f"{job.model.name} on {device.id}")
             except WebDriverException as e:
-                return fail(record, "session-refused", self.credentials.redact(f"{self.hub_url} refused the session for {device.id}: {_wd_message(e)}"))
+                return fail(
+                    record,
+                    "session-refused",
+                    self.credentials.redact(f"{self.hub_url} refused the session for {device.id}: {_wd_message(e)}"),
+                )
             record["extra"] = {"appium": {"provider": self.settings.provider, "session_id": driver.session_id}}
             self._describe(record, driver.capabilities)
             for name, path in (("model.pte", job.training_artifact), ("data.npz", job.data_file)):
@@ -394,12 +501,18 @@ class AppiumFarm(Farm):
             driver.push_file(self.remote_path("spec.json"), base64.b64encode(json.dumps(spec).encode()).decode())
             self._conditions(record, driver)
             driver.activate_app(self.settings.app_id)
-            perf = PerfSampler(driver, self.settings.app_id, enabled=self.settings.sample_performance and self.settings.platform == "android")
+            perf = PerfSampler(
+                driver, self.settings.app_id, enabled=self.settings.sample_performance and self.settings.platform == "android"
+            )
             text = self._wait_for_result(driver, spec, job.settings.timeout_s, perf)
             perf.fill(record)
             if text is None:
-                return fail(record, "timeout", f"no result from {device.id} within timeout_s = {job.settings.timeout_s:g} s "
-                                               f"(looked for {self._result_where()})")
+                return fail(
+                    record,
+                    "timeout",
+                    f"no result from {device.id} within timeout_s = {job.settings.timeout_s:g} s "
+                    f"(looked for {self._result_where()})",
+                )
             try:
                 result = json.loads(text)
                 merge_device_result(record, result)
@@ -423,8 +536,12 @@ class AppiumFarm(Farm):
         from appium.webdriver.client_config import AppiumClientConfig
 
         auth = self.credentials.auth()
-        config = AppiumClientConfig(self.hub_url, timeout=int(self.settings.session_timeout_s),
-                                    username=auth[0] if auth else None, password=auth[1] if auth else None)
+        config = AppiumClientConfig(
+            self.hub_url,
+            timeout=int(self.settings.session_timeout_s),
+            username=auth[0] if auth else None,
+            password=auth[1] if auth else None,
+        )
         return webdriver.Remote(self.hub_url, options=self.options(device, app, session_name), client_config=config)
 
     @staticmethod
@@ -448,7 +565,9 @@ class AppiumFarm(Farm):
             log.debug("no battery info from %s: %s", record["device"]["id"], _wd_message(e))
             return
         level, state = info.get("level"), info.get("state")
-        charging = {"android": {2: True, 5: True, 3: False, 4: False}, "ios": {2: True, 3: True, 1: False}}[self.settings.platform]
+        charging = {"android": {2: True, 5: True, 3: False, 4: False}, "ios": {2: True, 3: True, 1: False}}[
+            self.settings.platform
+        ]
         if isinstance(level, (int, float)) and level >= 0:
             record["conditions"]["battery_percent"] = round(float(level) * 100, 1)
         record["conditions"]["charging"] = charging.get(state)
@@ -515,11 +634,19 @@ class PerfSampler:
 
     def fill(self, record: dict) -> None:
         if self.cpu:
-            record["cpu"] = {"mean_percent": sum(self.cpu) / len(self.cpu), "max_percent": max(self.cpu), "samples": len(self.cpu),
-                             "method": "appium mobile: getPerformanceData cpuinfo (user + kernel %) at each result poll"}
+            record["cpu"] = {
+                "mean_percent": sum(self.cpu) / len(self.cpu),
+                "max_percent": max(self.cpu),
+                "samples": len(self.cpu),
+                "method": "appium mobile: getPerformanceData cpuinfo (user + kernel %) at each result poll",
+            }
         if self.pss_mb:
-            record["memory"] = {"peak_mb": max(self.pss_mb), "baseline_mb": None, "peak_delta_mb": None,
-                                "method": "pss: appium mobile: getPerformanceData memoryinfo totalPss at each result poll"}
+            record["memory"] = {
+                "peak_mb": max(self.pss_mb),
+                "baseline_mb": None,
+                "peak_delta_mb": None,
+                "method": "pss: appium mobile: getPerformanceData memoryinfo totalPss at each result poll",
+            }
 
 
 def combine_memory(host: dict, app: dict) -> None:

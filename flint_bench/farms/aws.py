@@ -34,8 +34,8 @@ import jinja2
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..contract import ContractError, fail, merge_device_result
-from ..errors import ConfigError, UserError
+from ..core.contract import ContractError, fail, merge_device_result
+from ..core.errors import ConfigError, UserError
 from .base import BenchJob, Check, Device, Farm
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,23 @@ RESULT_NAME = "flint/result.json"  # under $DEVICEFARM_LOG_DIR on the test host
 class DeviceFilter:
     """One deviceSelectionConfiguration filter, as in the Device Farm API."""
 
-    attribute: Literal["ARN", "PLATFORM", "OS_VERSION", "MODEL", "AVAILABILITY", "FORM_FACTOR", "MANUFACTURER",
-                       "REMOTE_ACCESS_ENABLED", "REMOTE_DEBUG_ENABLED", "INSTANCE_ARN", "INSTANCE_LABELS", "FLEET_TYPE"]
-    operator: Literal["EQUALS", "LESS_THAN", "LESS_THAN_OR_EQUALS", "GREATER_THAN", "GREATER_THAN_OR_EQUALS", "IN", "NOT_IN", "CONTAINS"]
+    attribute: Literal[
+        "ARN",
+        "PLATFORM",
+        "OS_VERSION",
+        "MODEL",
+        "AVAILABILITY",
+        "FORM_FACTOR",
+        "MANUFACTURER",
+        "REMOTE_ACCESS_ENABLED",
+        "REMOTE_DEBUG_ENABLED",
+        "INSTANCE_ARN",
+        "INSTANCE_LABELS",
+        "FLEET_TYPE",
+    ]
+    operator: Literal[
+        "EQUALS", "LESS_THAN", "LESS_THAN_OR_EQUALS", "GREATER_THAN", "GREATER_THAN_OR_EQUALS", "IN", "NOT_IN", "CONTAINS"
+    ]
     values: list[str]
 
 
@@ -74,7 +88,11 @@ class AwsSettings:
 
     def validate(self, file: str, prefix: str) -> None:
         if not re.fullmatch(r"arn:aws:devicefarm:[a-z0-9-]+:\d{12}:project:[\w-]+", self.project_arn):
-            raise ConfigError(file, prefix + "project_arn", f"not a Device Farm project ARN (arn:aws:devicefarm:us-west-2:<account>:project:<id>): {self.project_arn!r}")
+            raise ConfigError(
+                file,
+                prefix + "project_arn",
+                f"not a Device Farm project ARN (arn:aws:devicefarm:us-west-2:<account>:project:<id>): {self.project_arn!r}",
+            )
         if self.device_pool_arn is not None and ":devicepool:" not in self.device_pool_arn:
             raise ConfigError(file, prefix + "device_pool_arn", f"not a device pool ARN: {self.device_pool_arn!r}")
         if self.device_pool_arn and self.filters:
@@ -85,11 +103,17 @@ class AwsSettings:
         if not re.fullmatch(r"\.?[A-Za-z][\w]*(\.[A-Za-z][\w]*)*", self.activity):
             raise ConfigError(file, prefix + "activity", f"not an activity class name: {self.activity!r}")
         if not re.fullmatch(r"/[\w./{}-]+", self.remote_dir):
-            raise ConfigError(file, prefix + "remote_dir", f"must be an absolute device path of letters, digits, . _ - /: {self.remote_dir!r}")
+            raise ConfigError(
+                file, prefix + "remote_dir", f"must be an absolute device path of letters, digits, . _ - /: {self.remote_dir!r}"
+            )
         if not 1 <= self.max_devices <= 100:
             raise ConfigError(file, prefix + "max_devices", "must be between 1 and 100")
         if self.poll_interval_s <= 0 or self.upload_timeout_s <= 0 or self.job_timeout_minutes < 1:
-            raise ConfigError(file, prefix + "poll_interval_s", "poll_interval_s and upload_timeout_s must be positive, job_timeout_minutes at least 1")
+            raise ConfigError(
+                file,
+                prefix + "poll_interval_s",
+                "poll_interval_s and upload_timeout_s must be positive, job_timeout_minutes at least 1",
+            )
 
     @property
     def device_dir(self) -> str:
@@ -107,9 +131,15 @@ def render_test_spec(settings: AwsSettings, *, timeout_s: float, cooldown_s: flo
         source = resources.files("flint_bench.farms").joinpath("templates/devicefarm-android.yml.j2").read_text()
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     return env.from_string(source).render(
-        description=re.sub(r"[^\w .:/-]", "_", description), package=settings.package, activity=settings.activity,
-        remote_dir=shlex.quote(settings.device_dir), test_host=settings.test_host, timeout_s=int(timeout_s), poll_s=2,
-        cooldown_s=int(cooldown_s))
+        description=re.sub(r"[^\w .:/-]", "_", description),
+        package=settings.package,
+        activity=settings.activity,
+        remote_dir=shlex.quote(settings.device_dir),
+        test_host=settings.test_host,
+        timeout_s=int(timeout_s),
+        poll_s=2,
+        cooldown_s=int(cooldown_s),
+    )
 
 
 def model_bundle(job: BenchJob) -> bytes:
@@ -128,10 +158,20 @@ def model_bundle(job: BenchJob) -> bytes:
 
 def device_from_api(d: dict, farm: str) -> Device:
     memory = d.get("memory")
-    return Device(id=d.get("name") or d["arn"].rsplit("/", 1)[-1], farm=farm, manufacturer=d.get("manufacturer"), model=d.get("model") or d.get("modelId"),
-                  soc=None, os=(d.get("platform") or "").title() or None, os_version=d.get("os"), abi=(d.get("cpu") or {}).get("architecture"),
-                  cores=None, memory_mb=round(memory / 2**20, 1) if memory else None, emulator=False,
-                  handle={"arn": d["arn"], "model_id": d.get("modelId"), "form_factor": d.get("formFactor")})
+    return Device(
+        id=d.get("name") or d["arn"].rsplit("/", 1)[-1],
+        farm=farm,
+        manufacturer=d.get("manufacturer"),
+        model=d.get("model") or d.get("modelId"),
+        soc=None,
+        os=(d.get("platform") or "").title() or None,
+        os_version=d.get("os"),
+        abi=(d.get("cpu") or {}).get("architecture"),
+        cores=None,
+        memory_mb=round(memory / 2**20, 1) if memory else None,
+        emulator=False,
+        handle={"arn": d["arn"], "model_id": d.get("modelId"), "form_factor": d.get("formFactor")},
+    )
 
 
 def result_from_artifacts(zip_bytes: bytes) -> dict | None:
@@ -174,7 +214,9 @@ class AwsDeviceFarm(Farm):
             try:
                 self._devices = self._list_devices()
             except (ClientError, BotoCoreError) as e:
-                raise UserError(f"AWS Device Farm: cannot list devices: {e}. Check the AWS credentials (AWS_ACCESS_KEY_ID / AWS_PROFILE) and the region.") from None
+                raise UserError(
+                    f"AWS Device Farm: cannot list devices: {e}. Check the AWS credentials (AWS_ACCESS_KEY_ID / AWS_PROFILE) and the region."
+                ) from None
         return self._devices
 
     def _list_devices(self) -> list[Device]:
@@ -194,10 +236,23 @@ class AwsDeviceFarm(Farm):
     def doctor(self) -> list[Check]:
         checks = []
         creds = boto3.session.Session().get_credentials()
-        checks.append(Check("credentials", creds is not None, "AWS credentials found (boto3 chain)" if creds else
-                            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"))
+        checks.append(
+            Check(
+                "credentials",
+                creds is not None,
+                "AWS credentials found (boto3 chain)"
+                if creds
+                else "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE",
+            )
+        )
         app = Path(self.settings.app)
-        checks.append(Check("app", app.is_file(), f"{app} exists" if app.is_file() else f"{app} not found: build device_apps/android (see its README)"))
+        checks.append(
+            Check(
+                "app",
+                app.is_file(),
+                f"{app} exists" if app.is_file() else f"{app} not found: build device_apps/android (see its README)",
+            )
+        )
         if creds is None:
             return checks
         try:
@@ -236,12 +291,22 @@ class AwsDeviceFarm(Farm):
         found = outcome["jobs"].get(device.handle["arn"])
         if found is None:
             return fail(record, "device-farm", f"run {outcome['run_arn']} has no job on {device.id} ({device.handle['arn']})")
-        record["extra"] = {"aws": {"run_arn": outcome["run_arn"], "job_arn": found["arn"], "result": found.get("result"),
-                                   "device_minutes": (found.get("deviceMinutes") or {}).get("total")}}
+        record["extra"] = {
+            "aws": {
+                "run_arn": outcome["run_arn"],
+                "job_arn": found["arn"],
+                "result": found.get("result"),
+                "device_minutes": (found.get("deviceMinutes") or {}).get("total"),
+            }
+        }
         result = found.get("flint_result")
         if result is None:
-            return fail(record, "device-farm", f"job on {device.id} ended {found.get('result')} without {RESULT_NAME}: {found.get('message') or 'no message'}"
-                                               f"{' (' + found['artifact_error'] + ')' if found.get('artifact_error') else ''}")
+            return fail(
+                record,
+                "device-farm",
+                f"job on {device.id} ended {found.get('result')} without {RESULT_NAME}: {found.get('message') or 'no message'}"
+                f"{' (' + found['artifact_error'] + ')' if found.get('artifact_error') else ''}",
+            )
         try:
             merge_device_result(record, result)
         except ContractError as e:
@@ -251,8 +316,12 @@ class AwsDeviceFarm(Farm):
     def _upload(self, name: str, kind: str, data: bytes) -> str:
         """create_upload, PUT to the presigned URL, poll get_upload until SUCCEEDED; returns the upload ARN."""
         s = self.settings
-        upload = self.client.create_upload(projectArn=s.project_arn, name=name, type=UPLOAD_TYPES[kind], contentType="application/octet-stream")["upload"]
-        r = requests.put(upload["url"], data=data, headers={"Content-Type": "application/octet-stream"}, timeout=s.upload_timeout_s)
+        upload = self.client.create_upload(
+            projectArn=s.project_arn, name=name, type=UPLOAD_TYPES[kind], contentType="application/octet-stream"
+        )["upload"]
+        r = requests.put(
+            upload["url"], data=data, headers={"Content-Type": "application/octet-stream"}, timeout=s.upload_timeout_s
+        )
         if not r.ok:
             raise DeviceFarmError(f"uploading {name}: the presigned URL answered HTTP {r.status_code}")
         deadline = time.monotonic() + s.upload_timeout_s
@@ -261,7 +330,9 @@ class AwsDeviceFarm(Farm):
             if got["status"] == "SUCCEEDED":
                 return upload["arn"]
             if got["status"] == "FAILED":
-                raise DeviceFarmError(f"Device Farm rejected {name}: {got.get('metadata') or got.get('message') or 'no reason given'}")
+                raise DeviceFarmError(
+                    f"Device Farm rejected {name}: {got.get('metadata') or got.get('message') or 'no reason given'}"
+                )
             if time.monotonic() > deadline:
                 raise DeviceFarmError(f"uploading {name}: still {got['status']} after {s.upload_timeout_s:g} s")
             time.sleep(s.poll_interval_s)
@@ -270,7 +341,9 @@ class AwsDeviceFarm(Farm):
         if self._app_arn is None:
             path = Path(self.settings.app)
             if not path.is_file():
-                raise UserError(f"[aws_devicefarm] app = {str(path)!r}: file not found. Build the benchmark app (device_apps/android/README.md).")
+                raise UserError(
+                    f"[aws_devicefarm] app = {str(path)!r}: file not found. Build the benchmark app (device_apps/android/README.md)."
+                )
             self._app_arn = self._upload(path.name, "app", path.read_bytes())
         return self._app_arn
 
@@ -283,12 +356,24 @@ class AwsDeviceFarm(Farm):
         spec_yaml = render_test_spec(s, timeout_s=job.settings.timeout_s, cooldown_s=job.settings.cooldown_s, description=tag)
         spec_arn = self._upload(f"flint-{job.model.name}-testspec.yml", "spec", spec_yaml.encode())
         whole_pool = s.device_pool_arn and len(devices) == len(self.devices())
-        where: dict[str, Any] = {"devicePoolArn": s.device_pool_arn} if whole_pool else {
-            "deviceSelectionConfiguration": {"filters": [{"attribute": "ARN", "operator": "IN", "values": [d.handle["arn"] for d in devices]}],
-                                             "maxDevices": len(devices)}}
-        run = self.client.schedule_run(projectArn=s.project_arn, appArn=app_arn, name=tag[:256],
-                                       test={"type": TEST_TYPE, "testPackageArn": bundle_arn, "testSpecArn": spec_arn},
-                                       executionConfiguration={"jobTimeoutMinutes": s.job_timeout_minutes}, **where)["run"]
+        where: dict[str, Any] = (
+            {"devicePoolArn": s.device_pool_arn}
+            if whole_pool
+            else {
+                "deviceSelectionConfiguration": {
+                    "filters": [{"attribute": "ARN", "operator": "IN", "values": [d.handle["arn"] for d in devices]}],
+                    "maxDevices": len(devices),
+                }
+            }
+        )
+        run = self.client.schedule_run(
+            projectArn=s.project_arn,
+            appArn=app_arn,
+            name=tag[:256],
+            test={"type": TEST_TYPE, "testPackageArn": bundle_arn, "testSpecArn": spec_arn},
+            executionConfiguration={"jobTimeoutMinutes": s.job_timeout_minutes},
+            **where,
+        )["run"]
         log.info("scheduled %s for %s on %d device(s)", run["arn"], job.model.name, len(devices))
         # the whole run may take a job timeout per device batch; give up (and stop it) past that
         deadline = time.monotonic() + max(job.settings.timeout_s, s.job_timeout_minutes * 60) * 2 + 600
@@ -305,7 +390,10 @@ class AwsDeviceFarm(Farm):
                 try:
                     found["flint_result"] = self._job_result(j["arn"])
                 except (requests.RequestException, zipfile.BadZipFile, json.JSONDecodeError, KeyError) as e:
-                    found["flint_result"], found["artifact_error"] = None, f"customer artifacts unreadable: {type(e).__name__}: {e}"
+                    found["flint_result"], found["artifact_error"] = (
+                        None,
+                        f"customer artifacts unreadable: {type(e).__name__}: {e}",
+                    )
                 jobs[j["device"]["arn"]] = found
         return {"run_arn": run["arn"], "result": run.get("result"), "jobs": jobs}
 
@@ -325,4 +413,3 @@ class AwsDeviceFarm(Farm):
                                     if found is not None:
                                         return found
         return None
-

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..contract import SCHEMA_VERSION, blank_record
+from ..core.contract import SCHEMA_VERSION, blank_record
 from ..export import Artifacts
 from ..zoo import ModelDef
 
@@ -51,11 +51,18 @@ class RunSettings:
 
     def benchmark_section(self, model: ModelDef) -> dict:
         """The record's `benchmark` section: what was asked of the device."""
-        return {"examples": self.examples, "batch_size": self.batch_size or model.batch_size, "epochs": self.epochs,
-                "warmup_steps": self.warmup_steps, "repeats": self.repeats, "seed": self.seed, "learning_rate": model.lr}
+        return {
+            "examples": self.examples,
+            "batch_size": self.batch_size or model.batch_size,
+            "epochs": self.epochs,
+            "warmup_steps": self.warmup_steps,
+            "repeats": self.repeats,
+            "seed": self.seed,
+            "learning_rate": model.lr,
+        }
 
     def validate(self, file: str, prefix: str) -> None:
-        from ..errors import ConfigError
+        from ..core.errors import ConfigError
 
         for key in ("examples", "repeats", "epochs", "max_parallel_devices"):
             if getattr(self, key) < 1:
@@ -84,7 +91,9 @@ class BenchJob:
     def training_artifact(self) -> Path:
         return self.artifacts.path("executorch-training")
 
-    def spec(self, artifact: str, data_file: str | None, inference_artifact: str | None = None, threads: int | None = None) -> dict:
+    def spec(
+        self, artifact: str, data_file: str | None, inference_artifact: str | None = None, threads: int | None = None
+    ) -> dict:
         """The benchmark spec (spec.schema.json) with paths as the device will see them."""
         batch = self.model.example_batch(self.batch_size)
         inputs = []
@@ -97,7 +106,14 @@ class BenchJob:
         return {
             "schema_version": SCHEMA_VERSION,
             "run_id": self.run_id,
-            "model": {"name": self.model.name, "format": "executorch-training", "artifact": artifact, "sha256": m.sha256, "method": "forward", "inference_artifact": inference_artifact},
+            "model": {
+                "name": self.model.name,
+                "format": "executorch-training",
+                "artifact": artifact,
+                "sha256": m.sha256,
+                "method": "forward",
+                "inference_artifact": inference_artifact,
+            },
             "data": {"file": data_file, "features": self.model.n_features, "inputs": inputs},
             "examples": self.settings.examples,
             "batch_size": self.batch_size,
@@ -112,9 +128,15 @@ class BenchJob:
     def blank_record(self, device: Device) -> dict:
         m = self.artifacts.manifests["executorch-training"]
         model = {
-            "name": self.model.name, "description": self.model.description, "format": m.format, "artifact_sha256": m.sha256,
-            "trainable_params": m.trainable_params, "total_params": m.total_params, "storage_bytes": m.bytes,
-            "update_bytes": m.update_bytes, "task": m.task,
+            "name": self.model.name,
+            "description": self.model.description,
+            "format": m.format,
+            "artifact_sha256": m.sha256,
+            "trainable_params": m.trainable_params,
+            "total_params": m.total_params,
+            "storage_bytes": m.bytes,
+            "update_bytes": m.update_bytes,
+            "task": m.task,
         }
         record = blank_record(self.run_id, model, device.as_record(), self.settings.benchmark_section(self.model))
         # a client downloads the training program and uploads its update once per task

@@ -21,8 +21,8 @@ from pathlib import Path
 import psutil
 
 from ..bench.sampler import MIN_CPU_WINDOW_S, ProcessSampler
-from ..contract import ContractError, fail, merge_device_result
-from ..errors import ConfigError
+from ..core.contract import ContractError, fail, merge_device_result
+from ..core.errors import ConfigError
 from .base import BenchJob, Check, Device, Farm
 
 
@@ -49,7 +49,9 @@ class LocalSettings:
             names.add(d.name)
             for cpu in d.cpu_affinity or []:
                 if not 0 <= cpu < cpus:
-                    raise ConfigError(file, f"{key}.cpu_affinity", f"CPU {cpu} does not exist here (this machine has CPUs 0..{cpus - 1})")
+                    raise ConfigError(
+                        file, f"{key}.cpu_affinity", f"CPU {cpu} does not exist here (this machine has CPUs 0..{cpus - 1})"
+                    )
             if d.threads is not None and d.threads < 1:
                 raise ConfigError(file, f"{key}.threads", "must be at least 1")
         if self.sample_hz < 10:
@@ -72,22 +74,37 @@ class LocalFarm(Farm):
     parallel = False  # the device classes share this machine's CPU: never measure two at once
 
     def devices(self) -> list[Device]:
-        base = dict(farm=self.name, manufacturer=platform.system(), model=platform.node() or "localhost", soc=_soc(),
-                    os=platform.system(), os_version=platform.release(), abi=platform.machine(), emulator=False)
+        base = dict(
+            farm=self.name,
+            manufacturer=platform.system(),
+            model=platform.node() or "localhost",
+            soc=_soc(),
+            os=platform.system(),
+            os_version=platform.release(),
+            abi=platform.machine(),
+            emulator=False,
+        )
         total_mb = psutil.virtual_memory().total / 2**20
         classes = self.settings.devices or [DeviceClass(name="local-cpu")]
         return [
-            Device(id=c.name, cores=len(c.cpu_affinity) if c.cpu_affinity else os.cpu_count(),
-                   memory_mb=round(min(total_mb, c.memory_limit_mb or total_mb), 1), device_class=c.name,
-                   handle={"class": c}, **base)
+            Device(
+                id=c.name,
+                cores=len(c.cpu_affinity) if c.cpu_affinity else os.cpu_count(),
+                memory_mb=round(min(total_mb, c.memory_limit_mb or total_mb), 1),
+                device_class=c.name,
+                handle={"class": c},
+                **base,
+            )
             for c in classes
         ]
 
     def doctor(self) -> list[Check]:
         import executorch  # noqa: F401 - the check is that it imports
 
-        return [Check("executorch", True, "ExecuTorch training runtime imports"),
-                Check("cpus", True, f"{os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.1f} GiB memory")]
+        return [
+            Check("executorch", True, "ExecuTorch training runtime imports"),
+            Check("cpus", True, f"{os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.1f} GiB memory"),
+        ]
 
     def run(self, device: Device, job: BenchJob) -> dict:
         record = job.blank_record(device)
@@ -99,13 +116,21 @@ class LocalFarm(Farm):
             env = os.environ | ({"OMP_NUM_THREADS": str(cls.threads)} if cls.threads else {})
             # pin before exec, so every thread the runtime starts later inherits the affinity
             pin = (lambda: os.sched_setaffinity(0, cls.cpu_affinity)) if cls.cpu_affinity else None
-            proc = subprocess.Popen([sys.executable, "-m", "flint_bench.bench.worker", str(spec_path), str(result_path)],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=pin)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "flint_bench.bench.worker", str(spec_path), str(result_path)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                preexec_fn=pin,
+            )
             outcome = self._supervise(proc, job.settings.timeout_s, cls.memory_limit_mb, record)
             if outcome is not None:
                 return outcome
             if not result_path.is_file():
-                return fail(record, "crash", f"the worker exited with code {proc.returncode} without a result: {self._stderr_tail}")
+                return fail(
+                    record, "crash", f"the worker exited with code {proc.returncode} without a result: {self._stderr_tail}"
+                )
             try:
                 device_result = json.loads(result_path.read_text())
                 merge_device_result(record, device_result)
@@ -122,7 +147,9 @@ class LocalFarm(Farm):
         threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True).start()
         deadline = time.monotonic() + timeout_s
         with ProcessSampler(proc.pid, self.settings.sample_hz) as sampler:
-            watchdog = threading.Thread(target=self._watch, args=(proc, sampler, deadline, timeout_s, memory_limit_mb), daemon=True)
+            watchdog = threading.Thread(
+                target=self._watch, args=(proc, sampler, deadline, timeout_s, memory_limit_mb), daemon=True
+            )
             watchdog.start()
             for line in proc.stdout:
                 if line.startswith("PHASE "):
@@ -135,20 +162,37 @@ class LocalFarm(Farm):
         s = sampler.training
         if s.rss_mb:
             mean = s.mean_cpu_percent
-            method = (f"psutil: mean = worker CPU time / wall time over training; max over {self.settings.sample_hz:g} Hz samples; 100 = one core"
-                      if mean is not None else f"not measured: training took {s.wall_seconds * 1000:.0f} ms, under the {MIN_CPU_WINDOW_S * 1000:.0f} ms CPU clock can resolve")
-            record["cpu"] = {"mean_percent": mean, "max_percent": max(s.cpu_percent, default=mean), "samples": len(s.cpu_percent), "method": method}
-            record["memory"] = {"peak_mb": max(s.rss_mb), "baseline_mb": None, "peak_delta_mb": None,
-                                "method": "rss (psutil) peak during training; delta = peak - RSS just before loading the model"}
+            method = (
+                f"psutil: mean = worker CPU time / wall time over training; max over {self.settings.sample_hz:g} Hz samples; 100 = one core"
+                if mean is not None
+                else f"not measured: training took {s.wall_seconds * 1000:.0f} ms, under the {MIN_CPU_WINDOW_S * 1000:.0f} ms CPU clock can resolve"
+            )
+            record["cpu"] = {
+                "mean_percent": mean,
+                "max_percent": max(s.cpu_percent, default=mean),
+                "samples": len(s.cpu_percent),
+                "method": method,
+            }
+            record["memory"] = {
+                "peak_mb": max(s.rss_mb),
+                "baseline_mb": None,
+                "peak_delta_mb": None,
+                "method": "rss (psutil) peak during training; delta = peak - RSS just before loading the model",
+            }
         return None
 
     @staticmethod
-    def _watch(proc: subprocess.Popen, sampler: ProcessSampler, deadline: float, timeout_s: float, memory_limit_mb: float | None) -> None:
+    def _watch(
+        proc: subprocess.Popen, sampler: ProcessSampler, deadline: float, timeout_s: float, memory_limit_mb: float | None
+    ) -> None:
         while proc.poll() is None:
             if time.monotonic() > deadline:
                 proc.flint_killed = ("timeout", f"no result within timeout_s = {timeout_s:g} s; the worker was killed")
             elif memory_limit_mb and sampler.peak_rss_mb > memory_limit_mb:
-                proc.flint_killed = ("memory-limit", f"the worker used {sampler.peak_rss_mb:.0f} MB RSS, over this device class's memory_limit_mb = {memory_limit_mb:g}")
+                proc.flint_killed = (
+                    "memory-limit",
+                    f"the worker used {sampler.peak_rss_mb:.0f} MB RSS, over this device class's memory_limit_mb = {memory_limit_mb:g}",
+                )
             if getattr(proc, "flint_killed", None):
                 proc.kill()
                 return

@@ -17,8 +17,19 @@ import numpy as np
 from ..profiles.budgets import MB, Target, version_at_least
 from ..profiles.budgets import load_budgets as _load_file
 
-__all__ = ["Target", "Budgets", "BudgetBreach", "DEFAULT_TARGETS", "load_budgets", "check_record", "device_supported",
-           "storage_mb", "memory_mb", "task_seconds", "worst_task_seconds"]
+__all__ = [
+    "DEFAULT_TARGETS",
+    "BudgetBreach",
+    "Budgets",
+    "Target",
+    "check_record",
+    "device_supported",
+    "load_budgets",
+    "memory_mb",
+    "storage_mb",
+    "task_seconds",
+    "worst_task_seconds",
+]
 
 
 def _default(kind: str, description: str) -> Target:
@@ -39,13 +50,15 @@ class Budgets:
     source: str  # the file, or the built-in defaults
 
     def select(self, names: list[str] | None) -> dict[str, Target]:
-        from ..errors import UserError
+        from ..core.errors import UserError
 
         if not names:
             return dict(self.targets)
         unknown = [n for n in names if n not in self.targets]
         if unknown:
-            raise UserError(f"{self.source}: no target named {', '.join(map(repr, unknown))}; the targets are {', '.join(sorted(self.targets))}.")
+            raise UserError(
+                f"{self.source}: no target named {', '.join(map(repr, unknown))}; the targets are {', '.join(sorted(self.targets))}."
+            )
         return {n: self.targets[n] for n in names}
 
 
@@ -108,7 +121,11 @@ def check_record(name: str, target: Target, record: dict) -> list[BudgetBreach]:
     breaches = []
     s = storage_mb(record)
     if target.max_storage_mb is not None and s is not None and s >= target.max_storage_mb:
-        breaches.append(BudgetBreach("storage_mb", name, f"storage {s:.3g} MB >= limit {target.max_storage_mb:g} MB ({name})", s, target.max_storage_mb))
+        breaches.append(
+            BudgetBreach(
+                "storage_mb", name, f"storage {s:.3g} MB >= limit {target.max_storage_mb:g} MB ({name})", s, target.max_storage_mb
+            )
+        )
     if record["status"] != "ok":
         err = record.get("error") or {}
         first = (err.get("message") or "no message").splitlines()[0][:200]
@@ -116,12 +133,32 @@ def check_record(name: str, target: Target, record: dict) -> list[BudgetBreach]:
         return breaches
     m = memory_mb(record)
     if target.max_memory_mb is not None and m is not None and m > target.max_memory_mb:
-        breaches.append(BudgetBreach("memory_mb", name, f"memory {m:.3g} MB > limit {target.max_memory_mb:g} MB ({name})", m, target.max_memory_mb))
+        breaches.append(
+            BudgetBreach(
+                "memory_mb", name, f"memory {m:.3g} MB > limit {target.max_memory_mb:g} MB ({name})", m, target.max_memory_mb
+            )
+        )
     t = worst_task_seconds(record, target)
     if target.max_task_seconds is not None and t is not None and t > target.max_task_seconds:
-        breaches.append(BudgetBreach("task_seconds", name, f"worst-case task {t:.3g} s for {target.task_examples} examples at "
-                                     f"p{target.task_quantile:g} > limit {target.max_task_seconds:g} s ({name})", t, target.max_task_seconds))
+        breaches.append(
+            BudgetBreach(
+                "task_seconds",
+                name,
+                f"worst-case task {t:.3g} s for {target.task_examples} examples at "
+                f"p{target.task_quantile:g} > limit {target.max_task_seconds:g} s ({name})",
+                t,
+                target.max_task_seconds,
+            )
+        )
     cpu = (record.get("cpu") or {}).get("mean_percent")
     if target.max_cpu_percent is not None and cpu is not None and cpu > target.max_cpu_percent:
-        breaches.append(BudgetBreach("cpu_percent", name, f"mean CPU {cpu:.3g}% > limit {target.max_cpu_percent:g}% ({name})", cpu, target.max_cpu_percent))
+        breaches.append(
+            BudgetBreach(
+                "cpu_percent",
+                name,
+                f"mean CPU {cpu:.3g}% > limit {target.max_cpu_percent:g}% ({name})",
+                cpu,
+                target.max_cpu_percent,
+            )
+        )
     return breaches

@@ -10,8 +10,9 @@ Pure logic: records in, verdicts out, no I/O.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -57,8 +58,14 @@ class CaseResult:
         return self.status in FAILING
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "device": self.device, "metric": self.metric, "unit": self.unit, "status": self.status,
-                "verdicts": [asdict(v) for v in self.verdicts]}
+        return {
+            "model": self.model,
+            "device": self.device,
+            "metric": self.metric,
+            "unit": self.unit,
+            "status": self.status,
+            "verdicts": [asdict(v) for v in self.verdicts],
+        }
 
 
 @dataclass
@@ -75,7 +82,9 @@ class GateSettings:
 def per_repeat_samples(record: dict) -> list[list[float]]:
     """The raw per-example training times per repeat: step_seconds[i] / step_examples[i]."""
     t = record.get("timing") or {}
-    return [[s / e for s, e in zip(secs, exs) if e] for secs, exs in zip(t.get("step_seconds") or [], t.get("step_examples") or [])]
+    return [
+        [s / e for s, e in zip(secs, exs) if e] for secs, exs in zip(t.get("step_seconds") or [], t.get("step_examples") or [])
+    ]
 
 
 def per_example_samples(record: dict) -> list[float]:
@@ -83,8 +92,9 @@ def per_example_samples(record: dict) -> list[float]:
     return [x for rep in per_repeat_samples(record) for x in rep]
 
 
-def repeats_separate(head_repeats: Sequence[Sequence[float]], base_repeats: Sequence[Sequence[float]], slower: bool,
-                     alpha: float) -> tuple[bool, str]:
+def repeats_separate(
+    head_repeats: Sequence[Sequence[float]], base_repeats: Sequence[Sequence[float]], slower: bool, alpha: float
+) -> tuple[bool, str]:
     """Whether the repeats themselves differ: a one-sided exact Mann-Whitney U test on the repeat
     medians at p <= max(alpha, the smallest p these counts allow). With few repeats (3 vs 3) that
     means complete separation, every head repeat beyond every base one; with many (pooled CI
@@ -95,8 +105,10 @@ def repeats_separate(head_repeats: Sequence[Sequence[float]], base_repeats: Sequ
     bm = [float(np.median(r)) for r in base_repeats if len(r)]
     p = float(mannwhitneyu(hm, bm, alternative="greater" if slower else "less", method="exact").pvalue)
     need = max(alpha, min_p_value(len(hm), len(bm)))
-    span = (f"{len(hm)} head repeat medians {min(hm):.3g}-{max(hm):.3g}, {len(bm)} base {min(bm):.3g}-{max(bm):.3g}, "
-            f"repeat-level p = {p:.2g}")
+    span = (
+        f"{len(hm)} head repeat medians {min(hm):.3g}-{max(hm):.3g}, {len(bm)} base {min(bm):.3g}-{max(bm):.3g}, "
+        f"repeat-level p = {p:.2g}"
+    )
     return p <= need * (1 + 1e-9), span
 
 
@@ -112,8 +124,13 @@ class SampleRegression:
     settings: GateSettings
     name: str = "regression"
 
-    def __call__(self, head: Sequence[float], base: Sequence[float],
-                 head_repeats: Sequence[Sequence[float]] | None = None, base_repeats: Sequence[Sequence[float]] | None = None) -> Verdict:
+    def __call__(
+        self,
+        head: Sequence[float],
+        base: Sequence[float],
+        head_repeats: Sequence[Sequence[float]] | None = None,
+        base_repeats: Sequence[Sequence[float]] | None = None,
+    ) -> Verdict:
         """`head`/`base`: every sample; with `*_repeats` (the same samples per repeat) the
         repeat check applies when both sides have at least two repeats."""
         from scipy.stats import mannwhitneyu
@@ -123,23 +140,49 @@ class SampleRegression:
         hm = float(np.median(h)) if h.size else None
         bm = float(np.median(b)) if b.size else None
         if h.size < s.min_samples or b.size < s.min_samples or min_p_value(h.size, b.size) >= s.alpha:
-            return Verdict(self.name, "cannot-judge", f"cannot judge: {h.size} head and {b.size} base samples; "
-                           f"need at least {s.min_samples} each for a Mann-Whitney U test at p < {s.alpha:g} (run more examples or repeats)",
-                           hm, bm, hm / bm if hm and bm else None)
+            return Verdict(
+                self.name,
+                "cannot-judge",
+                f"cannot judge: {h.size} head and {b.size} base samples; "
+                f"need at least {s.min_samples} each for a Mann-Whitney U test at p < {s.alpha:g} (run more examples or repeats)",
+                hm,
+                bm,
+                hm / bm if hm and bm else None,
+            )
         ratio = hm / bm if bm else math.inf
         slower = mannwhitneyu(h, b, alternative="greater").pvalue
         faster = mannwhitneyu(h, b, alternative="less").pvalue
-        check_repeats = s.repeat_check and head_repeats is not None and base_repeats is not None \
-            and sum(1 for r in head_repeats if len(r)) >= 2 and sum(1 for r in base_repeats if len(r)) >= 2
+        check_repeats = (
+            s.repeat_check
+            and head_repeats is not None
+            and base_repeats is not None
+            and sum(1 for r in head_repeats if len(r)) >= 2
+            and sum(1 for r in base_repeats if len(r)) >= 2
+        )
         if check_repeats and ((ratio > s.threshold and slower < s.alpha) or (ratio < 1 / s.threshold and faster < s.alpha)):
             separate, span = repeats_separate(head_repeats, base_repeats, slower=ratio > 1, alpha=s.alpha)
             if not separate:
-                return Verdict(self.name, "cannot-judge", f"cannot judge: x{ratio:.2f} with p = {min(slower, faster):.2g} on the steps, "
-                               f"but the repeats overlap ({span}): the machine drifted between repeats; measure base and head "
-                               "in alternating rounds", hm, bm, ratio, float(min(slower, faster)))
+                return Verdict(
+                    self.name,
+                    "cannot-judge",
+                    f"cannot judge: x{ratio:.2f} with p = {min(slower, faster):.2g} on the steps, "
+                    f"but the repeats overlap ({span}): the machine drifted between repeats; measure base and head "
+                    "in alternating rounds",
+                    hm,
+                    bm,
+                    ratio,
+                    float(min(slower, faster)),
+                )
         if ratio > s.threshold and slower < s.alpha:
-            return Verdict(self.name, "fail", f"slower: median x{ratio:.2f} > x{s.threshold:g}, Mann-Whitney U p = {slower:.2g} < {s.alpha:g}",
-                           hm, bm, ratio, float(slower))
+            return Verdict(
+                self.name,
+                "fail",
+                f"slower: median x{ratio:.2f} > x{s.threshold:g}, Mann-Whitney U p = {slower:.2g} < {s.alpha:g}",
+                hm,
+                bm,
+                ratio,
+                float(slower),
+            )
         if ratio < 1 / s.threshold and faster < s.alpha:
             return Verdict(self.name, "improved", f"faster: median x{ratio:.2f}, p = {faster:.2g}", hm, bm, ratio, float(faster))
         p = float(min(slower, faster))
@@ -206,7 +249,11 @@ def pool_rounds(records: list[dict]) -> list[dict]:
         t["step_examples"] = [rep for r in rs for rep in r["timing"]["step_examples"]]
         values = [v for r in rs for v in ((r["timing"].get("seconds_per_5000") or {}).get("values") or [])]
         if values:
-            t["seconds_per_5000"] = {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, "values": values}
+            t["seconds_per_5000"] = {
+                "mean": float(np.mean(values)),
+                "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+                "values": values,
+            }
         for section, fields in (("memory", ("peak_mb", "peak_delta_mb")), ("cpu", ("mean_percent", "max_percent"))):
             for f in fields:
                 vals = [r[section].get(f) for r in rs if r[section].get(f) is not None]
@@ -233,9 +280,16 @@ class GateResult:
         return not self.failures
 
     def to_dict(self) -> dict:
-        return {"passed": self.passed, "failures": len(self.failures), "threshold": self.settings.threshold, "alpha": self.settings.alpha,
-                "targets": self.targets, "missing_base": [list(k) for k in self.missing_base],
-                "missing_head": [list(k) for k in self.missing_head], "cases": [c.to_dict() for c in self.cases]}
+        return {
+            "passed": self.passed,
+            "failures": len(self.failures),
+            "threshold": self.settings.threshold,
+            "alpha": self.settings.alpha,
+            "targets": self.targets,
+            "missing_base": [list(k) for k in self.missing_base],
+            "missing_head": [list(k) for k in self.missing_head],
+            "cases": [c.to_dict() for c in self.cases],
+        }
 
 
 def _budget_value(breach_metric: str, record: dict, target: Target) -> float | None:
@@ -246,7 +300,9 @@ def _budget_value(breach_metric: str, record: dict, target: Target) -> float | N
     return {"memory_mb": memory_mb, "storage_mb": storage_mb}[breach_metric](record)
 
 
-def evaluate(head: list[dict], base: list[dict] | None, targets: dict[str, Target], settings: GateSettings | None = None) -> GateResult:
+def evaluate(
+    head: list[dict], base: list[dict] | None, targets: dict[str, Target], settings: GateSettings | None = None
+) -> GateResult:
     """Check every head record against the budgets of `targets` and, where the base has an ok
     result for the same model and device, against the base. `base=None`: budgets only."""
     settings = settings or GateSettings()
@@ -276,12 +332,19 @@ def evaluate(head: list[dict], base: list[dict] | None, targets: dict[str, Targe
                     b = broken[breach_metric]
                     by_metric[metric].verdicts.append(Verdict(f"budget:{name}", "fail", b.message, b.value))
                 elif rec["status"] == "ok" or breach_metric == "storage_mb":
-                    what = f"p{target.task_quantile:g} x {target.task_examples} examples within {limit:g} s" if breach_metric == "task_seconds" \
+                    what = (
+                        f"p{target.task_quantile:g} x {target.task_examples} examples within {limit:g} s"
+                        if breach_metric == "task_seconds"
                         else f"within {limit:g} {unit}"
-                    by_metric[metric].verdicts.append(Verdict(f"budget:{name}", "pass", f"{what} ({name})", _budget_value(breach_metric, rec, target)))
+                    )
+                    by_metric[metric].verdicts.append(
+                        Verdict(f"budget:{name}", "pass", f"{what} ({name})", _budget_value(breach_metric, rec, target))
+                    )
         if rec["status"] != "ok" and targeted:
             err = rec.get("error") or {}
-            run_case.verdicts.append(Verdict("run", "fail", f"training failed ({err.get('kind', 'error')}): {(err.get('message') or '')[:200]}"))
+            run_case.verdicts.append(
+                Verdict("run", "fail", f"training failed ({err.get('kind', 'error')}): {(err.get('message') or '')[:200]}")
+            )
         b = base_by_key.get((model, device))
         regressions = {"train_time", "memory_mb", "storage_mb"}
         if base is None:
@@ -292,9 +355,14 @@ def evaluate(head: list[dict], base: list[dict] | None, targets: dict[str, Targe
             for m in regressions:
                 by_metric[m].verdicts.append(Verdict("regression", "no-base", f"{why}: nothing to compare with"))
         elif rec["status"] == "ok":
-            by_metric["train_time"].verdicts.append(SampleRegression(settings)(
-                per_example_samples(rec), per_example_samples(b), per_repeat_samples(rec), per_repeat_samples(b)))
-            by_metric["memory_mb"].verdicts.append(ScalarRegression(settings, settings.min_memory_delta_mb)(memory_mb(rec), memory_mb(b)))
+            by_metric["train_time"].verdicts.append(
+                SampleRegression(settings)(
+                    per_example_samples(rec), per_example_samples(b), per_repeat_samples(rec), per_repeat_samples(b)
+                )
+            )
+            by_metric["memory_mb"].verdicts.append(
+                ScalarRegression(settings, settings.min_memory_delta_mb)(memory_mb(rec), memory_mb(b))
+            )
             by_metric["storage_mb"].verdicts.append(ScalarRegression(settings)(storage_mb(rec), storage_mb(b)))
         if run_case.verdicts:
             cases.append(run_case)

@@ -36,11 +36,15 @@ def _regression(case: CaseResult):
 def markdown(result: GateResult, title: str = "flint-bench gate") -> str:
     s = result.settings
     lines = [f"## {md_cell(title)}: {'❌ failed' if not result.passed else '✅ passed'}", ""]
-    lines.append(f"{len(result.failures)} failing of {len(result.cases)} checks · threshold x{s.threshold:g} and Mann-Whitney U p < {s.alpha:g} "
-                 f"on the raw per-step samples · budgets: {md_cell(', '.join(result.targets) or 'none')}")
+    lines.append(
+        f"{len(result.failures)} failing of {len(result.cases)} checks · threshold x{s.threshold:g} and Mann-Whitney U p < {s.alpha:g} "
+        f"on the raw per-step samples · budgets: {md_cell(', '.join(result.targets) or 'none')}"
+    )
     lines.append("")
     if result.missing_base:
-        lines.append(f"No base result for: {md_cell(', '.join(f'{m} on {d}' for m, d in result.missing_base))} (reported, not fatal).")
+        lines.append(
+            f"No base result for: {md_cell(', '.join(f'{m} on {d}' for m, d in result.missing_base))} (reported, not fatal)."
+        )
     if result.missing_head:
         lines.append(f"In the base but not the head: {md_cell(', '.join(f'{m} on {d}' for m, d in result.missing_head))}.")
     if result.missing_base or result.missing_head:
@@ -51,26 +55,47 @@ def markdown(result: GateResult, title: str = "flint-bench gate") -> str:
         reg = _regression(case)
         # per-example seconds read better as milliseconds; the JSON output keeps seconds
         scale, unit = (1000.0, "ms/example") if case.metric == "train_time" else (1.0, case.unit)
-        messages = "; ".join(f"{v.check}: {v.message}" for v in case.verdicts if v.status != "pass" or len(case.verdicts) == 1) \
-            or "; ".join(f"{v.check}: {v.message}" for v in case.verdicts)
-        lines.append("| " + " | ".join([
-            ICONS.get(case.status, ""), md_cell(case.model), md_cell(case.device), f"{case.metric} ({unit})" if unit else case.metric,
-            _num(reg.base if reg else None, scale), _num(reg.head if reg else None, scale),
-            f"x{reg.ratio:.2f}" if reg and reg.ratio is not None else "-",
-            f"{reg.p_value:.2g}" if reg and reg.p_value is not None else "-", md_cell(messages)]) + " |")
+        messages = "; ".join(
+            f"{v.check}: {v.message}" for v in case.verdicts if v.status != "pass" or len(case.verdicts) == 1
+        ) or "; ".join(f"{v.check}: {v.message}" for v in case.verdicts)
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    ICONS.get(case.status, ""),
+                    md_cell(case.model),
+                    md_cell(case.device),
+                    f"{case.metric} ({unit})" if unit else case.metric,
+                    _num(reg.base if reg else None, scale),
+                    _num(reg.head if reg else None, scale),
+                    f"x{reg.ratio:.2f}" if reg and reg.ratio is not None else "-",
+                    f"{reg.p_value:.2g}" if reg and reg.p_value is not None else "-",
+                    md_cell(messages),
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def junit_xml(result: GateResult) -> str:
     """One <testcase> per model x device x metric; fail -> <failure>, no verdict possible -> <skipped>."""
-    suite = ET.Element("testsuite", name="flint-bench-gate", tests=str(len(result.cases)), failures=str(len(result.failures)),
-                       errors="0", skipped=str(sum(c.status in ("cannot-judge", "no-base", "not-targeted") for c in result.cases)))
+    suite = ET.Element(
+        "testsuite",
+        name="flint-bench-gate",
+        tests=str(len(result.cases)),
+        failures=str(len(result.failures)),
+        errors="0",
+        skipped=str(sum(c.status in ("cannot-judge", "no-base", "not-targeted") for c in result.cases)),
+    )
     for case in result.cases:
         tc = ET.SubElement(suite, "testcase", classname=f"{case.model}.{case.device}", name=case.metric)
         detail = "\n".join(f"[{v.status}] {v.check}: {v.message}" for v in case.verdicts)
         if case.failed:
             failing = [v for v in case.verdicts if v.status == "fail"]
-            f = ET.SubElement(tc, "failure", message="; ".join(v.message for v in failing), type="; ".join(v.check for v in failing))
+            f = ET.SubElement(
+                tc, "failure", message="; ".join(v.message for v in failing), type="; ".join(v.check for v in failing)
+            )
             f.text = detail
         elif case.status in ("cannot-judge", "no-base", "not-targeted"):
             ET.SubElement(tc, "skipped", message=_summary_verdict(case).message)
@@ -90,18 +115,39 @@ def benchmark_json(head: list[dict]) -> list[dict]:
         if r["status"] != "ok":
             continue
         label = f"{r['model']['name']} on {r['device']['id']}"
-        s5 = (r["timing"].get("seconds_per_5000") or {})
+        s5 = r["timing"].get("seconds_per_5000") or {}
         samples = per_example_samples(r)
         extra = f"{len(samples)} steps; runtime {r['runtime']['name']} {r['runtime'].get('version')}; commit {(r.get('host') or {}).get('commit')}"
         if task_seconds(r) is not None:
-            out.append({"name": f"{label}: training seconds per 5000 examples", "unit": "s", "value": round(task_seconds(r), 6),
-                        "range": f"± {s5.get('std') or 0:.4g}", "extra": extra})
+            out.append(
+                {
+                    "name": f"{label}: training seconds per 5000 examples",
+                    "unit": "s",
+                    "value": round(task_seconds(r), 6),
+                    "range": f"± {s5.get('std') or 0:.4g}",
+                    "extra": extra,
+                }
+            )
         if samples:
             p = np.percentile(samples, [10, 90]) * 1000
-            out.append({"name": f"{label}: median ms per example", "unit": "ms", "value": round(float(np.median(samples)) * 1000, 6),
-                        "range": f"p10 {p[0]:.4g} to p90 {p[1]:.4g}", "extra": extra})
+            out.append(
+                {
+                    "name": f"{label}: median ms per example",
+                    "unit": "ms",
+                    "value": round(float(np.median(samples)) * 1000, 6),
+                    "range": f"p10 {p[0]:.4g} to p90 {p[1]:.4g}",
+                    "extra": extra,
+                }
+            )
         if memory_mb(r) is not None:
-            out.append({"name": f"{label}: peak memory", "unit": "MB", "value": round(memory_mb(r), 3), "extra": r["memory"].get("method") or ""})
+            out.append(
+                {
+                    "name": f"{label}: peak memory",
+                    "unit": "MB",
+                    "value": round(memory_mb(r), 3),
+                    "extra": r["memory"].get("method") or "",
+                }
+            )
         if storage_mb(r) is not None:
             out.append({"name": f"{label}: storage", "unit": "MB", "value": round(storage_mb(r), 4)})
     return out

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ..config import from_dict, read_toml
-from ..errors import ConfigError
+from ..core.config import from_dict, read_toml
+from ..core.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,11 +62,17 @@ class Target:
             raise ConfigError(file, prefix + "task_examples", f"must be at least 1, got {self.task_examples}")
         if not 0 <= self.task_quantile <= 100:
             raise ConfigError(file, prefix + "task_quantile", f"must be a percentile between 0 and 100, got {self.task_quantile}")
-        mins = self.min_os_version if isinstance(self.min_os_version, dict) else {"*": self.min_os_version} if self.min_os_version else {}
+        mins = (
+            self.min_os_version
+            if isinstance(self.min_os_version, dict)
+            else {"*": self.min_os_version}
+            if self.min_os_version
+            else {}
+        )
         for os_name, v in mins.items():
             if not version_tuple(v):
                 key = prefix + "min_os_version" + ("" if os_name == "*" else f".{os_name}")
-                raise ConfigError(file, key, f"expected a version such as \"10\" or \"15.4\", got {v!r}")
+                raise ConfigError(file, key, f'expected a version such as "10" or "15.4", got {v!r}')
 
     def min_os_for(self, os_name: str) -> str | None:
         if self.min_os_version is None:
@@ -106,8 +112,9 @@ def task_seconds(quantiles, task_examples: int, task_quantile: float) -> float:
     return float(np.interp(task_quantile / 100.0, np.linspace(0, 1, q.size), q) * task_examples)
 
 
-def check_compat(profiles: "pd.DataFrame", budgets: Budgets, models: list[str] | None = None,
-                 targets: list[str] | None = None) -> "pd.DataFrame":
+def check_compat(
+    profiles: pd.DataFrame, budgets: Budgets, models: list[str] | None = None, targets: list[str] | None = None
+) -> pd.DataFrame:
     """Each profile row against each target. Columns: target, model, device_model, os, os_version,
     task_seconds, compatible, device_ok (every check but the OS version), os_ok, reasons (list)."""
     import pandas as pd
@@ -129,8 +136,10 @@ def check_compat(profiles: "pd.DataFrame", budgets: Budgets, models: list[str] |
             if t.max_memory_mb is not None and p.peak_memory_mb is not None and p.peak_memory_mb > t.max_memory_mb:
                 reasons.append(f"peak memory {p.peak_memory_mb:.3g} MB > limit {t.max_memory_mb:g} MB")
             if t.max_task_seconds is not None and secs > t.max_task_seconds:
-                reasons.append(f"worst-case task {secs:.3g} s for {t.task_examples} examples at p{t.task_quantile:g} "
-                               f"> limit {t.max_task_seconds:g} s")
+                reasons.append(
+                    f"worst-case task {secs:.3g} s for {t.task_examples} examples at p{t.task_quantile:g} "
+                    f"> limit {t.max_task_seconds:g} s"
+                )
             cpu = getattr(p, "cpu_mean_percent", None)
             if t.max_cpu_percent is not None and cpu is not None and cpu > t.max_cpu_percent:
                 reasons.append(f"mean CPU {cpu:.3g}% > limit {t.max_cpu_percent:g}%")
@@ -139,9 +148,36 @@ def check_compat(profiles: "pd.DataFrame", budgets: Budgets, models: list[str] |
             os_ok = min_os is None or version_at_least(p.os_version, min_os)
             if not os_ok:
                 reasons.append(f"{p.os} {p.os_version} < minimum {min_os}")
-            rows.append({"target": tname, "model": p.model, "device_model": p.device_model, "os": p.os,
-                         "os_version": p.os_version, "storage_mb": storage_mb, "peak_memory_mb": p.peak_memory_mb,
-                         "task_seconds": secs, "compatible": device_ok and os_ok, "device_ok": device_ok,
-                         "os_ok": os_ok, "reasons": reasons})
-    return pd.DataFrame(rows, columns=["target", "model", "device_model", "os", "os_version", "storage_mb", "peak_memory_mb",
-                                       "task_seconds", "compatible", "device_ok", "os_ok", "reasons"])
+            rows.append(
+                {
+                    "target": tname,
+                    "model": p.model,
+                    "device_model": p.device_model,
+                    "os": p.os,
+                    "os_version": p.os_version,
+                    "storage_mb": storage_mb,
+                    "peak_memory_mb": p.peak_memory_mb,
+                    "task_seconds": secs,
+                    "compatible": device_ok and os_ok,
+                    "device_ok": device_ok,
+                    "os_ok": os_ok,
+                    "reasons": reasons,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "target",
+            "model",
+            "device_model",
+            "os",
+            "os_version",
+            "storage_mb",
+            "peak_memory_mb",
+            "task_seconds",
+            "compatible",
+            "device_ok",
+            "os_ok",
+            "reasons",
+        ],
+    )

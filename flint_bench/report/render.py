@@ -4,19 +4,23 @@ inline CSS and SVG, no script, no external URL) or Markdown."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 
 def _env(autoescape: bool):
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("flint_bench.report", "templates"), autoescape=autoescape,
-                             # lenient: eligibility and simulator inputs come from other tools and may lack a key
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("flint_bench.report", "templates"),
+        autoescape=autoescape,
+        # lenient: eligibility and simulator inputs come from other tools and may lack a key
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["md"] = md_escape
     return env
 
@@ -34,9 +38,13 @@ def read_eligibility(path: Path) -> dict:
     try:
         doc = json.loads(path.read_text())
     except json.JSONDecodeError as e:
-        raise UserError(f"{path}: not valid JSON ({e}); expected the output of `flint-bench eligibility --format json`.") from None
+        raise UserError(
+            f"{path}: not valid JSON ({e}); expected the output of `flint-bench eligibility --format json`."
+        ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("criteria"), list):
-        raise UserError(f"{path}: not an eligibility result (no 'criteria' list); expected the output of `flint-bench eligibility --format json`.")
+        raise UserError(
+            f"{path}: not an eligibility result (no 'criteria' list); expected the output of `flint-bench eligibility --format json`."
+        )
     return doc
 
 
@@ -77,14 +85,20 @@ def read_profiles(path: Path):
         raise UserError(f"{path}: not a readable Parquet file ({e}).") from None
 
 
-def make_context(results: Path, *, profiles: Path | None = None, eligibility: Path | None = None, simulation: Path | None = None,
-                 budgets: Path | None = None, targets: list[str] | None = None) -> dict:
+def make_context(
+    results: Path,
+    *,
+    profiles: Path | None = None,
+    eligibility: Path | None = None,
+    simulation: Path | None = None,
+    budgets: Path | None = None,
+    targets: list[str] | None = None,
+) -> dict:
     from .. import __version__
+    from ..core.results import load_records
     from ..gate.budgets import load_budgets
-    from ..results import load_records
-    from .build import build
-
     from ..gate.checks import pool_rounds
+    from .build import build
 
     records = pool_rounds(load_records(results))  # rounds of one model x device (CI alternation) count once
     if not records:
@@ -92,13 +106,22 @@ def make_context(results: Path, *, profiles: Path | None = None, eligibility: Pa
     b = load_budgets(budgets)
     sim_summary, sim_curves = read_simulation(simulation) if simulation else (None, None)
     return build(
-        records, b.select(targets), budgets_source=b.source,
+        records,
+        b.select(targets),
+        budgets_source=b.source,
         profiles=read_profiles(profiles) if profiles else None,
         eligibility=read_eligibility(eligibility) if eligibility else None,
-        sim_summary=sim_summary, sim_curves=sim_curves,
-        inputs={"results": str(results), "profiles": profiles and str(profiles), "eligibility": eligibility and str(eligibility),
-                "simulation": simulation and str(simulation), "budgets": b.source},
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), tool_version=__version__,
+        sim_summary=sim_summary,
+        sim_curves=sim_curves,
+        inputs={
+            "results": str(results),
+            "profiles": profiles and str(profiles),
+            "eligibility": eligibility and str(eligibility),
+            "simulation": simulation and str(simulation),
+            "budgets": b.source,
+        },
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        tool_version=__version__,
     )
 
 

@@ -66,8 +66,17 @@ class HBarChart:
     label_chars: int = 22  # longer labels are cut (the full name is in the tooltip and the tables)
 
 
-def hbar_chart(title: str, unit: str, rows: list[dict], *, width: int = 560, left: int = 150, row_height: int = 22,
-               legend: list[tuple[str, str]] | None = None, note: str = "") -> HBarChart:
+def hbar_chart(
+    title: str,
+    unit: str,
+    rows: list[dict],
+    *,
+    width: int = 560,
+    left: int = 150,
+    row_height: int = 22,
+    legend: list[tuple[str, str]] | None = None,
+    note: str = "",
+) -> HBarChart:
     """rows: {label, value, color, lo?, hi?, title?}. Values None are drawn as 'n/a'."""
     top, bottom, right = 8, 30, 70
     plot_w = width - left - right
@@ -77,13 +86,34 @@ def hbar_chart(title: str, unit: str, rows: list[dict], *, width: int = 560, lef
     bars = []
     for i, r in enumerate(rows):
         v = r["value"]
-        bars.append(Bar(label=r["label"], y=top + i * row_height, width=(v or 0) * scale, value=v or 0,
-                        text=r.get("missing", "n/a") if v is None else fmt_tick(v), color=r.get("color", PALETTE[0]),
-                        lo=r["lo"] * scale if r.get("lo") is not None else None, hi=r["hi"] * scale if r.get("hi") is not None else None,
-                        title=r.get("title", "")))
+        bars.append(
+            Bar(
+                label=r["label"],
+                y=top + i * row_height,
+                width=(v or 0) * scale,
+                value=v or 0,
+                text=r.get("missing", "n/a") if v is None else fmt_tick(v),
+                color=r.get("color", PALETTE[0]),
+                lo=r["lo"] * scale if r.get("lo") is not None else None,
+                hi=r["hi"] * scale if r.get("hi") is not None else None,
+                title=r.get("title", ""),
+            )
+        )
     height = top + len(rows) * row_height + bottom
-    return HBarChart(title, unit, width, height, left, plot_w, bars, [Axis(t * scale, fmt_tick(t)) for t in ticks],
-                     row_height * 0.7, legend or [], note, max(8, int((left - 10) / 6.3)))
+    return HBarChart(
+        title,
+        unit,
+        width,
+        height,
+        left,
+        plot_w,
+        bars,
+        [Axis(t * scale, fmt_tick(t)) for t in ticks],
+        row_height * 0.7,
+        legend or [],
+        note,
+        max(8, int((left - 10) / 6.3)),
+    )
 
 
 @dataclass
@@ -109,8 +139,15 @@ class LineChart:
     yticks: list[Axis]
 
 
-def line_chart(title: str, x_label: str, y_label: str, series: list[tuple[str, list[float], list[float]]],
-               *, width: int = 560, height: int = 260) -> LineChart:
+def line_chart(
+    title: str,
+    x_label: str,
+    y_label: str,
+    series: list[tuple[str, list[float], list[float]]],
+    *,
+    width: int = 560,
+    height: int = 260,
+) -> LineChart:
     """series: (label, xs, ys). Axes start at 0 (x) and at the data minimum rounded down (y)."""
     left, top, right, bottom = 60, 10, 20, 40
     pw, ph = width - left - right, height - top - bottom
@@ -129,9 +166,23 @@ def line_chart(title: str, x_label: str, y_label: str, series: list[tuple[str, l
     sx, sy = pw / xt[-1], ph / (yt[-1] - yt[0])
     lines = []
     for i, (label, lx, ly) in enumerate(series):
-        pts = " ".join(f"{left + x * sx:.1f},{top + ph - (y - yt[0]) * sy:.1f}" for x, y in zip(lx, ly)
-                       if x is not None and y is not None and math.isfinite(x) and math.isfinite(y))
+        pts = " ".join(
+            f"{left + x * sx:.1f},{top + ph - (y - yt[0]) * sy:.1f}"
+            for x, y in zip(lx, ly)
+            if x is not None and y is not None and math.isfinite(x) and math.isfinite(y)
+        )
         lines.append(Line(label, PALETTE[i % len(PALETTE)], pts))
-    return LineChart(title, x_label, y_label, width, height, left, top, pw, ph, lines,
-                     [Axis(left + t * sx, fmt_tick(t)) for t in xt],
-                     [Axis(top + ph - (t - yt[0]) * sy, fmt_tick(round(t, 12))) for t in yt])
+    return LineChart(
+        title,
+        x_label,
+        y_label,
+        width,
+        height,
+        left,
+        top,
+        pw,
+        ph,
+        lines,
+        [Axis(left + t * sx, fmt_tick(t)) for t in xt],
+        [Axis(top + ph - (t - yt[0]) * sy, fmt_tick(round(t, 12))) for t in yt],
+    )

@@ -34,10 +34,17 @@ class Counters:
     uploads_per_hour: list[int] = field(default_factory=list)  # histogram over virtual hours, for the forecast
 
     def snapshot(self) -> dict:
-        return {"rounds": self.rounds, "aggregations": self.aggregations, "tasks_started": self.started,
-                "tasks_succeeded": self.succeeded, "tasks_interrupted": self.interrupted,
-                "tasks_timed_out": self.timed_out, "tasks_stale": self.stale,
-                "uploads": self.uploads, "client_compute_s": self.compute_s}
+        return {
+            "rounds": self.rounds,
+            "aggregations": self.aggregations,
+            "tasks_started": self.started,
+            "tasks_succeeded": self.succeeded,
+            "tasks_interrupted": self.interrupted,
+            "tasks_timed_out": self.timed_out,
+            "tasks_stale": self.stale,
+            "uploads": self.uploads,
+            "client_compute_s": self.compute_s,
+        }
 
     def upload_at(self, t: float) -> None:
         self.uploads += 1
@@ -103,8 +110,9 @@ class _Base:
 class FedBuffScheduler(_Base):
     """Asynchronous: keep `concurrency` tasks in flight; every `buffer` fresh-enough uploads make one aggregation."""
 
-    def __init__(self, stream, n_devices, n_classes, concurrency: int, buffer: int, max_staleness: int,
-                 task_timeout_s: float | None = None):
+    def __init__(
+        self, stream, n_devices, n_classes, concurrency: int, buffer: int, max_staleness: int, task_timeout_s: float | None = None
+    ):
         super().__init__(stream, n_devices, n_classes)
         self.concurrency, self.buffer, self.max_staleness = concurrency, buffer, max_staleness
         self.timeout = math.inf if task_timeout_s is None else task_timeout_s
@@ -173,7 +181,9 @@ class FedBuffScheduler(_Base):
                 if len(self.buf_clients) == self.buffer:
                     c.succeeded += self.buffer  # counted when aggregated: a partly filled buffer at the end is not
                     versions = np.array(self.buf_versions, dtype=np.int64)
-                    agg = Aggregation(self.version, t, np.array(self.buf_clients, dtype=np.int64), versions, self.version - versions)
+                    agg = Aggregation(
+                        self.version, t, np.array(self.buf_clients, dtype=np.int64), versions, self.version - versions
+                    )
                     self.buf_clients, self.buf_versions = [], []
                     self.version += 1
                     c.aggregations += 1

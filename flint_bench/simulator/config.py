@@ -16,10 +16,10 @@ import copy
 import itertools
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
-from ..config import from_dict, read_toml
-from ..errors import ConfigError
+from ..core.config import from_dict, read_toml
+from ..core.errors import ConfigError
 
 
 @dataclass
@@ -42,7 +42,7 @@ class DeviceClass:
     name: str
     share: float = 1.0
     per_example_s: TimeDist = field(default_factory=TimeDist)
-    memory_mb: Optional[float] = None
+    memory_mb: float | None = None
 
     def validate(self, file: str, prefix: str) -> None:
         if self.share <= 0:
@@ -53,7 +53,7 @@ class DeviceClass:
 class Availability:
     """Sessions when a device may train. A trace file (device_id,start,end seconds), else synthetic diurnal."""
 
-    trace: Optional[str] = None
+    trace: str | None = None
     checkins_per_device_per_day: float = 1.0
     mean_session_minutes: float = 30.0
     trough_fraction: float = 0.15  # the paper's Figure 2: daily troughs at ~15% of the weekly peak
@@ -72,7 +72,7 @@ class Availability:
 @dataclass
 class Population:
     classes: list[DeviceClass] = field(default_factory=lambda: [DeviceClass(name="default")])
-    profiles: Optional[str] = None  # Parquet from `flint-bench profiles build`; overrides `classes`
+    profiles: str | None = None  # Parquet from `flint-bench profiles build`; overrides `classes`
     bandwidth: str = "builtin"  # "builtin" (flint_bench/data/bandwidth.toml), a number in Mbit/s, or a CSV of samples
     availability: Availability = field(default_factory=Availability)
 
@@ -88,13 +88,13 @@ class Proxy:
     std_records: float = 1.47
     max_records: int = 406
     min_records: int = 1
-    label_alpha: Optional[float] = None  # Dirichlet label skew (binary tasks); None = IID labels
+    label_alpha: float | None = None  # Dirichlet label skew (binary tasks); None = IID labels
     holdout: int = 2000
     version: int = 0  # proxy version: a different seed gives another partition of the same population
     # A real dataset partitioned by its id field instead of synthetic skew: an .npz with input_0..input_k
     # in the model's make_data order (the benchmark contract's data format) and an array `id_field`;
     # a path relative to the config file. clients / mean / std / max are then read off the ids.
-    dataset: Optional[str] = None
+    dataset: str | None = None
     id_field: str = "client_id"
 
     def validate(self, file: str, prefix: str) -> None:
@@ -112,7 +112,7 @@ class Proxy:
 class FedAvg:
     cohort: int = 20
     overcommit: float = 1.3
-    round_deadline_s: Optional[float] = None
+    round_deadline_s: float | None = None
 
     def validate(self, file: str, prefix: str) -> None:
         if self.cohort < 1:
@@ -126,7 +126,7 @@ class FedBuff:
     concurrency: int = 50
     buffer: int = 10
     max_staleness: int = 10
-    task_timeout_s: Optional[float] = None  # abort tasks running longer (frees their slot); None = never
+    task_timeout_s: float | None = None  # abort tasks running longer (frees their slot); None = never
 
     def validate(self, file: str, prefix: str) -> None:
         if self.task_timeout_s is not None and self.task_timeout_s <= 0:
@@ -134,8 +134,12 @@ class FedBuff:
         if self.buffer < 1:
             raise ConfigError(file, prefix + "buffer", "must be >= 1")
         if self.buffer > self.concurrency:
-            raise ConfigError(file, prefix + "buffer", f"buffer size {self.buffer} is larger than concurrency {self.concurrency}; "
-                              "the buffer could never fill. Lower fedbuff.buffer or raise fedbuff.concurrency")
+            raise ConfigError(
+                file,
+                prefix + "buffer",
+                f"buffer size {self.buffer} is larger than concurrency {self.concurrency}; "
+                "the buffer could never fill. Lower fedbuff.buffer or raise fedbuff.concurrency",
+            )
         if self.max_staleness < 0:
             raise ConfigError(file, prefix + "max_staleness", "must be >= 0")
 
@@ -146,13 +150,13 @@ class Sim:
     mode: Literal["fedavg", "fedbuff"] = "fedavg"
     trials: int = 1
     seed: int = 0
-    target_metric: Optional[float] = None
-    time_budget_hours: Optional[float] = None
+    target_metric: float | None = None
+    time_budget_hours: float | None = None
     max_aggregations: int = 100
     eval_every: int = 5
     local_epochs: int = 1
-    client_lr: Optional[float] = None  # default: the model's lr
-    client_batch_size: Optional[int] = None  # default: the model's batch size; 0 = full batch
+    client_lr: float | None = None  # default: the model's lr
+    client_batch_size: int | None = None  # default: the model's batch size; 0 = full batch
     server_lr: float = 1.0
     lr_schedule: Literal["constant", "cosine", "step"] = "constant"
     lr_step_every: int = 50
@@ -186,9 +190,17 @@ class SimConfig:
     def validate(self, file: str, prefix: str) -> None:
         import math
 
-        if self.proxy.dataset is None and self.sim.mode == "fedavg" and math.ceil(self.fedavg.cohort * self.fedavg.overcommit - 1e-9) > self.proxy.clients:
-            raise ConfigError(file, prefix + "fedavg.cohort", f"cohort x overcommit selects more devices than proxy.clients = {self.proxy.clients} in one round; "
-                              "lower fedavg.cohort / fedavg.overcommit or raise proxy.clients")
+        if (
+            self.proxy.dataset is None
+            and self.sim.mode == "fedavg"
+            and math.ceil(self.fedavg.cohort * self.fedavg.overcommit - 1e-9) > self.proxy.clients
+        ):
+            raise ConfigError(
+                file,
+                prefix + "fedavg.cohort",
+                f"cohort x overcommit selects more devices than proxy.clients = {self.proxy.clients} in one round; "
+                "lower fedavg.cohort / fedavg.overcommit or raise proxy.clients",
+            )
 
     def echo(self) -> dict[str, Any]:
         d = asdict(self)
@@ -227,7 +239,7 @@ def sweep_grid(data: dict[str, Any], file: str | Path) -> list[dict[str, Any]]:
     """The grid of `[sweep]` (dotted key -> values): every combination as a dict of overrides."""
     grid = data.get("sweep") or {}
     if not grid:
-        raise ConfigError(str(file), "sweep", "--sweep needs a [sweep] table, e.g. \"fedbuff.buffer\" = [5, 10, 20]")
+        raise ConfigError(str(file), "sweep", '--sweep needs a [sweep] table, e.g. "fedbuff.buffer" = [5, 10, 20]')
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ConfigError(str(file), f"sweep.{key}", "must be a non-empty list of values")

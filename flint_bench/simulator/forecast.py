@@ -28,4 +28,4 @@ def spread(values: list[float | None]) -> dict:
     v = np.array([x for x in values if x is not None and not (isinstance(x, float) and np.isnan(x))], dtype=float)
     if not len(v):
         return {"median": None, "min": None, "max": None, "n": 0}
-    return {"median": float(np.median(v)), "min": float(v.min()), "max": float(v.max()), "n": int(len(v))}
+    return {"median": float(np.median(v)), "min": float(v.min()), "max": float(v.max()), "n": len(v)}

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .config import Availability, Population
 from .strategies import mbit_to_bytes_per_s, task_duration
 
@@ -74,8 +74,12 @@ class DeviceClasses:
 def classes_from_config(pop: Population, model_name: str, file: str) -> DeviceClasses:
     if pop.profiles:
         return classes_from_profiles(Path(pop.profiles), model_name, file)
-    samplers = [LognormalSampler(c.per_example_s.median, c.per_example_s.sigma) if c.per_example_s.dist == "lognormal"
-                else ConstantSampler(c.per_example_s.median) for c in pop.classes]
+    samplers = [
+        LognormalSampler(c.per_example_s.median, c.per_example_s.sigma)
+        if c.per_example_s.dist == "lognormal"
+        else ConstantSampler(c.per_example_s.median)
+        for c in pop.classes
+    ]
     shares = np.array([c.share for c in pop.classes], dtype=float)
     return DeviceClasses([c.name for c in pop.classes], shares / shares.sum(), samplers, [c.memory_mb for c in pop.classes])
 
@@ -85,21 +89,35 @@ def classes_from_profiles(path: Path, model_name: str, file: str) -> DeviceClass
     import pandas as pd
 
     if not path.is_file():
-        raise ConfigError(file, "population.profiles", f"file {path} not found; build it with `flint-bench profiles build` or remove the key to use population.classes")
+        raise ConfigError(
+            file,
+            "population.profiles",
+            f"file {path} not found; build it with `flint-bench profiles build` or remove the key to use population.classes",
+        )
     df = pd.read_parquet(path)
     missing = {"model", "device_model", "per_example_s_quantiles"} - set(df.columns)
     if missing:
         raise ConfigError(file, "population.profiles", f"{path} lacks columns {sorted(missing)}; is it a profiles file?")
     rows = df[df["model"].astype(str).str.lower() == model_name.lower()]
     if rows.empty:
-        raise ConfigError(file, "population.profiles", f"model '{model_name}' has no rows in {path} (models there: {sorted(df['model'].astype(str).unique())}). "
-                          "Benchmark the model and rebuild the profiles, or set sim.model to one of those")
+        raise ConfigError(
+            file,
+            "population.profiles",
+            f"model '{model_name}' has no rows in {path} (models there: {sorted(df['model'].astype(str).unique())}). "
+            "Benchmark the model and rebuild the profiles, or set sim.model to one of those",
+        )
     shares = rows["share"].to_numpy(float) if "share" in rows else np.ones(len(rows))
     names = [f"{r.device_model}/{getattr(r, 'os', '')}".rstrip("/") for r in rows.itertuples()]
     mem = rows["peak_memory_mb"].tolist() if "peak_memory_mb" in rows else [None] * len(rows)
     upd = float(rows["update_bytes"].iloc[0]) if "update_bytes" in rows else None
-    return DeviceClasses(names, shares / shares.sum(), [QuantileSampler(q) for q in rows["per_example_s_quantiles"]], mem, upd,
-                         rows["device_model"].astype(str).tolist())
+    return DeviceClasses(
+        names,
+        shares / shares.sum(),
+        [QuantileSampler(q) for q in rows["per_example_s_quantiles"]],
+        mem,
+        upd,
+        rows["device_model"].astype(str).tolist(),
+    )
 
 
 def bandwidth_sampler(spec: str, file: str) -> Sampler:
@@ -119,7 +137,9 @@ def bandwidth_sampler(spec: str, file: str) -> Sampler:
 
     path = Path(spec)
     if not path.is_file():
-        raise ConfigError(file, "population.bandwidth", f"'{spec}' is neither 'builtin', a number of Mbit/s, nor an existing CSV file")
+        raise ConfigError(
+            file, "population.bandwidth", f"'{spec}' is neither 'builtin', a number of Mbit/s, nor an existing CSV file"
+        )
     samples = pd.read_csv(path)
     if "mbit_per_s" not in samples:
         raise ConfigError(file, "population.bandwidth", f"{path} needs a column 'mbit_per_s'")
@@ -141,7 +161,11 @@ def load_trace(path: Path, file: str):
     df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     missing = {"device_id", "start", "end"} - set(df.columns)
     if missing:
-        raise ConfigError(file, "population.availability.trace", f"{path} lacks columns {sorted(missing)} (need device_id, start, end in seconds)")
+        raise ConfigError(
+            file,
+            "population.availability.trace",
+            f"{path} lacks columns {sorted(missing)} (need device_id, start, end in seconds)",
+        )
     df = df.sort_values("start", kind="stable")
     codes, uniques = pd.factorize(df["device_id"], sort=True)
     models = None
@@ -154,9 +178,19 @@ def load_trace(path: Path, file: str):
 class SessionStream:
     """Sessions sorted by start, produced in chunks: start, end, device, class, task duration (s)."""
 
-    def __init__(self, avail: Availability, n_devices: int, device_class: np.ndarray, t_samplers: list[Sampler],
-                 bw_sampler: Sampler, sizes: np.ndarray, epochs: int, update_bytes: float, rng: np.random.Generator,
-                 trace: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
+    def __init__(
+        self,
+        avail: Availability,
+        n_devices: int,
+        device_class: np.ndarray,
+        t_samplers: list[Sampler],
+        bw_sampler: Sampler,
+        sizes: np.ndarray,
+        epochs: int,
+        update_bytes: float,
+        rng: np.random.Generator,
+        trace: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ):
         self.avail, self.n, self.device_class, self.t_samplers = avail, n_devices, device_class, t_samplers
         self.bw, self.sizes, self.epochs, self.update_bytes, self.rng = bw_sampler, sizes, epochs, update_bytes, rng
         self.trace, self.trace_pos, self.clock = trace, 0, 0.0
@@ -209,7 +243,9 @@ class SessionStream:
         return start, end, dev, cls, duration
 
 
-def assign_classes(n_devices: int, classes: DeviceClasses, rng: np.random.Generator, trace_models: list[str] | None = None) -> np.ndarray:
+def assign_classes(
+    n_devices: int, classes: DeviceClasses, rng: np.random.Generator, trace_models: list[str] | None = None
+) -> np.ndarray:
     """Each device's class: by the device mix (shares); with a trace naming device models and profiles
     for them, a device whose model has a profile gets that profile (the first one, by share order)."""
     cls = rng.choice(len(classes.shares), size=n_devices, p=classes.shares).astype(np.int64)

@@ -51,7 +51,7 @@ def partition_by_id(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def load_dataset(model, p: Proxy, file: str) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """The arrays of `proxy.dataset` and its id column; errors name the config key and the file."""
-    from ..errors import ConfigError
+    from ..core.errors import ConfigError
 
     path = Path(p.dataset)
     path = path if path.is_absolute() else Path(file).parent / path
@@ -61,7 +61,11 @@ def load_dataset(model, p: Proxy, file: str) -> tuple[tuple[np.ndarray, ...], np
     with np.load(path) as npz:
         missing = [name for name in [f"input_{i}" for i in range(n_inputs)] + [p.id_field] if name not in npz.files]
         if missing:
-            raise ConfigError(file, "proxy.dataset", f"{path} lacks the arrays {missing} (model {model.name} takes {n_inputs} inputs: features then labels)")
+            raise ConfigError(
+                file,
+                "proxy.dataset",
+                f"{path} lacks the arrays {missing} (model {model.name} takes {n_inputs} inputs: features then labels)",
+            )
         arrays = tuple(npz[f"input_{i}"] for i in range(n_inputs))
         ids = npz[p.id_field]
     if any(len(a) != len(ids) for a in arrays):
@@ -126,7 +130,7 @@ def build_proxy(model, p: Proxy, sim_seed: int, file: str = "<config>") -> Proxy
     """Generate the proxy for `model` (a zoo ModelDef): sizes, records from the model's generator, label skew."""
     import torch
 
-    from ..errors import ConfigError
+    from ..core.errors import ConfigError
 
     seed = proxy_seed(sim_seed, p.version)
     rng = np.random.default_rng(seed)
@@ -147,7 +151,11 @@ def build_proxy(model, p: Proxy, sim_seed: int, file: str = "<config>") -> Proxy
     label_ratio = None
     if p.label_alpha is not None and p.dataset is None:
         if model.task != "binary":
-            raise ConfigError(file, "proxy.label_alpha", f"Dirichlet label skew is implemented for binary tasks; model {model.name} is '{model.task}'. Remove proxy.label_alpha")
+            raise ConfigError(
+                file,
+                "proxy.label_alpha",
+                f"Dirichlet label skew is implemented for binary tasks; model {model.name} is '{model.task}'. Remove proxy.label_alpha",
+            )
         order = _label_skew_order(label, sizes, p.label_alpha, rng)
         tensors = tuple(t[torch.as_tensor(order)] for t in tensors)
         label = tensors[model.n_features].numpy()
@@ -158,14 +166,27 @@ def build_proxy(model, p: Proxy, sim_seed: int, file: str = "<config>") -> Proxy
     if holdout is None:
         holdout = model.make_data(p.holdout, (seed + HOLDOUT_SEED_OFFSET) % 2**31)
     meta = {
-        "model": model.name, "task": model.task, "seed": seed, "version": p.version,
-        "population": {"clients": int(len(sizes)), "records": total},
-        "quantity": {"mean": float(sizes.mean()), "std": float(sizes.std()), "min": int(sizes.min()), "max": int(sizes.max()),
-                     "p50": float(np.percentile(sizes, 50)), "p90": float(np.percentile(sizes, 90)), "p99": float(np.percentile(sizes, 99)),
-                     "target": {"mean": p.mean_records, "std": p.std_records, "max": p.max_records}},
-        "labels": {"label_ratio": label_ratio, "dirichlet_alpha": p.label_alpha,
-                   "client_positive_share_std": float(per_client.std()) if label_ratio is not None and total else None},
-        "holdout_records": int(len(holdout[0])),
+        "model": model.name,
+        "task": model.task,
+        "seed": seed,
+        "version": p.version,
+        "population": {"clients": len(sizes), "records": total},
+        "quantity": {
+            "mean": float(sizes.mean()),
+            "std": float(sizes.std()),
+            "min": int(sizes.min()),
+            "max": int(sizes.max()),
+            "p50": float(np.percentile(sizes, 50)),
+            "p90": float(np.percentile(sizes, 90)),
+            "p99": float(np.percentile(sizes, 99)),
+            "target": {"mean": p.mean_records, "std": p.std_records, "max": p.max_records},
+        },
+        "labels": {
+            "label_ratio": label_ratio,
+            "dirichlet_alpha": p.label_alpha,
+            "client_positive_share_std": float(per_client.std()) if label_ratio is not None and total else None,
+        },
+        "holdout_records": len(holdout[0]),
         "partition": {"by": "id_field", "dataset": p.dataset, "id_field": p.id_field} if p.dataset else {"by": "synthetic"},
     }
     return ProxyData(tensors=tensors, offsets=offsets, holdout=holdout, metadata=meta)
@@ -180,7 +201,7 @@ def partition(n_clients: int, executors: int) -> list[tuple[int, int]]:
 def slice_partition(data: ProxyData, lo: int, hi: int) -> tuple[tuple[Any, ...], np.ndarray]:
     """The rows and rebased offsets of clients [lo, hi)."""
     a, b = int(data.offsets[lo]), int(data.offsets[hi])
-    return tuple(t[a:b] for t in data.tensors), data.offsets[lo: hi + 1] - a
+    return tuple(t[a:b] for t in data.tensors), data.offsets[lo : hi + 1] - a
 
 
 def write_metadata(data: ProxyData, folder: Path) -> Path:

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from ..errors import MissingDependency
+from ..core.errors import MissingDependency
 from .proxy import partition, slice_partition
 
 
@@ -39,13 +39,20 @@ class RayBackend:
         self._started = not ray.is_initialized()
         if self._started:
             # a local Ray instance sized to the executors; RAY_ADDRESS in the environment joins a cluster instead
-            ray.init(address=os.environ.get("RAY_ADDRESS"), num_cpus=None if os.environ.get("RAY_ADDRESS") else max(setup.cfg.sim.executors, 1),
-                     include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+            ray.init(
+                address=os.environ.get("RAY_ADDRESS"),
+                num_cpus=None if os.environ.get("RAY_ADDRESS") else max(setup.cfg.sim.executors, 1),
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level="ERROR",
+            )
         s = setup.cfg.sim
         self.bounds = partition(setup.proxy.clients, s.executors)
         remote = ray.remote(num_cpus=1)(_ExecutorActor)
         model_ref = str(setup.model.source) + ":" + setup.model.entry if setup.model.source else s.model
-        self.actors = [remote.remote(model_ref, *slice_partition(setup.proxy, lo, hi), lo, s.train_chunk) for lo, hi in self.bounds]
+        self.actors = [
+            remote.remote(model_ref, *slice_partition(setup.proxy, lo, hi), lo, s.train_chunk) for lo, hi in self.bounds
+        ]
 
     def split(self, clients: np.ndarray) -> list[np.ndarray]:
         his = np.array([hi for _, hi in self.bounds])
@@ -56,8 +63,13 @@ class RayBackend:
         import torch
 
         starts_ref = self.ray.put(starts)
-        futures = [self.actors[e].weighted_delta_sum.remote(clients[idx], starts_ref, start_index[idx], weights[idx], lr, epochs, batch_size, seed_key)
-                   for e, idx in enumerate(self.split(clients)) if len(idx)]
+        futures = [
+            self.actors[e].weighted_delta_sum.remote(
+                clients[idx], starts_ref, start_index[idx], weights[idx], lr, epochs, batch_size, seed_key
+            )
+            for e, idx in enumerate(self.split(clients))
+            if len(idx)
+        ]
         total = None
         for part in self.ray.get(futures):  # summed in executor order, like LocalBackend
             total = part if total is None else total + part

@@ -13,13 +13,14 @@ import math
 import os
 import pickle
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, UserError
+from ..core.errors import ConfigError, UserError
 from .clock import FedAvgScheduler, FedBuffScheduler
 from .config import SimConfig
 from .forecast import forecast, spread
@@ -27,9 +28,26 @@ from .population import DeviceClasses, SessionStream, assign_classes, bandwidth_
 from .proxy import ProxyData, build_proxy, client_sizes, dataset_sizes, partition, proxy_seed, slice_partition
 from .strategies import client_lr, fedavg_weights, fedbuff_weights
 
-SUMMARY_KEYS = ("virtual_hours_to_target", "metric_at_budget", "virtual_hours", "rounds", "aggregations", "tasks_started",
-                "tasks_succeeded", "tasks_interrupted", "tasks_timed_out", "tasks_stale", "client_compute_hours", "aggregator_updates_per_s",
-                "aggregator_mb_per_s", "peak_hour_updates_per_s", "seconds_per_aggregation", "final_metric", "final_loss", "centralized_metric")
+SUMMARY_KEYS = (
+    "virtual_hours_to_target",
+    "metric_at_budget",
+    "virtual_hours",
+    "rounds",
+    "aggregations",
+    "tasks_started",
+    "tasks_succeeded",
+    "tasks_interrupted",
+    "tasks_timed_out",
+    "tasks_stale",
+    "client_compute_hours",
+    "aggregator_updates_per_s",
+    "aggregator_mb_per_s",
+    "peak_hour_updates_per_s",
+    "seconds_per_aggregation",
+    "final_metric",
+    "final_loss",
+    "centralized_metric",
+)
 
 
 @dataclass
@@ -64,17 +82,38 @@ def prepare(cfg: SimConfig, model=None) -> Setup:
     else:
         sizes = client_sizes(cfg.proxy, np.random.default_rng(proxy_seed(s.seed, cfg.proxy.version)))
     if s.mode == "fedavg" and math.ceil(cfg.fedavg.cohort * cfg.fedavg.overcommit - 1e-9) > len(sizes):
-        raise ConfigError(cfg.file, "fedavg.cohort", f"cohort x overcommit selects more devices than the {len(sizes)} training clients of proxy.dataset; lower fedavg.cohort / fedavg.overcommit")
+        raise ConfigError(
+            cfg.file,
+            "fedavg.cohort",
+            f"cohort x overcommit selects more devices than the {len(sizes)} training clients of proxy.dataset; lower fedavg.cohort / fedavg.overcommit",
+        )
     avail = cfg.population.availability
     trace = load_trace(Path(avail.trace), cfg.file) if avail.trace else None
-    setup = Setup(cfg, model, sizes, classes, bandwidth_sampler(cfg.population.bandwidth, cfg.file), trace, update_bytes, proxy,
-                  PRIMARY_METRIC[model.task])
+    setup = Setup(
+        cfg,
+        model,
+        sizes,
+        classes,
+        bandwidth_sampler(cfg.population.bandwidth, cfg.file),
+        trace,
+        update_bytes,
+        proxy,
+        PRIMARY_METRIC[model.task],
+    )
     if s.train and s.centralized_epochs > 0:
         from .training import centralized, init_flat
 
         start = init_flat(model, s.seed)
-        setup.centralized_metric, _ = centralized(model, proxy.tensors, proxy.holdout, s.centralized_epochs, s.client_lr or model.lr,
-                                                  s.client_batch_size or model.batch_size, s.seed, start)
+        setup.centralized_metric, _ = centralized(
+            model,
+            proxy.tensors,
+            proxy.holdout,
+            s.centralized_epochs,
+            s.client_lr or model.lr,
+            s.client_batch_size or model.batch_size,
+            s.seed,
+            start,
+        )
     return setup
 
 
@@ -83,12 +122,24 @@ def make_scheduler(setup: Setup, trial: int):
     rng = np.random.default_rng([s.seed, trial, 1])
     n = len(setup.sizes)
     device_class = assign_classes(n, setup.classes, rng, setup.trace[3] if setup.trace else None)
-    stream = SessionStream(cfg.population.availability, n, device_class, setup.classes.samplers, setup.bandwidth,
-                           setup.sizes, s.local_epochs, setup.update_bytes, rng, setup.trace)
+    stream = SessionStream(
+        cfg.population.availability,
+        n,
+        device_class,
+        setup.classes.samplers,
+        setup.bandwidth,
+        setup.sizes,
+        s.local_epochs,
+        setup.update_bytes,
+        rng,
+        setup.trace,
+    )
     k = len(setup.classes.names)
     if s.mode == "fedavg":
         return FedAvgScheduler(stream, n, k, cfg.fedavg.cohort, cfg.fedavg.overcommit, cfg.fedavg.round_deadline_s)
-    return FedBuffScheduler(stream, n, k, cfg.fedbuff.concurrency, cfg.fedbuff.buffer, cfg.fedbuff.max_staleness, cfg.fedbuff.task_timeout_s)
+    return FedBuffScheduler(
+        stream, n, k, cfg.fedbuff.concurrency, cfg.fedbuff.buffer, cfg.fedbuff.max_staleness, cfg.fedbuff.task_timeout_s
+    )
 
 
 class LocalBackend:
@@ -98,8 +149,9 @@ class LocalBackend:
         from .training import Executor
 
         self.bounds = partition(setup.proxy.clients, setup.cfg.sim.executors)
-        self.executors = [Executor(setup.model, *slice_partition(setup.proxy, lo, hi), lo, setup.cfg.sim.train_chunk)
-                          for lo, hi in self.bounds]
+        self.executors = [
+            Executor(setup.model, *slice_partition(setup.proxy, lo, hi), lo, setup.cfg.sim.train_chunk) for lo, hi in self.bounds
+        ]
 
     def split(self, clients: np.ndarray) -> list[np.ndarray]:
         his = np.array([hi for _, hi in self.bounds])
@@ -112,7 +164,9 @@ class LocalBackend:
         total = None
         for e, idx in enumerate(self.split(clients)):
             if len(idx):
-                part = self.executors[e].weighted_delta_sum(clients[idx], starts, start_index[idx], weights[idx], lr, epochs, batch_size, seed_key)
+                part = self.executors[e].weighted_delta_sum(
+                    clients[idx], starts, start_index[idx], weights[idx], lr, epochs, batch_size, seed_key
+                )
                 total = part if total is None else total + part
         return total if total is not None else torch.zeros(starts.shape[1])
 
@@ -146,8 +200,15 @@ def new_trial(setup: Setup, trial: int) -> TrialState:
 
 def _row(setup: Setup, st: TrialState, agg_done: int) -> dict:
     c = st.sched.c
-    return {"trial": st.trial, "virtual_time_s": st.sched.now, "aggregation": agg_done, "round": c.rounds,
-            "metric": st.last_metric, "loss": st.last_loss, **{k: v for k, v in c.snapshot().items() if k not in ("rounds", "aggregations")}}
+    return {
+        "trial": st.trial,
+        "virtual_time_s": st.sched.now,
+        "aggregation": agg_done,
+        "round": c.rounds,
+        "metric": st.last_metric,
+        "loss": st.last_loss,
+        **{k: v for k, v in c.snapshot().items() if k not in ("rounds", "aggregations")},
+    }
 
 
 def _evaluate(setup: Setup, st: TrialState) -> None:
@@ -176,7 +237,9 @@ def run_trial(setup: Setup, st: TrialState, backend, checkpoint: Callable[[Trial
         if agg is None:
             break
         if s.train:
-            lr = client_lr(s.client_lr or setup.model.lr, s.lr_schedule, agg.index, s.max_aggregations, s.lr_step_every, s.lr_step_gamma)
+            lr = client_lr(
+                s.client_lr or setup.model.lr, s.lr_schedule, agg.index, s.max_aggregations, s.lr_step_every, s.lr_step_gamma
+            )
             versions, start_index = np.unique(agg.start_versions, return_inverse=True)
             starts = torch.stack([st.snapshots[int(v)] for v in versions])
             if s.mode == "fedavg":
@@ -184,7 +247,9 @@ def run_trial(setup: Setup, st: TrialState, backend, checkpoint: Callable[[Trial
             else:
                 weights = fedbuff_weights(agg.staleness, cfg.fedbuff.buffer)
             batch = setup.model.batch_size if s.client_batch_size is None else s.client_batch_size
-            delta = backend.weighted_delta_sum(agg.clients, starts, start_index, weights, lr, s.local_epochs, batch, (s.seed, st.trial, agg.index))
+            delta = backend.weighted_delta_sum(
+                agg.clients, starts, start_index, weights, lr, s.local_epochs, batch, (s.seed, st.trial, agg.index)
+            )
             st.flat = st.flat + s.server_lr * delta
             keep = cfg.fedbuff.max_staleness if s.mode == "fedbuff" else 0
             st.snapshots[agg.index + 1] = st.flat
@@ -194,7 +259,12 @@ def run_trial(setup: Setup, st: TrialState, backend, checkpoint: Callable[[Trial
         if n % s.eval_every == 0 or n >= s.max_aggregations:
             _evaluate(setup, st)
             st.rows.append(_row(setup, st, n))
-            if s.target_metric is not None and st.hours_to_target is None and st.last_metric is not None and st.last_metric >= s.target_metric:
+            if (
+                s.target_metric is not None
+                and st.hours_to_target is None
+                and st.last_metric is not None
+                and st.last_metric >= s.target_metric
+            ):
                 st.hours_to_target = sched.now / 3600.0
                 st.done = True
         if checkpoint is not None and n % s.checkpoint_every == 0 and not st.done:
@@ -211,26 +281,50 @@ def run_trial(setup: Setup, st: TrialState, backend, checkpoint: Callable[[Trial
 def trial_summary(setup: Setup, st: TrialState) -> dict:
     c = st.sched.c
     fc = forecast(c, st.sched.now, setup.update_bytes, setup.classes.names)
-    return {"trial": st.trial, "virtual_hours_to_target": st.hours_to_target, "metric_at_budget": st.metric_at_budget,
-            "virtual_hours": st.sched.now / 3600.0, "rounds": c.rounds, "aggregations": c.aggregations,
-            "tasks_started": c.started, "tasks_succeeded": c.succeeded, "tasks_interrupted": c.interrupted, "tasks_timed_out": c.timed_out, "tasks_stale": c.stale,
-            "client_compute_hours": fc["client_compute_hours"], "aggregator_updates_per_s": fc["aggregator_updates_per_s"],
-            "aggregator_mb_per_s": fc["aggregator_mb_per_s"], "peak_hour_updates_per_s": fc["peak_hour_updates_per_s"],
-            "seconds_per_aggregation": st.sched.now / c.aggregations if c.aggregations else None,
-            "final_metric": st.last_metric, "final_loss": st.last_loss, "centralized_metric": setup.centralized_metric,
-            "reached_target": st.hours_to_target is not None if setup.cfg.sim.target_metric is not None else None,
-            "forecast": fc}
+    return {
+        "trial": st.trial,
+        "virtual_hours_to_target": st.hours_to_target,
+        "metric_at_budget": st.metric_at_budget,
+        "virtual_hours": st.sched.now / 3600.0,
+        "rounds": c.rounds,
+        "aggregations": c.aggregations,
+        "tasks_started": c.started,
+        "tasks_succeeded": c.succeeded,
+        "tasks_interrupted": c.interrupted,
+        "tasks_timed_out": c.timed_out,
+        "tasks_stale": c.stale,
+        "client_compute_hours": fc["client_compute_hours"],
+        "aggregator_updates_per_s": fc["aggregator_updates_per_s"],
+        "aggregator_mb_per_s": fc["aggregator_mb_per_s"],
+        "peak_hour_updates_per_s": fc["peak_hour_updates_per_s"],
+        "seconds_per_aggregation": st.sched.now / c.aggregations if c.aggregations else None,
+        "final_metric": st.last_metric,
+        "final_loss": st.last_loss,
+        "centralized_metric": setup.centralized_metric,
+        "reached_target": st.hours_to_target is not None if setup.cfg.sim.target_metric is not None else None,
+        "forecast": fc,
+    }
 
 
 def summarize(setup: Setup, trials: list[dict], backend: str, wall_s: float) -> dict:
     cfg = setup.cfg
     return {
-        "model": setup.model.name, "mode": cfg.sim.mode, "backend": backend, "trials": len(trials), "metric_name": setup.metric_name,
-        "target_metric": cfg.sim.target_metric, "time_budget_hours": cfg.sim.time_budget_hours,
+        "model": setup.model.name,
+        "mode": cfg.sim.mode,
+        "backend": backend,
+        "trials": len(trials),
+        "metric_name": setup.metric_name,
+        "target_metric": cfg.sim.target_metric,
+        "time_budget_hours": cfg.sim.time_budget_hours,
         "metrics": {k: spread([t[k] for t in trials]) for k in SUMMARY_KEYS},
-        "compute_hours_by_class": {n: spread([t["forecast"]["compute_hours_by_class"][n] for t in trials]) for n in setup.classes.names},
-        "per_trial": trials, "proxy": setup.proxy.metadata if setup.proxy else {"clients": int(len(setup.sizes))},
-        "device_classes": setup.classes.names, "update_bytes": setup.update_bytes, "wall_seconds": wall_s,
+        "compute_hours_by_class": {
+            n: spread([t["forecast"]["compute_hours_by_class"][n] for t in trials]) for n in setup.classes.names
+        },
+        "per_trial": trials,
+        "proxy": setup.proxy.metadata if setup.proxy else {"clients": len(setup.sizes)},
+        "device_classes": setup.classes.names,
+        "update_bytes": setup.update_bytes,
+        "wall_seconds": wall_s,
         "config": cfg.echo(),
     }
 
@@ -268,8 +362,15 @@ def make_backend(setup: Setup, name: str):
     return LocalBackend(setup)
 
 
-def run(cfg: SimConfig, raw: dict, out: Path | None = None, backend: str = "local", resume: bool = False,
-        progress: Callable[[str], None] | None = None, model=None) -> dict:
+def run(
+    cfg: SimConfig,
+    raw: dict,
+    out: Path | None = None,
+    backend: str = "local",
+    resume: bool = False,
+    progress: Callable[[str], None] | None = None,
+    model=None,
+) -> dict:
     """All trials of one config; with `out`, checkpoints and writes summary.json + metrics.parquet there."""
     import pandas as pd
 
@@ -283,7 +384,9 @@ def run(cfg: SimConfig, raw: dict, out: Path | None = None, backend: str = "loca
             if ckpt is None:
                 raise UserError(f"--resume {out}: no {CHECKPOINT} there. Run without --resume to start afresh.")
             if ckpt["raw_config"] != raw:
-                raise UserError(f"--resume {out}: the checkpoint was written with a different config. Pass the same --config (or none) or another --out.")
+                raise UserError(
+                    f"--resume {out}: the checkpoint was written with a different config. Pass the same --config (or none) or another --out."
+                )
         (out / "config.json").write_text(json.dumps(raw, indent=2, default=str))
     setup = prepare(cfg, model)
     if out is not None and setup.proxy is not None:
@@ -299,7 +402,10 @@ def run(cfg: SimConfig, raw: dict, out: Path | None = None, backend: str = "loca
             else:
                 st = new_trial(setup, trial)
             ckpt = None
-            say(f"trial {trial + 1}/{cfg.sim.trials}: {cfg.sim.mode}" + (f", resumed at aggregation {st.sched.c.aggregations}" if st.rows else ""))
+            say(
+                f"trial {trial + 1}/{cfg.sim.trials}: {cfg.sim.mode}"
+                + (f", resumed at aggregation {st.sched.c.aggregations}" if st.rows else "")
+            )
 
             def checkpoint(state: TrialState, _fin=finished, _rows=rows) -> None:
                 if out is not None:

@@ -6,7 +6,7 @@ No I/O, no global state; works on numpy arrays or torch tensors alike.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

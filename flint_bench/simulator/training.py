@@ -38,7 +38,7 @@ class ParamLayout:
     size: int
 
     @classmethod
-    def of(cls, net: nn.Module) -> "ParamLayout":
+    def of(cls, net: nn.Module) -> ParamLayout:
         names, shapes, offsets, n = [], [], [], 0
         for name, p in net.named_parameters():
             if p.requires_grad:
@@ -49,7 +49,7 @@ class ParamLayout:
         return cls(names, shapes, offsets, n)
 
     def unflatten(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {n: flat[o: o + s.numel()].view(s) for n, s, o in zip(self.names, self.shapes, self.offsets)}
+        return {n: flat[o : o + s.numel()].view(s) for n, s, o in zip(self.names, self.shapes, self.offsets)}
 
 
 def get_flat(net: nn.Module) -> torch.Tensor:
@@ -61,7 +61,7 @@ def set_flat(net: nn.Module, flat: torch.Tensor) -> None:
         o = 0
         for p in net.parameters():
             if p.requires_grad:
-                p.copy_(flat[o: o + p.numel()].view_as(p))
+                p.copy_(flat[o : o + p.numel()].view_as(p))
                 o += p.numel()
 
 
@@ -75,8 +75,15 @@ VMAP_MAX_PARAMS = 50_000
 class Executor:
     """One partition of clients [lo, hi) and one model, trained in place or through vmap."""
 
-    def __init__(self, model, tensors: tuple[torch.Tensor, ...], offsets: np.ndarray, lo: int, chunk: int = 64,
-                 vmap_max_params: int = VMAP_MAX_PARAMS):
+    def __init__(
+        self,
+        model,
+        tensors: tuple[torch.Tensor, ...],
+        offsets: np.ndarray,
+        lo: int,
+        chunk: int = 64,
+        vmap_max_params: int = VMAP_MAX_PARAMS,
+    ):
         torch.set_num_threads(1)  # many tiny clients: thread start-up costs more than it buys
         self.model, self.net = model, model.net
         self.tensors, self.offsets, self.lo, self.chunk = tensors, offsets, lo, chunk
@@ -95,9 +102,17 @@ class Executor:
         # per-row losses from the model's (batch-mean) loss: each row as a batch of one
         self._row_loss = torch.func.vmap(lambda pred, *y: loss_fn(pred[None], *(t[None] for t in y)))
 
-    def weighted_delta_sum(self, clients: np.ndarray, starts: torch.Tensor, start_index: np.ndarray,
-                           weights: np.ndarray, lr: float, epochs: int, batch_size: int,
-                           seed_key: tuple[int, ...]) -> torch.Tensor:
+    def weighted_delta_sum(
+        self,
+        clients: np.ndarray,
+        starts: torch.Tensor,
+        start_index: np.ndarray,
+        weights: np.ndarray,
+        lr: float,
+        epochs: int,
+        batch_size: int,
+        seed_key: tuple[int, ...],
+    ) -> torch.Tensor:
         """Σ_i weights[i] · (trained_i − start_i) for global client ids `clients` (all in this partition).
 
         starts: [V, P] distinct start models; start_index[i] picks client i's row.
@@ -107,7 +122,9 @@ class Executor:
         sizes = self.offsets[local + 1] - self.offsets[local]
         if self.chunk <= 0:
             for i in range(len(local)):
-                total += float(weights[i]) * self._train_one(int(local[i]), int(clients[i]), starts[start_index[i]], lr, epochs, batch_size, seed_key)
+                total += float(weights[i]) * self._train_one(
+                    int(local[i]), int(clients[i]), starts[start_index[i]], lr, epochs, batch_size, seed_key
+                )
             return total
         single = np.zeros(len(local), dtype=bool) if epochs != 1 else sizes <= (batch_size or np.iinfo(np.int64).max)
         for v in np.unique(start_index[single]):
@@ -115,18 +132,23 @@ class Executor:
             total += self._one_step_sum(local[members], sizes[members], starts[int(v)], np.asarray(weights)[members], lr)
         if not self.use_vmap:
             for i in np.flatnonzero(~single):
-                total += float(weights[i]) * self._train_one(int(local[i]), int(clients[i]), starts[start_index[i]], lr, epochs, batch_size, seed_key)
+                total += float(weights[i]) * self._train_one(
+                    int(local[i]), int(clients[i]), starts[start_index[i]], lr, epochs, batch_size, seed_key
+                )
             return total
         for n in np.unique(sizes[~single]):
             members = np.flatnonzero(~single & (sizes == n))
             for a in range(0, len(members), self.chunk):
-                idx = members[a: a + self.chunk]
-                deltas = self._train_group(local[idx], clients[idx], int(n), starts[torch.as_tensor(start_index[idx])], lr, epochs, batch_size, seed_key)
+                idx = members[a : a + self.chunk]
+                deltas = self._train_group(
+                    local[idx], clients[idx], int(n), starts[torch.as_tensor(start_index[idx])], lr, epochs, batch_size, seed_key
+                )
                 total += torch.as_tensor(weights[idx], dtype=deltas.dtype) @ deltas
         return total
 
-    def _one_step_sum(self, local: np.ndarray, sizes: np.ndarray, start: torch.Tensor, weights: np.ndarray, lr: float,
-                      max_rows: int = 256) -> torch.Tensor:
+    def _one_step_sum(
+        self, local: np.ndarray, sizes: np.ndarray, start: torch.Tensor, weights: np.ndarray, lr: float, max_rows: int = 256
+    ) -> torch.Tensor:
         """Σ_k w_k·(-lr·∇L_k(start)) for single-step clients: one weighted backward pass per block of rows."""
         net, nf = self.net, self.model.n_features
         set_flat(net, start)
@@ -163,7 +185,7 @@ class Executor:
         for epoch in range(epochs):
             order = torch.as_tensor(a + self._order(client, n, epoch, b, seed_key))
             for s in range(0, n, b):
-                rows = order[s: s + b]
+                rows = order[s : s + b]
                 batch = [t[rows] for t in self.tensors]
                 loss = self.model.loss(net(*batch[:nf]), *batch[nf:])
                 grads = torch.autograd.grad(loss, params)
@@ -172,16 +194,22 @@ class Executor:
                         p.sub_(lr * g)
         return get_flat(net) - start
 
-    def _train_group(self, local: np.ndarray, clients: np.ndarray, n: int, starts: torch.Tensor, lr, epochs, batch_size, seed_key) -> torch.Tensor:
+    def _train_group(
+        self, local: np.ndarray, clients: np.ndarray, n: int, starts: torch.Tensor, lr, epochs, batch_size, seed_key
+    ) -> torch.Tensor:
         b = batch_size or n
         flat = starts.clone()
         base = self.offsets[local]
         with torch.no_grad():
             for epoch in range(epochs):
-                order = np.stack([self._order(int(c), n, epoch, b, seed_key) for c in clients]) if n > b else np.broadcast_to(np.arange(n), (len(local), n))
+                order = (
+                    np.stack([self._order(int(c), n, epoch, b, seed_key) for c in clients])
+                    if n > b
+                    else np.broadcast_to(np.arange(n), (len(local), n))
+                )
                 rows = torch.as_tensor(base[:, None] + order)
                 for s in range(0, n, b):
-                    r = rows[:, s: s + b]
+                    r = rows[:, s : s + b]
                     batch = [t[r] for t in self.tensors]
                     flat -= lr * self._vgrad(flat, *batch)
         return flat - starts
@@ -189,7 +217,8 @@ class Executor:
 
 def evaluate(model, flat: torch.Tensor, holdout: tuple[torch.Tensor, ...]) -> tuple[float, float]:
     """(primary metric, loss) of the model with parameters `flat` on the held-out rows."""
-    from ..metrics import PRIMARY_METRIC, evaluate as metric_eval
+    from ..metrics import PRIMARY_METRIC
+    from ..metrics import evaluate as metric_eval
 
     set_flat(model.net, flat)
     nf = model.n_features
@@ -209,7 +238,9 @@ def init_flat(model, seed: int) -> torch.Tensor:
     return get_flat(model.net)
 
 
-def centralized(model, tensors: tuple[torch.Tensor, ...], holdout, epochs: int, lr: float, batch_size: int, seed: int, start: torch.Tensor) -> tuple[float, float]:
+def centralized(
+    model, tensors: tuple[torch.Tensor, ...], holdout, epochs: int, lr: float, batch_size: int, seed: int, start: torch.Tensor
+) -> tuple[float, float]:
     """The centralized baseline: minibatch SGD over the pooled proxy rows, same model and init."""
     set_flat(model.net, start)
     net, nf = model.net, model.n_features
@@ -219,7 +250,7 @@ def centralized(model, tensors: tuple[torch.Tensor, ...], holdout, epochs: int, 
     for _ in range(epochs):
         order = torch.randperm(n, generator=g)
         for s in range(0, n, batch_size):
-            rows = order[s: s + batch_size]
+            rows = order[s : s + batch_size]
             batch = [t[rows] for t in tensors]
             grads = torch.autograd.grad(model.loss(net(*batch[:nf]), *batch[nf:]), params)
             with torch.no_grad():

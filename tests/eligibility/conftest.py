@@ -20,10 +20,23 @@ OLD_OS = {"iOS": ("12", "2018-09-17"), "Android": ("9", "2018-08-06")}
 def _session(device, platform, wifi, battery, os_, hour, *, tier="mid", model=None):
     version, release = os_[platform]
     start = pd.Timestamp("2024-03-04 00:00:00", tz="UTC") + pd.Timedelta(hours=hour)
-    return {"device_id": device, "platform": platform, "device_model": model or ("iPhone 11" if platform == "iOS" else "Pixel 4a"),
-            "device_tier": tier, "os_version": version, "os_release_date": release, "start": start.isoformat(),
-            "end": (start + pd.Timedelta(minutes=10)).isoformat(), "wifi": wifi, "battery": battery, "charging": False,
-            "foreground": True, "account_age_days": 400, "reputation": 0.9, "days_since_last_participation": None}
+    return {
+        "device_id": device,
+        "platform": platform,
+        "device_model": model or ("iPhone 11" if platform == "iOS" else "Pixel 4a"),
+        "device_tier": tier,
+        "os_version": version,
+        "os_release_date": release,
+        "start": start.isoformat(),
+        "end": (start + pd.Timedelta(minutes=10)).isoformat(),
+        "wifi": wifi,
+        "battery": battery,
+        "charging": False,
+        "foreground": True,
+        "account_age_days": 400,
+        "reputation": 0.9,
+        "days_since_last_participation": None,
+    }
 
 
 def table1_rows() -> list[dict]:
@@ -40,12 +53,12 @@ def table1_rows() -> list[dict]:
                 rows.append(_session(d, platform, wifi, battery, os_, 8 + 3 * h))
             d += 1
 
-    add(22, [(True, 90)], NEW_OS)                # A B C together
-    add(9, [(True, 50), (False, 85)], NEW_OS)    # A and B, never at once
-    add(36, [(True, 40)], NEW_OS)                # A only
-    add(26, [(False, 30)], NEW_OS)               # C only
-    add(3, [(True, 95)], OLD_OS)                 # A and B on an old OS
-    add(4, [(False, 20)], OLD_OS)                # nothing
+    add(22, [(True, 90)], NEW_OS)  # A B C together
+    add(9, [(True, 50), (False, 85)], NEW_OS)  # A and B, never at once
+    add(36, [(True, 40)], NEW_OS)  # A only
+    add(26, [(False, 30)], NEW_OS)  # C only
+    add(3, [(True, 95)], OLD_OS)  # A and B on an old OS
+    add(4, [(False, 20)], OLD_OS)  # nothing
     assert d == 100
     return rows
 
@@ -77,9 +90,12 @@ def table1_log(tmp_path) -> dict[str, Path]:
     csv = tmp_path / "table1.csv"
     frame.to_csv(csv, index=False)
     pq = tmp_path / "table1.parquet"
-    typed = frame.assign(start=pd.to_datetime(frame["start"]), end=pd.to_datetime(frame["end"]),
-                         os_release_date=pd.to_datetime(frame["os_release_date"]).dt.date,
-                         days_since_last_participation=frame["days_since_last_participation"].astype(float))
+    typed = frame.assign(
+        start=pd.to_datetime(frame["start"]),
+        end=pd.to_datetime(frame["end"]),
+        os_release_date=pd.to_datetime(frame["os_release_date"]).dt.date,
+        days_since_last_participation=frame["days_since_last_participation"].astype(float),
+    )
     typed.to_parquet(pq, index=False)
     rules = tmp_path / "table1.toml"
     rules.write_text(TABLE1_RULES)
@@ -92,20 +108,50 @@ def write(tmp_path):
         p = tmp_path / name
         p.write_text(text)
         return p
+
     return _write
 
 
-def phone_record(model: str, device_model: str, os_name: str, os_version: str, per_example_s: list[float], *,
-                 device_id: str | None = None, peak_delta_mb: float = 8.0, cpu: float = 40.0, status: str = "ok",
-                 storage_bytes: int = 760_000, update_bytes: int = 756_000) -> dict:
+def phone_record(
+    model: str,
+    device_model: str,
+    os_name: str,
+    os_version: str,
+    per_example_s: list[float],
+    *,
+    device_id: str | None = None,
+    peak_delta_mb: float = 8.0,
+    cpu: float = 40.0,
+    status: str = "ok",
+    storage_bytes: int = 760_000,
+    update_bytes: int = 756_000,
+) -> dict:
     """A result record as a phone farm would return it (only the fields profiles read)."""
-    steps = [per_example_s[i:i + 4] for i in range(0, len(per_example_s), 4)]
+    steps = [per_example_s[i : i + 4] for i in range(0, len(per_example_s), 4)]
     return {
-        "status": status, "model": {"name": model, "task": "binary", "trainable_params": update_bytes // 4,
-                                    "total_params": storage_bytes // 4, "storage_bytes": storage_bytes, "update_bytes": update_bytes},
-        "device": {"id": device_id or f"{device_model}-{os_version}", "farm": "adb", "manufacturer": "Google", "model": device_model,
-                   "soc": "Tensor", "os": os_name, "os_version": os_version, "abi": "arm64-v8a", "cores": 8, "memory_mb": 8000,
-                   "emulator": False, "device_class": None},
+        "status": status,
+        "model": {
+            "name": model,
+            "task": "binary",
+            "trainable_params": update_bytes // 4,
+            "total_params": storage_bytes // 4,
+            "storage_bytes": storage_bytes,
+            "update_bytes": update_bytes,
+        },
+        "device": {
+            "id": device_id or f"{device_model}-{os_version}",
+            "farm": "adb",
+            "manufacturer": "Google",
+            "model": device_model,
+            "soc": "Tensor",
+            "os": os_name,
+            "os_version": os_version,
+            "abi": "arm64-v8a",
+            "cores": 8,
+            "memory_mb": 8000,
+            "emulator": False,
+            "device_class": None,
+        },
         # 16 examples per step: a step's seconds are 16 x the per-example time.
         "timing": {"step_seconds": [[16 * x for x in rep] for rep in steps], "step_examples": [[16] * len(rep) for rep in steps]},
         "cpu": {"mean_percent": cpu, "max_percent": cpu * 1.5},
@@ -123,10 +169,13 @@ def make_record():
 @pytest.fixture
 def flint():
     def run(*args, expect: int | None = 0):
-        proc = subprocess.run([sys.executable, "-m", "flint_bench.cli", *map(str, args)], cwd=REPO, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "flint_bench.cli", *map(str, args)], cwd=REPO, capture_output=True, text=True
+        )
         if expect is not None:
             assert proc.returncode == expect, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
         return proc
+
     return run
 
 
@@ -135,4 +184,5 @@ def flint_json(flint):
     def run(*args):
         proc = flint(*args, "--format", "json")
         return json.loads(proc.stdout)
+
     return run

@@ -12,15 +12,18 @@ def _no_traceback(proc):
     return proc.stderr.replace("\n", " ")
 
 
-@pytest.mark.parametrize("text, needles", [
-    (RULE.replace('field = "wifi"', 'field = "wiifi"'), ["criteria[0].field", "unknown field 'wiifi'", "battery"]),
-    (RULE.replace('op = "=="', 'op = "=>"'), ["criteria[0].op", "unknown operator '=>'", ">="]),
-    (RULE + 'colour = "red"\n', ["criteria[0].colour", "unknown key"]),
-    ('all_of = ["wifi", "battery"]\n' + RULE, ["all_of[1]", "unknown criterion 'battery'"]),
-    (RULE.replace("value = true", 'value = "yes"'), ["criteria[0].value", "true or false"]),
-    (RULE.replace('op = "=="', 'op = ">="'), ["criteria[0].op", "does not apply to bool"]),
-    ('[fairness]\nmin_ratio = 0.8\n', ["criteria", "missing required key"]),
-])
+@pytest.mark.parametrize(
+    "text, needles",
+    [
+        (RULE.replace('field = "wifi"', 'field = "wiifi"'), ["criteria[0].field", "unknown field 'wiifi'", "battery"]),
+        (RULE.replace('op = "=="', 'op = "=>"'), ["criteria[0].op", "unknown operator '=>'", ">="]),
+        (RULE + 'colour = "red"\n', ["criteria[0].colour", "unknown key"]),
+        ('all_of = ["wifi", "battery"]\n' + RULE, ["all_of[1]", "unknown criterion 'battery'"]),
+        (RULE.replace("value = true", 'value = "yes"'), ["criteria[0].value", "true or false"]),
+        (RULE.replace('op = "=="', 'op = ">="'), ["criteria[0].op", "does not apply to bool"]),
+        ("[fairness]\nmin_ratio = 0.8\n", ["criteria", "missing required key"]),
+    ],
+)
 def test_bad_rules_name_file_and_key(table1_log, write, flint, text, needles):
     rules = write("bad.toml", text)
     err = _no_traceback(flint("eligibility", "--sessions", table1_log["csv"], "--rules", rules, expect=None))
@@ -61,7 +64,9 @@ def test_bad_bool_and_bad_date(table1_log, tmp_path, flint):
 
 def test_empty_log_and_missing_file(table1_log, tmp_path, flint):
     empty = _csv(tmp_path, pd.read_csv(table1_log["csv"]).iloc[:0], "empty.csv")
-    assert "empty.csv: the session log is empty" in _no_traceback(flint("eligibility", "-s", empty, "-r", table1_log["rules"], expect=None))
+    assert "empty.csv: the session log is empty" in _no_traceback(
+        flint("eligibility", "-s", empty, "-r", table1_log["rules"], expect=None)
+    )
     err = _no_traceback(flint("eligibility", "-s", tmp_path / "nope.parquet", "-r", table1_log["rules"], expect=None))
     assert "nope.parquet: session log not found" in err
 

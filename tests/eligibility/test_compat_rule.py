@@ -17,18 +17,34 @@ min_os_version = { Android = "10", iOS = "15" }
 
 def _log():
     # (device model, platform, OS version) per device; 'Moto X' has no profile
-    devices = [("Pixel 7", "Android", "14"), ("Pixel 7", "Android", "9"), ("Galaxy A10", "Android", "11"),
-               ("iPhone 11", "iOS", "17"), ("iPhone 11", "iOS", "14.8"), ("Moto X", "Android", "13")]
-    return normalise(pd.DataFrame([{"device_id": i, "platform": p, "device_model": m, "os_version": v, "start": 0.0, "end": 60.0}
-                                   for i, (m, p, v) in enumerate(devices)]))
+    devices = [
+        ("Pixel 7", "Android", "14"),
+        ("Pixel 7", "Android", "9"),
+        ("Galaxy A10", "Android", "11"),
+        ("iPhone 11", "iOS", "17"),
+        ("iPhone 11", "iOS", "14.8"),
+        ("Moto X", "Android", "13"),
+    ]
+    return normalise(
+        pd.DataFrame(
+            [
+                {"device_id": i, "platform": p, "device_model": m, "os_version": v, "start": 0.0, "end": 60.0}
+                for i, (m, p, v) in enumerate(devices)
+            ]
+        )
+    )
 
 
 def _lookup(make_record, write):
     rng = np.random.default_rng(0)
     fast, slow = list(rng.uniform(0.01, 0.02, 8)), list(rng.uniform(0.1, 0.3, 8))
-    profiles = build_profiles([make_record("E", "Pixel 7", "Android", "14", fast),
-                               make_record("E", "Galaxy A10", "Android", "11", slow),  # too slow: p99 x 1000 > 60 s
-                               make_record("E", "iPhone 11", "iOS", "17.2", fast)])
+    profiles = build_profiles(
+        [
+            make_record("E", "Pixel 7", "Android", "14", fast),
+            make_record("E", "Galaxy A10", "Android", "11", slow),  # too slow: p99 x 1000 > 60 s
+            make_record("E", "iPhone 11", "iOS", "17.2", fast),
+        ]
+    )
     return CompatLookup(profiles, load_budgets(write("b.toml", BUDGETS)))
 
 
@@ -48,7 +64,10 @@ def test_cli_compat_rule_with_budgets_next_to_the_rules(make_record, tmp_path, w
     profiles = tmp_path / "profiles.parquet"
     write_profiles(_lookup(make_record, write).profiles, profiles)
     write("budgets.toml", BUDGETS)
-    rules = write("rules.toml", 'budgets = "budgets.toml"\n[fairness]\ndimensions = ["platform"]\n'
-                                '[[criteria]]\nname = "fits E"\ncompat = { model = "E", target = "app" }\n')
+    rules = write(
+        "rules.toml",
+        'budgets = "budgets.toml"\n[fairness]\ndimensions = ["platform"]\n'
+        '[[criteria]]\nname = "fits E"\ncompat = { model = "E", target = "app" }\n',
+    )
     doc = flint_json("eligibility", "-s", log, "-r", rules, "-p", profiles)
     assert doc["devices"] == 6 and doc["all_criteria_devices"] == 2

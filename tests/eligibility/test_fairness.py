@@ -12,10 +12,20 @@ def _log(n_per_tier=100):
         for k in range(n_per_tier):
             d = t_i * n_per_tier + k
             old = tier == "low"
-            rows.append({"device_id": d, "platform": "Android" if d % 2 else "iOS", "device_model": f"{tier}-phone",
-                         "device_tier": tier, "os_version": "9" if old else "13",
-                         "os_release_date": pd.Timestamp("2018-08-06" if old else "2022-08-15"),
-                         "start": 3600.0 * k, "end": 3600.0 * k + 300, "wifi": k % 10 < 7, "battery": 50 + k % 50})
+            rows.append(
+                {
+                    "device_id": d,
+                    "platform": "Android" if d % 2 else "iOS",
+                    "device_model": f"{tier}-phone",
+                    "device_tier": tier,
+                    "os_version": "9" if old else "13",
+                    "os_release_date": pd.Timestamp("2018-08-06" if old else "2022-08-15"),
+                    "start": 3600.0 * k,
+                    "end": 3600.0 * k + 300,
+                    "wifi": k % 10 < 7,
+                    "battery": 50 + k % 50,
+                }
+            )
     return normalise(pd.DataFrame(rows))
 
 
@@ -50,7 +60,9 @@ def test_cli_fail_on_warning_exits_1(tmp_path, flint):
     log = tmp_path / "s.parquet"
     _log().to_parquet(log)
     rules = tmp_path / "r.toml"
-    rules.write_text('[[criteria]]\nname = "new hardware"\nfield = "device_tier"\nop = "in"\nvalue = ["mid", "high"]\n'
-                     '[fairness]\ndimensions = ["device_tier"]\n')
+    rules.write_text(
+        '[[criteria]]\nname = "new hardware"\nfield = "device_tier"\nop = "in"\nvalue = ["mid", "high"]\n'
+        '[fairness]\ndimensions = ["device_tier"]\n'
+    )
     proc = flint("eligibility", "-s", log, "-r", rules, "--fail-on-warning", expect=1)
     assert "fairness warning" in proc.stdout and "device_tier=low" in proc.stdout

@@ -63,7 +63,11 @@ def test_same_seed_same_log(tmp_path):
     a = write_synthetic_log(SynthSettings(devices=300, days=2, seed=3), tmp_path / "a.parquet")
     b = write_synthetic_log(SynthSettings(devices=300, days=2, seed=3), tmp_path / "b.csv")
     pa_, pb = read_sessions(tmp_path / "a.parquet", {"wifi", "battery"}), read_sessions(tmp_path / "b.csv", {"wifi", "battery"})
-    assert a["sessions"] == b["sessions"] and np.array_equal(pa_["battery"], pb["battery"]) and np.allclose(pa_["start"], pb["start"])
+    assert (
+        a["sessions"] == b["sessions"]
+        and np.array_equal(pa_["battery"], pb["battery"])
+        and np.allclose(pa_["start"], pb["start"])
+    )
     assert SessionTable.from_frame(pb).n_devices == pb["device_id"].nunique()
 
 

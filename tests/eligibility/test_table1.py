@@ -18,7 +18,10 @@ def test_hand_built_log_gives_table1_exactly(table1_log, kind):
     # the funnel's cumulative steps: A, then A and B at once (22 + 3 old-OS devices), then all
     assert [c["cumulative_share"] for c in funnel.criteria] == [0.70, 0.25, 0.22]
     assert {c["name"]: c["family"] for c in funnel.criteria} == {
-        "A: connected to WiFi": "device_state", "B: battery >= 80%": "device_state", "C: OS released >= Sept. 2019": "compute"}
+        "A: connected to WiFi": "device_state",
+        "B: battery >= 80%": "device_state",
+        "C: OS released >= Sept. 2019": "compute",
+    }
 
 
 def test_cli_json_document_has_the_contract_fields(table1_log, flint_json, tmp_path):
@@ -61,10 +64,19 @@ def test_device_day_unit_and_the_eligible_availability_curve():
     from flint_bench.eligibility import normalise, rules_from_dict
 
     day = 86400.0
-    frame = normalise(pd.DataFrame({
-        "device_id": [0, 0, 1, 1], "platform": ["iOS"] * 4, "device_model": ["iPhone 13"] * 4, "os_version": ["17"] * 4,
-        "start": [3600.0, day + 3600.0, 7200.0, day + 7200.0], "end": [5400.0, day + 5400.0, 9000.0, day + 9000.0],
-        "wifi": [True, False, True, True]}))
+    frame = normalise(
+        pd.DataFrame(
+            {
+                "device_id": [0, 0, 1, 1],
+                "platform": ["iOS"] * 4,
+                "device_model": ["iPhone 13"] * 4,
+                "os_version": ["17"] * 4,
+                "start": [3600.0, day + 3600.0, 7200.0, day + 7200.0],
+                "end": [5400.0, day + 5400.0, 9000.0, day + 9000.0],
+                "wifi": [True, False, True, True],
+            }
+        )
+    )
     rules = {"criteria": [{"name": "wifi", "field": "wifi", "op": "==", "value": True}]}
     assert evaluate(frame, rules_from_dict(rules)).all_criteria_share == 1.0
     funnel = evaluate(frame, rules_from_dict(dict(rules, unit="device_day")))

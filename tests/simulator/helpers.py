@@ -7,13 +7,25 @@ from flint_bench.simulator.config import parse
 
 def raw_config(mode: str = "fedbuff", **sections) -> dict:
     raw = {
-        "sim": {"model": "A", "mode": mode, "trials": 1, "seed": 0, "max_aggregations": 20, "eval_every": 5,
-                "centralized_epochs": 0, "train": False, "executors": 2},
+        "sim": {
+            "model": "A",
+            "mode": mode,
+            "trials": 1,
+            "seed": 0,
+            "max_aggregations": 20,
+            "eval_every": 5,
+            "centralized_epochs": 0,
+            "train": False,
+            "executors": 2,
+        },
         "fedavg": {"cohort": 10, "overcommit": 1.3},
         "fedbuff": {"concurrency": 13, "buffer": 10, "max_staleness": 5},
         "proxy": {"clients": 400, "mean_records": 8, "std_records": 0, "max_records": 100, "holdout": 500},
-        "population": {"classes": [{"name": "all", "per_example_s": {"dist": "constant", "median": 1.0}}],
-                       "bandwidth": "100", "availability": {"always": True}},
+        "population": {
+            "classes": [{"name": "all", "per_example_s": {"dist": "constant", "median": 1.0}}],
+            "bandwidth": "100",
+            "availability": {"always": True},
+        },
     }
     for name, values in sections.items():
         raw[name] = {**raw.get(name, {}), **values}

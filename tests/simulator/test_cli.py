@@ -38,7 +38,9 @@ def toml_dump(data: dict, path: Path) -> Path:
         return json.dumps(k) if "." in k else k
 
     def table(prefix, d):
-        scalars = {k: v for k, v in d.items() if not isinstance(v, dict) and not (isinstance(v, list) and v and isinstance(v[0], dict))}
+        scalars = {
+            k: v for k, v in d.items() if not isinstance(v, dict) and not (isinstance(v, list) and v and isinstance(v[0], dict))
+        }
         lines.append(f"[{prefix}]")
         lines.extend(f"{key(k)} = {value(v)}" for k, v in scalars.items())
         for k, v in d.items():
@@ -60,14 +62,17 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([BIN, "simulate", *args], capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("change, key", [
-    ({"sim": {"mode": "fedsgd"}}, "sim.mode"),
-    ({"fedbuff": {"concurrency": 5, "buffer": 10}}, "fedbuff.buffer"),
-    ({"fedavg": {"cohort": 0}}, "fedavg.cohort"),
-    ({"sim": {"mode": "fedavg"}, "fedavg": {"cohort": 400}}, "fedavg.cohort"),
-    ({"proxy": {"client": 5}}, "proxy.client"),
-    ({"sim": {"model": "Z"}}, "sim.model"),
-])
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        ({"sim": {"mode": "fedsgd"}}, "sim.mode"),
+        ({"fedbuff": {"concurrency": 5, "buffer": 10}}, "fedbuff.buffer"),
+        ({"fedavg": {"cohort": 0}}, "fedavg.cohort"),
+        ({"sim": {"mode": "fedavg"}, "fedavg": {"cohort": 400}}, "fedavg.cohort"),
+        ({"proxy": {"client": 5}}, "proxy.client"),
+        ({"sim": {"model": "Z"}}, "sim.model"),
+    ],
+)
 def test_bad_config_exits_2_naming_the_key(tmp_path, change, key):
     raw = raw_config()
     for section, values in change.items():
@@ -82,16 +87,31 @@ def test_missing_profile_exits_2(tmp_path):
     import pandas as pd
 
     profiles = tmp_path / "profiles.parquet"
-    pd.DataFrame({"device_model": ["Pixel 7"], "os": ["android-14"], "model": ["B"], "per_example_s_quantiles": [[0.001 * (1 + i / 100) for i in range(101)]],
-                  "peak_memory_mb": [10.0], "update_bytes": [756_000]}).to_parquet(profiles)
+    pd.DataFrame(
+        {
+            "device_model": ["Pixel 7"],
+            "os": ["android-14"],
+            "model": ["B"],
+            "per_example_s_quantiles": [[0.001 * (1 + i / 100) for i in range(101)]],
+            "peak_memory_mb": [10.0],
+            "update_bytes": [756_000],
+        }
+    ).to_parquet(profiles)
     raw = raw_config()
     raw["population"] = {**raw["population"], "profiles": str(profiles)}
     r = cli("--config", str(toml_dump(raw, tmp_path / "sim.toml")))
     assert r.returncode == 2
     assert "'population.profiles'" in r.stderr and "model 'A'" in r.stderr and "Traceback" not in r.stderr
     # the same file with a row for model A is used: device class names come from the profile rows
-    pd.DataFrame({"device_model": ["Pixel 7", "Galaxy A10"], "os": ["android-14", "android-11"], "model": ["A", "A"],
-                  "per_example_s_quantiles": [[0.001] * 101, [0.004] * 101], "update_bytes": [6_000, 6_000]}).to_parquet(profiles)
+    pd.DataFrame(
+        {
+            "device_model": ["Pixel 7", "Galaxy A10"],
+            "os": ["android-14", "android-11"],
+            "model": ["A", "A"],
+            "per_example_s_quantiles": [[0.001] * 101, [0.004] * 101],
+            "update_bytes": [6_000, 6_000],
+        }
+    ).to_parquet(profiles)
     r = cli("--config", str(toml_dump(raw, tmp_path / "sim.toml")), "--format", "json")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
@@ -124,12 +144,18 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
     from flint_bench.simulator import simulation
     from flint_bench.simulator.config import parse
 
-    raw = raw_config("fedbuff", sim={"train": True, "trials": 2, "max_aggregations": 120, "eval_every": 1,
-                                     "checkpoint_every": 1},
-                     population={"classes": [{"name": "t", "per_example_s": {"median": 1.0, "sigma": 1.0}}]})
+    raw = raw_config(
+        "fedbuff",
+        sim={"train": True, "trials": 2, "max_aggregations": 120, "eval_every": 1, "checkpoint_every": 1},
+        population={"classes": [{"name": "t", "per_example_s": {"median": 1.0, "sigma": 1.0}}]},
+    )
     cfg_file = toml_dump(raw, tmp_path / "sim.toml")
     out = tmp_path / "killed"
-    proc = subprocess.Popen([BIN, "simulate", "--config", str(cfg_file), "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [BIN, "simulate", "--config", str(cfg_file), "--out", str(out), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.time() + 90
         while not (out / "checkpoint.pkl").exists():
@@ -149,16 +175,28 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
     resumed = json.loads(r.stdout)["per_trial"]
 
     reference = simulation.run(parse(tomllib.loads(cfg_file.read_text()), cfg_file), {}, None)["per_trial"]
-    keys = ["virtual_hours", "aggregations", "tasks_started", "tasks_succeeded", "tasks_interrupted", "tasks_stale",
-            "client_compute_hours", "final_metric", "final_loss"]
+    keys = [
+        "virtual_hours",
+        "aggregations",
+        "tasks_started",
+        "tasks_succeeded",
+        "tasks_interrupted",
+        "tasks_stale",
+        "client_compute_hours",
+        "final_metric",
+        "final_loss",
+    ]
     for got, want in zip(resumed, reference, strict=True):
         assert {k: got[k] for k in keys} == pytest.approx({k: want[k] for k in keys}, rel=1e-6)
 
 
 def test_ray_backend_equals_local(tmp_path):
     pytest.importorskip("ray", reason="ray is not installed (pip install 'flint-bench[ray]')")
-    raw = raw_config("fedbuff", sim={"train": True, "max_aggregations": 8, "eval_every": 4, "executors": 2},
-                     population={"classes": [{"name": "t", "per_example_s": {"median": 1.0, "sigma": 1.0}}]})
+    raw = raw_config(
+        "fedbuff",
+        sim={"train": True, "max_aggregations": 8, "eval_every": 4, "executors": 2},
+        population={"classes": [{"name": "t", "per_example_s": {"median": 1.0, "sigma": 1.0}}]},
+    )
     cfg_file = toml_dump(raw, tmp_path / "sim.toml")
     results = {}
     for backend in ("local", "ray"):

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from flint_bench.simulator.strategies import (apply_server_step, client_lr, fedavg_delta, fedavg_weights, fedbuff_delta,
-                                              mbit_to_bytes_per_s, staleness_weight, task_duration)
+from flint_bench.simulator.strategies import (
+    apply_server_step,
+    client_lr,
+    fedavg_delta,
+    fedavg_weights,
+    fedbuff_delta,
+    mbit_to_bytes_per_s,
+    staleness_weight,
+    task_duration,
+)
 
 
 def test_task_duration_hand_computed():
@@ -65,7 +73,9 @@ def test_fedavg_every_client_one_full_batch_step_equals_centralized_step(model_n
     start = get_flat(model.net)
     lr = 0.3
     clients = np.arange(len(sizes))
-    delta = ex.weighted_delta_sum(clients, start[None], np.zeros(len(sizes), dtype=int), fedavg_weights(sizes), lr, 1, 0, (0, 0, 0))
+    delta = ex.weighted_delta_sum(
+        clients, start[None], np.zeros(len(sizes), dtype=int), fedavg_weights(sizes), lr, 1, 0, (0, 0, 0)
+    )
     federated = start + delta
 
     set_flat(model.net, start)
@@ -76,7 +86,9 @@ def test_fedavg_every_client_one_full_batch_step_equals_centralized_step(model_n
     centralized = start - lr * torch.cat([g.reshape(-1) for g in grads])
     torch.testing.assert_close(federated, centralized, rtol=1e-5, atol=2e-6)
     # the unweighted mean would differ: the weighting matters
-    unweighted = start + ex.weighted_delta_sum(clients, start[None], np.zeros(len(sizes), dtype=int), np.full(len(sizes), 1 / len(sizes)), lr, 1, 0, (0, 0, 0))
+    unweighted = start + ex.weighted_delta_sum(
+        clients, start[None], np.zeros(len(sizes), dtype=int), np.full(len(sizes), 1 / len(sizes)), lr, 1, 0, (0, 0, 0)
+    )
     assert not torch.allclose(unweighted, centralized, atol=1e-6)
 
 
@@ -123,7 +135,9 @@ def test_proxy_quantity_and_label_skew():
     q = iid.metadata["quantity"]
     assert q["mean"] == pytest.approx(20, rel=0.1) and q["std"] == pytest.approx(40, rel=0.25) and q["max"] <= 1000
     assert iid.offsets[-1] == len(iid.tensors[0]) and (np.diff(iid.offsets) >= 1).all()
-    skew = build_proxy(model, Proxy(clients=3000, mean_records=20, std_records=40, max_records=1000, holdout=100, label_alpha=0.1), 0)
+    skew = build_proxy(
+        model, Proxy(clients=3000, mean_records=20, std_records=40, max_records=1000, holdout=100, label_alpha=0.1), 0
+    )
     assert skew.metadata["labels"]["label_ratio"] == pytest.approx(iid.metadata["labels"]["label_ratio"])  # same rows, regrouped
     assert skew.metadata["labels"]["client_positive_share_std"] > 2 * iid.metadata["labels"]["client_positive_share_std"]
     other = build_proxy(model, Proxy(clients=3000, mean_records=20, std_records=40, max_records=1000, holdout=100, version=1), 0)

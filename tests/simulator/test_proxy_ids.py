@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from flint_bench.errors import ConfigError
+from flint_bench.core.errors import ConfigError
 from flint_bench.simulator.config import parse
 from flint_bench.simulator.proxy import build_proxy, partition_by_id
 from flint_bench.simulator.simulation import prepare
@@ -44,6 +44,8 @@ def test_a_dataset_is_partitioned_by_its_ids_with_held_out_clients(dataset):
 
 def test_a_dataset_without_the_id_array_names_the_key(dataset):
     folder, *_ = dataset
-    cfg = parse(raw_config("fedbuff", proxy={"dataset": "real.npz", "id_field": "member"}, sim={"train": True}), str(folder / "sim.toml"))
+    cfg = parse(
+        raw_config("fedbuff", proxy={"dataset": "real.npz", "id_field": "member"}, sim={"train": True}), str(folder / "sim.toml")
+    )
     with pytest.raises(ConfigError, match="proxy.dataset.*member"):
         build_proxy(load_model("A"), cfg.proxy, 0, cfg.file)

@@ -27,8 +27,13 @@ class ListStream:
 
 def test_fedavg_round_keeps_first_cohort_and_counts_stragglers_and_interruptions():
     inf = np.inf
-    rows = [(0, inf, 0, 0, 5.0), (0, inf, 1, 0, 1.0), (0, 2.0, 2, 0, 3.0),  # device 2 leaves at t=2: interrupted
-            (0, inf, 3, 0, 2.0), (0, inf, 4, 0, 9.0)]
+    rows = [
+        (0, inf, 0, 0, 5.0),
+        (0, inf, 1, 0, 1.0),
+        (0, 2.0, 2, 0, 3.0),  # device 2 leaves at t=2: interrupted
+        (0, inf, 3, 0, 2.0),
+        (0, inf, 4, 0, 9.0),
+    ]
     s = FedAvgScheduler(ListStream(rows), 5, 1, cohort=2, overcommit=2.5, deadline_s=None)
     agg = s.next_aggregation()
     assert sorted(agg.clients.tolist()) == [1, 3]  # the two fastest successes
@@ -66,9 +71,12 @@ def test_fedbuff_task_timeout_frees_the_slot():
 
 
 def test_stale_updates_are_never_aggregated_and_are_counted():
-    cfg = config("fedbuff", fedbuff={"concurrency": 40, "buffer": 4, "max_staleness": 2},
-                 population={"classes": [{"name": "tail", "per_example_s": {"median": 1.0, "sigma": 1.5}}]},
-                 sim={"max_aggregations": 60})
+    cfg = config(
+        "fedbuff",
+        fedbuff={"concurrency": 40, "buffer": 4, "max_staleness": 2},
+        population={"classes": [{"name": "tail", "per_example_s": {"median": 1.0, "sigma": 1.5}}]},
+        sim={"max_aggregations": 60},
+    )
     sched = simulation.make_scheduler(simulation.prepare(cfg), 0)
     aggregated = 0
     while sched.c.aggregations < 60:
@@ -94,10 +102,14 @@ def test_identical_durations_same_virtual_time_per_aggregation():
 
 
 def _time_to_target(mode: str, sigma: float) -> float:
-    cfg = config(mode, sim={"train": True, "target_metric": 0.8, "max_aggregations": 400, "eval_every": 1, "client_lr": 0.1, "trials": 5},
-                 proxy={"mean_records": 20, "std_records": 0},
-                 population={"classes": [{"name": "all", "per_example_s": {"median": 1.0, "sigma": sigma}}]},
-                 fedavg={"cohort": 10, "overcommit": 1.3}, fedbuff={"concurrency": 20, "buffer": 10, "max_staleness": 10})
+    cfg = config(
+        mode,
+        sim={"train": True, "target_metric": 0.8, "max_aggregations": 400, "eval_every": 1, "client_lr": 0.1, "trials": 5},
+        proxy={"mean_records": 20, "std_records": 0},
+        population={"classes": [{"name": "all", "per_example_s": {"median": 1.0, "sigma": sigma}}]},
+        fedavg={"cohort": 10, "overcommit": 1.3},
+        fedbuff={"concurrency": 20, "buffer": 10, "max_staleness": 10},
+    )
     m = simulation.run(cfg, {}, None)["metrics"]["virtual_hours_to_target"]
     assert m["n"] == 5, "every trial must reach the target"
     return m["median"]
@@ -128,8 +140,17 @@ def test_synthetic_availability_is_diurnal_with_troughs_near_15_percent_of_peak(
     from flint_bench.simulator.population import ConstantSampler, SessionStream
 
     n = 20_000
-    stream = SessionStream(Availability(checkins_per_device_per_day=2.0), n, np.zeros(n, dtype=np.int64), [ConstantSampler(0.001)],
-                           ConstantSampler(10.0), np.ones(n, dtype=np.int64), 1, 1000.0, np.random.default_rng(0))
+    stream = SessionStream(
+        Availability(checkins_per_device_per_day=2.0),
+        n,
+        np.zeros(n, dtype=np.int64),
+        [ConstantSampler(0.001)],
+        ConstantSampler(10.0),
+        np.ones(n, dtype=np.int64),
+        1,
+        1000.0,
+        np.random.default_rng(0),
+    )
     starts = []
     while not starts or starts[-1][-1] < 7 * 86400:
         starts.append(stream.next_chunk()[0])
@@ -145,12 +166,24 @@ def test_synthetic_availability_is_diurnal_with_troughs_near_15_percent_of_peak(
 def test_availability_trace_drives_selection(tmp_path):
     import pandas as pd
 
-    trace = pd.DataFrame({"device_id": ["p1", "p2", "p3", "p1"], "start": [0.0, 5.0, 6.0, 100.0], "end": [50.0, 7.0, 200.0, 400.0],
-                          "device_model": ["Pixel 7", "Galaxy", "Pixel 7", "Pixel 7"]})
+    trace = pd.DataFrame(
+        {
+            "device_id": ["p1", "p2", "p3", "p1"],
+            "start": [0.0, 5.0, 6.0, 100.0],
+            "end": [50.0, 7.0, 200.0, 400.0],
+            "device_model": ["Pixel 7", "Galaxy", "Pixel 7", "Pixel 7"],
+        }
+    )
     trace.to_csv(tmp_path / "trace.csv", index=False)
-    cfg = config("fedbuff", proxy={"clients": 3, "mean_records": 2, "std_records": 0},
-                 population={"availability": {"trace": str(tmp_path / "trace.csv")}, "classes": [{"name": "c", "per_example_s": {"dist": "constant", "median": 10.0}}]},
-                 fedbuff={"concurrency": 3, "buffer": 1, "max_staleness": 5})
+    cfg = config(
+        "fedbuff",
+        proxy={"clients": 3, "mean_records": 2, "std_records": 0},
+        population={
+            "availability": {"trace": str(tmp_path / "trace.csv")},
+            "classes": [{"name": "c", "per_example_s": {"dist": "constant", "median": 10.0}}],
+        },
+        fedbuff={"concurrency": 3, "buffer": 1, "max_staleness": 5},
+    )
     sched = simulation.make_scheduler(simulation.prepare(cfg), 0)
     aggs = []
     while (a := sched.next_aggregation()) is not None:
@@ -163,8 +196,11 @@ def test_availability_trace_drives_selection(tmp_path):
 
 @pytest.mark.parametrize("mode", ["fedavg", "fedbuff"])
 def test_time_budget_stops_the_clock_and_reports_the_metric_there(mode):
-    cfg = config(mode, sim={"train": True, "time_budget_hours": 0.05, "max_aggregations": 10_000, "eval_every": 3},
-                 population={"classes": [{"name": "t", "per_example_s": {"median": 1.0, "sigma": 1.0}}]})
+    cfg = config(
+        mode,
+        sim={"train": True, "time_budget_hours": 0.05, "max_aggregations": 10_000, "eval_every": 3},
+        population={"classes": [{"name": "t", "per_example_s": {"median": 1.0, "sigma": 1.0}}]},
+    )
     s = simulation.run(cfg, {}, None)
     t = s["per_trial"][0]
     assert t["virtual_hours"] == pytest.approx(0.05)

@@ -1,0 +1,200 @@
+"""The result record: one model benchmarked on one device (device_apps/contract/result.schema.json).
+
+The typed view below follows the schema section by section, so a reader of records (results,
+profiles, gate, report, runner) is checked by mypy against the contract; the functions after it are
+the one place each derived figure of a record is computed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+from .units import MB
+
+
+class ErrorSection(TypedDict):
+    kind: str
+    message: str
+
+
+class ModelSection(TypedDict):
+    name: str
+    format: str
+    artifact_sha256: str | None
+    trainable_params: int | None
+    total_params: int | None
+    storage_bytes: int | None
+    update_bytes: int | None
+    task: str | None
+    description: NotRequired[str | None]
+
+
+class DeviceSection(TypedDict):
+    id: str
+    farm: str
+    manufacturer: str | None
+    model: str | None
+    soc: str | None
+    os: str | None
+    os_version: str | None
+    abi: str | None
+    cores: int | None
+    memory_mb: float | None
+    emulator: bool | None
+    device_class: NotRequired[str | None]
+
+
+class RuntimeSection(TypedDict):
+    name: str
+    version: str | None
+    threads: int | None
+
+
+class ConditionsSection(TypedDict):
+    battery_percent: float | None
+    charging: bool | None
+    thermal_state: str | None
+    cooldown_seconds: float | None
+    temperature_c: NotRequired[float | None]
+
+
+class BenchmarkSection(TypedDict):
+    examples: int
+    batch_size: int
+    epochs: int
+    warmup_steps: int
+    repeats: int
+    seed: int
+    learning_rate: NotRequired[float | None]
+
+
+class Summary(TypedDict, total=False):
+    """stats.summarize of a list of samples."""
+
+    n: int
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+    p50: float | None
+    p90: float | None
+    p99: float | None
+    trimmed_mean: float | None
+    cv: float | None
+
+
+class Per5000(TypedDict):
+    mean: float | None
+    std: float | None
+    values: list[float]
+
+
+class TimingSection(TypedDict):
+    step_seconds: list[list[float]]
+    step_examples: list[list[int]]
+    per_example_seconds: Summary | None
+    seconds_per_5000: Per5000 | None
+    load_seconds: float | None
+    inference_ms: NotRequired[Summary | None]
+    inference_runtime: NotRequired[str | None]
+
+
+class LossSection(TypedDict, total=False):
+    first: float | None
+    last: float | None
+
+
+class CpuSection(TypedDict):
+    mean_percent: float | None
+    max_percent: float | None
+    samples: int
+    method: str
+
+
+class MemorySection(TypedDict):
+    peak_mb: float | None
+    baseline_mb: float | None
+    peak_delta_mb: float | None
+    method: str
+
+
+class NetworkSection(TypedDict):
+    download_bytes: int | None
+    upload_bytes: int | None
+    total_bytes: int | None
+
+
+class Timestamps(TypedDict):
+    started: str
+    finished: str
+
+
+class HostSection(TypedDict):
+    commit: str | None
+    flint_bench_version: str
+    hostname: NotRequired[str | None]
+
+
+class Record(TypedDict):
+    schema_version: str
+    run_id: str
+    status: Literal["ok", "failed"]
+    error: ErrorSection | None
+    model: ModelSection
+    device: DeviceSection
+    runtime: RuntimeSection
+    conditions: ConditionsSection
+    benchmark: BenchmarkSection
+    timing: TimingSection
+    loss: NotRequired[LossSection | None]
+    cpu: CpuSection
+    memory: MemorySection
+    network: NetworkSection
+    timestamps: Timestamps
+    host: HostSection
+    extra: NotRequired[dict[str, Any]]
+
+
+class RecordError(ValueError):
+    """A record whose sections disagree with each other (e.g. timing lists of different lengths)."""
+
+
+def record_source(record: Record) -> str:
+    """Where a record came from, for messages: its file when read from disk."""
+    return str(record.get("extra", {}).get("path", "a result record"))
+
+
+def per_repeat_samples(record: Record) -> list[list[float]]:
+    """Per-example training seconds per repeat: step_seconds[i] / step_examples[i], steps with
+    examples only. Lists of different lengths are a RecordError, never silently truncated."""
+    timing = record["timing"]
+    if len(timing["step_seconds"]) != len(timing["step_examples"]):
+        raise RecordError(
+            f"{record_source(record)}: timing.step_seconds has {len(timing['step_seconds'])} repeats, "
+            f"timing.step_examples {len(timing['step_examples'])}."
+        )
+    repeats = []
+    for i, (secs, exs) in enumerate(zip(timing["step_seconds"], timing["step_examples"], strict=True)):
+        if len(secs) != len(exs):
+            raise RecordError(
+                f"{record_source(record)}: repeat {i} has {len(secs)} step times and {len(exs)} step example counts."
+            )
+        repeats.append([s / e for s, e in zip(secs, exs, strict=True) if e > 0])
+    return repeats
+
+
+def per_example_samples(record: Record) -> list[float]:
+    """Every repeat's per-example training seconds in one list."""
+    return [x for rep in per_repeat_samples(record) for x in rep]
+
+
+def storage_mb(record: Record) -> float | None:
+    """Size of the training program the device stores (Table 5 'storage')."""
+    b = record["model"]["storage_bytes"]
+    return b / MB if b is not None else None
+
+
+def seconds_per_5000(record: Record) -> float | None:
+    """Mean seconds to train 5,000 examples on the device (Table 5, Figure 4)."""
+    s5 = record["timing"]["seconds_per_5000"]
+    return s5["mean"] if s5 else None

@@ -1,0 +1,137 @@
+"""Result storage: one JSON per (model, device) written atomically as it finishes, plus a Parquet table."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from .contract import SCHEMA_VERSION, ContractError, validate
+from .errors import UserError
+
+TABLE = "results.parquet"
+
+
+def safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
+
+
+def record_path(out_dir: Path, model: str, device_id: str) -> Path:
+    return out_dir / f"{safe_name(model)}__{safe_name(device_id)}.json"
+
+
+def write_json_atomic(path: Path, document: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(document, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save_record(out_dir: Path, record: dict) -> Path:
+    """Validate against the contract and write atomically: a record on disk is always whole and valid."""
+    validate("result", record)
+    path = record_path(out_dir, record["model"]["name"], record["device"]["id"])
+    write_json_atomic(path, record)
+    return path
+
+
+def load_records(folder: str | Path, *, strict_version: bool = True) -> list[dict]:
+    """All result records in `folder` (recursively). Bad files and other schema versions are user errors."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: results folder not found. Run `flint-bench run --out {folder}` first.")
+    records = []
+    for path in sorted(folder.rglob("*.json")):
+        if path.name.startswith(".") or path.name.endswith(".spec.json") or path.name == "run.json":
+            continue
+        try:
+            doc = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise UserError(f"{path}: not valid JSON ({e}).") from None
+        if not isinstance(doc, dict) or "schema_version" not in doc:
+            continue  # not a result record (e.g. a manifest)
+        if strict_version and doc["schema_version"] != SCHEMA_VERSION:
+            raise UserError(
+                f"{path}: result schema version {doc['schema_version']!r}, this flint-bench reads version {SCHEMA_VERSION!r}. Re-run the benchmark with this version."
+            )
+        try:
+            validate("result", doc)
+        except ContractError as e:
+            raise UserError(f"{path}: {e}") from None
+        doc.setdefault("extra", {})["path"] = str(path)
+        records.append(doc)
+    return records
+
+
+def flatten(record: dict) -> dict:
+    """One row per record for the tabular store; raw samples kept as a list column."""
+    t = record["timing"]
+    pe = t.get("per_example_seconds") or {}
+    s5 = t.get("seconds_per_5000") or {}
+    row = {
+        "run_id": record["run_id"],
+        "status": record["status"],
+        "error": (record["error"] or {}).get("message"),
+        "error_kind": (record["error"] or {}).get("kind"),
+        "model": record["model"]["name"],
+        "task": record["model"].get("task"),
+        "format": record["model"]["format"],
+        "artifact_sha256": record["model"]["artifact_sha256"],
+        "trainable_params": record["model"]["trainable_params"],
+        "total_params": record["model"]["total_params"],
+        "storage_bytes": record["model"]["storage_bytes"],
+        "update_bytes": record["model"]["update_bytes"],
+        "runtime": record["runtime"]["name"],
+        "runtime_version": record["runtime"]["version"],
+        "threads": record["runtime"]["threads"],
+        "examples": record["benchmark"]["examples"],
+        "batch_size": record["benchmark"]["batch_size"],
+        "repeats": record["benchmark"]["repeats"],
+        "per_example_s_mean": pe.get("mean"),
+        "per_example_s_std": pe.get("std"),
+        "per_example_s_p50": pe.get("p50"),
+        "per_example_s_p90": pe.get("p90"),
+        "per_example_s_p99": pe.get("p99"),
+        "per_example_s_trimmed_mean": pe.get("trimmed_mean"),
+        "per_example_s_cv": pe.get("cv"),
+        "s_per_5000_mean": s5.get("mean"),
+        "s_per_5000_std": s5.get("std"),
+        "step_seconds": [x for rep in t["step_seconds"] for x in rep],
+        "step_examples": [x for rep in t["step_examples"] for x in rep],
+        "load_seconds": t.get("load_seconds"),
+        "inference_ms_mean": (t.get("inference_ms") or {}).get("mean"),
+        "cpu_mean_percent": record["cpu"]["mean_percent"],
+        "cpu_max_percent": record["cpu"]["max_percent"],
+        "peak_memory_mb": record["memory"]["peak_mb"],
+        "peak_memory_delta_mb": record["memory"]["peak_delta_mb"],
+        "memory_method": record["memory"]["method"],
+        "network_bytes": record["network"]["total_bytes"],
+        "battery_percent": record["conditions"]["battery_percent"],
+        "thermal_state": record["conditions"]["thermal_state"],
+        "started": record["timestamps"]["started"],
+        "finished": record["timestamps"]["finished"],
+        "commit": record["host"]["commit"],
+    }
+    row.update({f"device_{k}": v for k, v in record["device"].items()})
+    return row
+
+
+def to_frame(records: Iterable[dict]) -> pd.DataFrame:
+    return pd.DataFrame([flatten(r) for r in records])
+
+
+def write_table(out_dir: Path, records: list[dict]) -> Path:
+    path = out_dir / TABLE
+    frame = to_frame(records)
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,176 @@
+"""The Android tools of a test phone (getprop, dumpsys, pm, am, pidof, cmd), with Android's output formats.
+
+`am start` emulates the benchmark app: it runs the reference benchmark (flint_bench.bench.worker) on
+the pushed spec, detached like an app process, and the worker writes the result where the app would.
+State lives in $FAKE_ROOT/state. A test "APK" is a zip holding flint-test-app.json
+({"package", "versionName", "activity"}); anything else fails to install like a broken APK.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(os.environ["FAKE_ROOT"])
+STATE = ROOT / "state"
+
+
+def load(name: str, default):
+    path = STATE / name
+    return json.loads(path.read_text()) if path.is_file() else default
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def app_pid() -> int | None:
+    path = STATE / "app.pid"
+    if path.is_file():
+        pid = int(path.read_text())
+        if alive(pid):
+            return pid
+    return None
+
+
+def getprop(args: list[str]) -> int:
+    props = load("props.json", {})
+    if args:
+        print(props.get(args[0], ""))
+    else:
+        for k, v in sorted(props.items()):
+            print(f"[{k}]: [{v}]")
+    return 0
+
+
+def dumpsys(args: list[str]) -> int:
+    device = load("device.json", {})
+    service = args[0] if args else ""
+    if service == "battery":
+        print(
+            f"Current Battery Service state:\n  AC powered: false\n  USB powered: true\n  Wireless powered: false\n  status: 2\n"
+            f"  health: 2\n  present: true\n  level: {device.get('battery', 80)}\n  scale: 100\n  voltage: 4012\n  temperature: 312"
+        )
+    elif service == "thermalservice":
+        print(f"IsStatusOverride: false\nThermalEventListeners:\n\tcallbacks: 1\nThermal Status: {device.get('thermal', 0)}")
+    elif service == "package" and len(args) > 1:
+        pkg = load("packages.json", {}).get(args[1])
+        if pkg:
+            print(
+                f"Packages:\n  Package [{args[1]}] (1a2b3c4):\n    versionCode=1 minSdk=26 targetSdk=34\n    versionName={pkg['versionName']}"
+            )
+    elif service == "meminfo" and len(args) > 1:
+        try:
+            rollup = Path(f"/proc/{int(args[1])}/smaps_rollup").read_text()
+        except (OSError, ValueError):
+            print(f"No process found for: {args[1]}")
+            return 0
+        kb = {
+            line.split(":")[0]: int(line.split()[1])
+            for line in rollup.splitlines()[1:]
+            if line.split()[1:2] and line.split()[1].isdigit()
+        }
+        print(
+            f"Applications Memory Usage (in Kilobytes):\n** MEMINFO in pid {args[1]} [app] **\n"
+            f"           TOTAL PSS:   {kb.get('Pss', 0)}            TOTAL RSS:   {kb.get('Rss', 0)}       TOTAL SWAP PSS:        0"
+        )
+    elif service == "deviceidle":
+        print("Now forced in to deep idle mode" if args[1:2] == ["force-idle"] else "Light state: ACTIVE, deep state: ACTIVE")
+    else:
+        print(f"Can't find service: {service}")
+    return 0
+
+
+def pm(args: list[str]) -> int:
+    if args[:1] == ["install"]:
+        apk = Path(args[-1])
+        try:
+            with zipfile.ZipFile(apk) as z:
+                meta = json.loads(z.read("flint-test-app.json"))
+        except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as e:
+            print(f"Failure [INSTALL_PARSE_FAILED_NOT_APK: Failed to parse {apk}: {type(e).__name__}]")
+            return 1
+        packages = load("packages.json", {})
+        packages[meta["package"]] = meta
+        (STATE / "packages.json").write_text(json.dumps(packages))
+        print("Success")
+        return 0
+    if args[:2] == ["list", "packages"]:
+        for name in load("packages.json", {}):
+            if len(args) < 3 or args[2] in name:
+                print(f"package:{name}")
+        return 0
+    print(f"Unknown command: {' '.join(args)}", file=sys.stderr)
+    return 1
+
+
+def am(args: list[str]) -> int:
+    if args[:1] == ["force-stop"]:
+        if (pid := app_pid()) is not None:
+            os.killpg(pid, signal.SIGKILL)
+        return 0
+    if args[:1] != ["start"]:
+        print(f"Unknown command: {args[:1]}", file=sys.stderr)
+        return 1
+    component, extras, i = None, {}, 1
+    while i < len(args):
+        if args[i] == "-n":
+            component, i = args[i + 1], i + 2
+        elif args[i] == "--es":
+            extras[args[i + 1]], i = args[i + 2], i + 3
+        else:
+            i += 1
+    pkg, _, activity = (component or "").partition("/")
+    meta = load("packages.json", {}).get(pkg)
+    full = pkg + activity if activity.startswith(".") else activity
+    if meta is None or full != (pkg + meta["activity"] if meta["activity"].startswith(".") else meta["activity"]):
+        print(f"Starting: Intent {{ cmp={component} }}\nError type 3\nError: Activity class {{{component}}} does not exist.")
+        return 0  # Android's am exits 0 here too; callers must read the output
+    print(f"Starting: Intent {{ cmp={component} (has extras) }}")
+    behaviour = (STATE / "behaviour").read_text() if (STATE / "behaviour").is_file() else "ok"
+    spec, result = extras.get("spec"), extras.get("result")
+    python = load("device.json", {})["python"]
+    if behaviour == "no-result":
+        code = "import time; time.sleep(600)"
+        argv = [python, "-c", code]
+    elif behaviour == "malformed":
+        argv = [
+            python,
+            "-c",
+            "import sys, time; time.sleep(0.5); open(sys.argv[1], 'w').write('{\"schema_version\": \"1\", truncated')",
+            result,
+        ]
+    else:
+        argv = [python, "-m", "flint_bench.bench.worker", spec, result]
+    with open(STATE / "app.log", "ab") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
+    (STATE / "app.pid").write_text(str(proc.pid))
+    return 0
+
+
+def pidof(args: list[str]) -> int:
+    meta = load("packages.json", {})
+    pid = app_pid()
+    if args and args[-1] in meta and pid is not None:
+        print(pid)
+        return 0
+    return 1
+
+
+def cmd(args: list[str]) -> int:
+    if args[:1] == ["package"]:
+        return pm(args[1:])
+    return 1
+
+
+if __name__ == "__main__":
+    tool, rest = sys.argv[1], sys.argv[2:]
+    sys.exit({"getprop": getprop, "dumpsys": dumpsys, "pm": pm, "am": am, "pidof": pidof, "cmd": cmd}[tool](rest))

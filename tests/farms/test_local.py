@@ -1,0 +1,84 @@
+"""The local farm: emulated device classes, limits that turn into failure records, corrupt models."""
+
+import json
+
+from flint_bench.export import export_model
+from flint_bench.farms import FarmFile, open_farm
+from flint_bench.farms.base import BenchJob, RunSettings
+from flint_bench.farms.local import DeviceClass, LocalSettings
+from flint_bench.runner import run_benchmarks, training_data
+from flint_bench.zoo import load_model, load_models
+
+
+def local_farm(*classes: DeviceClass):
+    return open_farm(FarmFile(kind="local", name="lab", settings=LocalSettings(devices=list(classes))))
+
+
+def test_device_classes_are_devices_and_a_memory_limit_fails_only_its_class(tmp_path):
+    farm = local_farm(DeviceClass("big", threads=2), DeviceClass("tiny", threads=1, cpu_affinity=[0], memory_limit_mb=40))
+    devices = {d.id: d for d in farm.devices()}
+    assert devices["tiny"].cores == 1 and devices["tiny"].memory_mb == 40 and devices["big"].device_class == "big"
+
+    outcome = run_benchmarks(farm, load_models(["A"]), RunSettings(examples=32, repeats=1, warmup_steps=0), tmp_path)
+    by_device = {r["device"]["id"]: r for r in outcome.records}
+    assert by_device["big"]["status"] == "ok" and by_device["big"]["runtime"]["threads"] == 2
+    assert by_device["tiny"]["status"] == "failed" and by_device["tiny"]["error"]["kind"] == "memory-limit"
+    assert "memory_limit_mb = 40" in by_device["tiny"]["error"]["message"]
+
+
+def test_timeout_is_a_failure_record(tmp_path):
+    settings = RunSettings(examples=32, repeats=1, timeout_s=0.3)
+    outcome = run_benchmarks(local_farm(), load_models(["A"]), settings, tmp_path)
+    (record,) = outcome.records
+    assert record["error"]["kind"] == "timeout" and "timeout_s = 0.3" in record["error"]["message"]
+
+
+def test_a_corrupt_model_is_reported_not_trained(tmp_path):
+    model = load_model("A")
+    artifacts = export_model(model)
+    settings = RunSettings(examples=32, repeats=1)
+    job = BenchJob("r1", model, artifacts, training_data(model, settings, tmp_path), settings)
+    corrupt = tmp_path / "training.pte"
+    corrupt.write_bytes(artifacts.path("executorch-training").read_bytes()[:-10] + b"0123456789")
+    spec = job.spec(str(corrupt), str(job.data_file))
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+
+    from flint_bench.bench.worker import run
+
+    result = run(tmp_path / "spec.json")
+    assert result["status"] == "failed" and result["error"]["kind"] == "corrupt-model"
+
+
+def test_sampler_measures_cpu_of_the_training_phase_only():
+    import subprocess
+    import sys
+
+    from flint_bench.bench.sampler import ProcessSampler
+
+    busy = "import time\ntime.sleep(0.3)\nprint('PHASE train_start', flush=True)\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass\nprint('PHASE train_end', flush=True)\ntime.sleep(0.3)\n"
+    proc = subprocess.Popen([sys.executable, "-c", busy], stdout=subprocess.PIPE, text=True)
+    with ProcessSampler(proc.pid, hz=20) as sampler:
+        for line in proc.stdout:
+            sampler.mark(line.split()[1])
+        proc.wait()
+    s = sampler.training
+    assert 0.35 < s.wall_seconds < 1.5
+    assert 60 < s.mean_cpu_percent <= 110  # one busy core; the idle sleeps around it do not count
+    assert s.cpu_percent and max(s.cpu_percent) > 50
+
+
+def test_an_invalid_record_from_a_backend_becomes_a_failure_record_and_the_others_are_kept(tmp_path):
+    from flint_bench.farms.local import LocalFarm
+
+    class Buggy(LocalFarm):
+        def run(self, device, job):
+            record = super().run(device, job)
+            if device.id == "bad":
+                record["status"] = "half-done"  # not in the contract
+            return record
+
+    farm = Buggy("lab", LocalSettings(devices=[DeviceClass("good"), DeviceClass("bad")]))
+    outcome = run_benchmarks(farm, load_models(["A"]), RunSettings(examples=32, repeats=1, warmup_steps=0), tmp_path)
+    by_device = {r["device"]["id"]: r for r in outcome.records}
+    assert by_device["good"]["status"] == "ok"
+    assert by_device["bad"]["error"]["kind"] == "invalid-result" and "status" in by_device["bad"]["error"]["message"]
