@@ -14,7 +14,8 @@ import numpy as np
 
 from .core.contract import ContractError, blank_record, fail, now
 from .core.errors import UserError
-from .core.results import load_records, record_path, save_record, write_json_atomic, write_table
+from .core.fileio import write_json_atomic
+from .core.results import load_records, record_path, save_record, write_table
 from .export import Artifacts, ExportError, export_model
 from .farms.base import BenchJob, Device, DeviceLost, Farm, RunSettings
 from .zoo import ModelDef

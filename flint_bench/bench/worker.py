@@ -178,7 +178,7 @@ def _dist_version(name: str) -> str:
 
 def main(argv: list[str]) -> int:
     spec_path, result_path = Path(argv[0]), Path(argv[1])
-    from flint_bench.core.results import write_json_atomic
+    from flint_bench.core.fileio import write_json_atomic
 
     write_json_atomic(result_path, run(spec_path))
     return 0

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from .contract import SCHEMA_VERSION, ContractError, validate
 from .errors import UserError
+from .fileio import read_json, write_atomic, write_json_atomic
+from .records import Record, Summary
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TABLE = "results.parquet"
 
@@ -25,17 +26,7 @@ def record_path(out_dir: Path, model: str, device_id: str) -> Path:
     return out_dir / f"{safe_name(model)}__{safe_name(device_id)}.json"
 
 
-def write_json_atomic(path: Path, document: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(document, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def save_record(out_dir: Path, record: dict) -> Path:
+def save_record(out_dir: Path, record: Record) -> Path:
     """Validate against the contract and write atomically: a record on disk is always whole and valid."""
     validate("result", record)
     path = record_path(out_dir, record["model"]["name"], record["device"]["id"])
@@ -43,52 +34,53 @@ def save_record(out_dir: Path, record: dict) -> Path:
     return path
 
 
-def load_records(folder: str | Path, *, strict_version: bool = True) -> list[dict]:
+def _is_record_file(path: Path) -> bool:
+    return not (path.name.startswith(".") or path.name.endswith(".spec.json") or path.name == "run.json")
+
+
+def load_records(folder: str | Path, *, strict_version: bool = True) -> list[Record]:
     """All result records in `folder` (recursively). Bad files and other schema versions are user errors."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder}: results folder not found. Run `flint-bench run --out {folder}` first.")
     records = []
-    for path in sorted(folder.rglob("*.json")):
-        if path.name.startswith(".") or path.name.endswith(".spec.json") or path.name == "run.json":
-            continue
-        try:
-            doc = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise UserError(f"{path}: not valid JSON ({e}).") from None
+    for path in sorted(p for p in folder.rglob("*.json") if _is_record_file(p)):
+        doc = read_json(path, "result record")
         if not isinstance(doc, dict) or "schema_version" not in doc:
             continue  # not a result record (e.g. a manifest)
         if strict_version and doc["schema_version"] != SCHEMA_VERSION:
             raise UserError(
-                f"{path}: result schema version {doc['schema_version']!r}, this flint-bench reads version {SCHEMA_VERSION!r}. Re-run the benchmark with this version."
+                f"{path}: result schema version {doc['schema_version']!r}, this flint-bench reads version "
+                f"{SCHEMA_VERSION!r}. Re-run the benchmark with this version."
             )
         try:
             validate("result", doc)
         except ContractError as e:
             raise UserError(f"{path}: {e}") from None
         doc.setdefault("extra", {})["path"] = str(path)
-        records.append(doc)
+        records.append(cast(Record, doc))  # the contract validated it
     return records
 
 
-def flatten(record: dict) -> dict:
+def flatten(record: Record) -> dict[str, Any]:
     """One row per record for the tabular store; raw samples kept as a list column."""
     t = record["timing"]
-    pe = t.get("per_example_seconds") or {}
-    s5 = t.get("seconds_per_5000") or {}
+    model, error = record["model"], record["error"]
+    pe: Summary = t["per_example_seconds"] or {}
+    s5 = t["seconds_per_5000"]
     row = {
         "run_id": record["run_id"],
         "status": record["status"],
-        "error": (record["error"] or {}).get("message"),
-        "error_kind": (record["error"] or {}).get("kind"),
-        "model": record["model"]["name"],
-        "task": record["model"].get("task"),
-        "format": record["model"]["format"],
-        "artifact_sha256": record["model"]["artifact_sha256"],
-        "trainable_params": record["model"]["trainable_params"],
-        "total_params": record["model"]["total_params"],
-        "storage_bytes": record["model"]["storage_bytes"],
-        "update_bytes": record["model"]["update_bytes"],
+        "error": error["message"] if error else None,
+        "error_kind": error["kind"] if error else None,
+        "model": model["name"],
+        "task": model.get("task"),
+        "format": model["format"],
+        "artifact_sha256": model["artifact_sha256"],
+        "trainable_params": model["trainable_params"],
+        "total_params": model["total_params"],
+        "storage_bytes": model["storage_bytes"],
+        "update_bytes": model["update_bytes"],
         "runtime": record["runtime"]["name"],
         "runtime_version": record["runtime"]["version"],
         "threads": record["runtime"]["threads"],
@@ -102,8 +94,8 @@ def flatten(record: dict) -> dict:
         "per_example_s_p99": pe.get("p99"),
         "per_example_s_trimmed_mean": pe.get("trimmed_mean"),
         "per_example_s_cv": pe.get("cv"),
-        "s_per_5000_mean": s5.get("mean"),
-        "s_per_5000_std": s5.get("std"),
+        "s_per_5000_mean": s5["mean"] if s5 else None,
+        "s_per_5000_std": s5["std"] if s5 else None,
         "step_seconds": [x for rep in t["step_seconds"] for x in rep],
         "step_examples": [x for rep in t["step_examples"] for x in rep],
         "load_seconds": t.get("load_seconds"),
@@ -124,14 +116,16 @@ def flatten(record: dict) -> dict:
     return row
 
 
-def to_frame(records: Iterable[dict]) -> pd.DataFrame:
+def to_frame(records: Iterable[Record]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame([flatten(r) for r in records])
 
 
-def write_table(out_dir: Path, records: list[dict]) -> Path:
-    path = out_dir / TABLE
+def write_table(out_dir: Path, records: list[Record]) -> Path:
     frame = to_frame(records)
-    tmp = path.with_suffix(".parquet.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-    return path
+
+    def write(f: IO[bytes]) -> None:
+        frame.to_parquet(f, index=False)
+
+    return write_atomic(out_dir / TABLE, write)
