@@ -18,7 +18,7 @@ from typing import IO, Any
 from .errors import UserError
 
 
-def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+def write_atomic(path: str | Path, write: Callable[[IO[bytes]], object]) -> Path:
     """Call `write` with a binary file object; the result replaces `path` only when it returns."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
