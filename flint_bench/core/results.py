@@ -68,7 +68,7 @@ def flatten(record: Record) -> dict[str, Any]:
     model, error = record["model"], record["error"]
     pe: Summary = t["per_example_seconds"] or {}
     s5 = t["seconds_per_5000"]
-    row = {
+    row: dict[str, Any] = {
         "run_id": record["run_id"],
         "status": record["status"],
         "error": error["message"] if error else None,

@@ -3,41 +3,44 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
+import numpy.typing as npt
+
+from .records import Summary
 
 
-def summarize(samples: Sequence[float], trim: float = 0.1) -> dict[str, float | int | None]:
+def summarize(samples: Iterable[float], trim: float = 0.1) -> Summary:
     """mean, std (sample), percentiles, trimmed mean (`trim` cut from each end), CV, min, max, n."""
     x = np.asarray(list(samples), dtype=float)
     n = int(x.size)
     if n == 0:
-        return {k: None for k in ("mean", "std", "min", "max", "p50", "p90", "p99", "trimmed_mean", "cv")} | {"n": 0}
+        return Summary(n=0, mean=None, std=None, min=None, max=None, p50=None, p90=None, p99=None, trimmed_mean=None, cv=None)
     mean = float(x.mean())
     std = float(x.std(ddof=1)) if n > 1 else 0.0
-    return {
-        "n": n,
-        "mean": mean,
-        "std": std,
-        "min": float(x.min()),
-        "max": float(x.max()),
-        "p50": float(np.percentile(x, 50)),
-        "p90": float(np.percentile(x, 90)),
-        "p99": float(np.percentile(x, 99)),
-        "trimmed_mean": trimmed_mean(x, trim),
-        "cv": std / mean if mean > 0 else None,
-    }
+    return Summary(
+        n=n,
+        mean=mean,
+        std=std,
+        min=float(x.min()),
+        max=float(x.max()),
+        p50=float(np.percentile(x, 50)),
+        p90=float(np.percentile(x, 90)),
+        p99=float(np.percentile(x, 99)),
+        trimmed_mean=trimmed_mean(x, trim),
+        cv=std / mean if mean > 0 else None,
+    )
 
 
-def trimmed_mean(x: Sequence[float], trim: float = 0.1) -> float:
+def trimmed_mean(x: Sequence[float] | npt.NDArray[np.float64], trim: float = 0.1) -> float:
     s = np.sort(np.asarray(x, dtype=float))
-    cut = int(math.floor(len(s) * trim))
+    cut = math.floor(len(s) * trim)
     kept = s[cut : len(s) - cut] if len(s) - 2 * cut > 0 else s
     return float(kept.mean())
 
 
-def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
+def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
     x = np.asarray([v for v in values if v is not None], dtype=float)
     if x.size == 0:
         return None, None
