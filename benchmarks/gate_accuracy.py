@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from flint_bench.core.records import per_example_samples, per_repeat_samples
 from flint_bench.core.results import load_records
-from flint_bench.gate.checks import GateSettings, SampleRegression, evaluate, per_example_samples
+from flint_bench.gate import GateSettings, SampleRegression, evaluate
 
 
 def run_farm(out: Path, models: list[str], examples: int, repeats: int) -> list[dict]:
@@ -78,8 +79,6 @@ def rates(
 
 def drift_sigma_of(record: dict) -> float:
     """The spread of the repeat medians of one real run (log scale): how much the machine drifts."""
-    from flint_bench.gate.checks import per_repeat_samples
-
     meds = [np.median(r) for r in per_repeat_samples(record) if r]
     return float(np.std(np.log(meds), ddof=1)) if len(meds) > 1 else 0.0
 

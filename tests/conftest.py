@@ -31,8 +31,8 @@ def local_results(tmp_path_factory) -> Path:
     from flint_bench.zoo import load_models
 
     out = tmp_path_factory.mktemp("results")
-    farm = open_farm(FarmFile(kind="local", name="local", settings=LocalSettings()))
-    run_benchmarks(farm, load_models(["A", "B"]), RunSettings(examples=64, repeats=2, warmup_steps=1), out)
+    with open_farm(FarmFile(kind="local", name="local", settings=LocalSettings())) as farm:
+        run_benchmarks(farm, load_models(["A", "B"]), RunSettings(examples=64, repeats=2, warmup_steps=1), out)
     return out
 
 
@@ -60,5 +60,44 @@ def cli(monkeypatch, capsys):
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         out, err = capsys.readouterr()
         return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write a text file under tmp_path and return its path."""
+
+    def _write(name: str, text: str) -> Path:
+        p = tmp_path / name
+        p.write_text(text)
+        return p
+
+    return _write
+
+
+@pytest.fixture
+def flint():
+    """Run the CLI in a real subprocess (exit codes and stderr are the user's); `expect` the exit code."""
+    import subprocess
+
+    def run(*args, expect: int | None = 0):
+        proc = subprocess.run(
+            [sys.executable, "-m", "flint_bench.cli", *map(str, args)], cwd=REPO, capture_output=True, text=True
+        )
+        if expect is not None:
+            assert proc.returncode == expect, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+        return proc
+
+    return run
+
+
+@pytest.fixture
+def flint_json(flint):
+    """The CLI's --format json document."""
+    import json
+
+    def run(*args):
+        return json.loads(flint(*args, "--format", "json").stdout)
 
     return run

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+from rich.text import Text
 
-from .output import FORMAT_OPTION_HELP, Format, console, err_console, print_json, rich_table
+from ..core.errors import UserError
+from .output import FORMAT_OPTION_HELP, Format, console, err_console, output_handler, rich_table
+
+if TYPE_CHECKING:
+    from ..gate import GateResult
 
 
 def gate(
     head: Path = typer.Option(..., "--head", help="results folder of the change (flint-bench run --out)"),
-    base: Path | None = typer.Option(
-        None, "--base", help="results folder of the baseline; without it only budgets are checked"
-    ),
+    base: Path | None = typer.Option(None, "--base", help="results folder of the baseline; without it only budgets are checked"),
     budgets: Path | None = typer.Option(
         None,
         "--budgets",
@@ -46,83 +50,49 @@ def gate(
 ) -> None:
     """Exit 1 when a head result breaks a budget, or is slower/larger than the base beyond --threshold
     and significantly so; exit 2 for bad input. Missing base results are reported, not fatal."""
-    import json
+    from ..gate import GateSettings, run_gate, write_outputs
 
-    from rich.text import Text
-
-    from ..core.errors import UserError
-    from ..core.results import load_records
-    from ..gate.budgets import load_budgets
-    from ..gate.checks import GateSettings, evaluate
-    from ..gate.outputs import benchmark_json as bench_json
-    from ..gate.outputs import junit_xml
-    from ..gate.outputs import markdown as to_markdown
-
-    if threshold <= 1.0:
-        raise UserError(f"--threshold {threshold}: must be a ratio above 1 (e.g. 1.10 for 10% slower).")
-    if not 0 < alpha < 1:
-        raise UserError(f"--alpha {alpha}: must be between 0 and 1 (e.g. 0.01).")
-    head_records = load_records(head)
-    if not head_records:
-        raise UserError(f"{head}: no result records in this folder. Run `flint-bench run --out {head}` first.")
-    base_records = load_records(base) if base is not None else None
-    targets = load_budgets(budgets).select(target)
-    result = evaluate(
-        head_records,
-        base_records,
-        targets,
-        GateSettings(threshold=threshold, alpha=alpha, min_samples=min_samples, repeat_check=repeat_check),
-    )
-
-    md = to_markdown(result)
-    if markdown:
-        markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(md)
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as f:
-            f.write(md + "\n")
-    if junit:
-        junit.parent.mkdir(parents=True, exist_ok=True)
-        junit.write_text(junit_xml(result))
-    if benchmark_json:
-        benchmark_json.parent.mkdir(parents=True, exist_ok=True)
-        benchmark_json.write_text(json.dumps(bench_json(head_records), indent=2) + "\n")
-
-    if format is Format.json:
-        print_json(result.to_dict())
-    else:
-        colour = {
-            "fail": "red",
-            "improved": "green",
-            "pass": "green",
-            "cannot-judge": "yellow",
-            "no-base": "dim",
-            "not-targeted": "dim",
-        }
-        rows = []
-        for c in sorted(result.cases, key=lambda c: (not c.failed, c.model, c.device, c.metric)):
-            msg = "; ".join(f"{v.check}: {v.message}" for v in c.verdicts)
-            # names come from users: Text() keeps rich from reading them as markup
-            rows.append([Text(c.status, style=colour[c.status]), Text(c.model), Text(c.device), c.metric, Text(msg)])
-        table = rich_table(
-            f"flint-bench gate · threshold x{threshold:g}, p < {alpha:g} · targets {', '.join(result.targets) or 'none'}",
-            ["verdict", "model", "device", "metric", "why"],
-            [],
+    with output_handler(format) as out:
+        if threshold <= 1.0:
+            raise UserError(f"--threshold {threshold}: must be a ratio above 1 (e.g. 1.10 for 10% slower).")
+        if not 0 < alpha < 1:
+            raise UserError(f"--alpha {alpha}: must be between 0 and 1 (e.g. 0.01).")
+        settings = GateSettings(threshold=threshold, alpha=alpha, min_samples=min_samples, repeat_check=repeat_check)
+        run = run_gate(head, base, budgets, target, settings)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        write_outputs(
+            run,
+            junit=junit,
+            markdown_file=markdown,
+            benchmark_file=benchmark_json,
+            step_summary=Path(summary) if summary else None,
         )
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-        for m, d in result.missing_base:
-            err_console.print(
-                f"no base result for {m} on {d}: budgets checked, regression not judged", highlight=False, markup=False
-            )
-        for m, d in result.missing_head:
-            err_console.print(f"{m} on {d} is in the base but not in the head", highlight=False, markup=False)
-        console.print(
-            f"gate {'[red]FAILED[/]' if not result.passed else '[green]passed[/]'}: {len(result.failures)} of {len(result.cases)} checks fail"
-        )
-    if not result.passed:
+        out.result(run.result.to_dict(), render=lambda: _show(run.result))
+    if not run.result.passed:
         raise typer.Exit(1)
+
+
+COLOUR = {"fail": "red", "improved": "green", "pass": "green", "cannot-judge": "yellow", "no-base": "dim", "not-targeted": "dim"}
+
+
+def _show(result: GateResult) -> None:
+    s = result.settings
+    table = rich_table(
+        f"flint-bench gate · threshold x{s.threshold:g}, p < {s.alpha:g} · targets {', '.join(result.targets) or 'none'}",
+        ["verdict", "model", "device", "metric", "why"],
+        [],
+    )
+    for c in sorted(result.cases, key=lambda c: (not c.failed, c.model, c.device, c.metric)):
+        why = "; ".join(f"{v.check}: {v.message}" for v in c.verdicts)
+        # names come from users: Text() keeps rich from reading them as markup
+        table.add_row(Text(c.status, style=COLOUR[c.status]), Text(c.model), Text(c.device), c.metric, Text(why))
+    console.print(table)
+    for m, d in result.missing_base:
+        err_console.print(f"no base result for {m} on {d}: budgets checked, regression not judged", highlight=False, markup=False)
+    for m, d in result.missing_head:
+        err_console.print(f"{m} on {d} is in the base but not in the head", highlight=False, markup=False)
+    verdict = "[red]FAILED[/]" if not result.passed else "[green]passed[/]"
+    console.print(f"gate {verdict}: {len(result.failures)} of {len(result.cases)} checks fail")
 
 
 def register(app: typer.Typer) -> None:

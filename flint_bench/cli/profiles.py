@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape  # device and model names are data, never markup
+from rich.table import Table
 
-from .output import FORMAT_OPTION_HELP, Format, console, fmt, print_json, rich_table
+from ..core.units import bytes_to_mb
+from .output import FORMAT_OPTION_HELP, Format, console, fmt, output_handler, rich_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 profiles_app = typer.Typer(
     help="Device profiles: result records aggregated per device model, OS and ML model.", no_args_is_help=True
@@ -14,16 +22,13 @@ profiles_app = typer.Typer(
 DEFAULT_PROFILES = Path("profiles.parquet")
 
 
-def _rows(frame) -> list[dict]:
-    """JSON-ready rows (numpy scalars and arrays to Python)."""
-    import json
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows (numpy scalars and arrays to Python; NaN to null)."""
+    rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
+    return rows
 
-    return json.loads(frame.to_json(orient="records"))
 
-
-def _profile_table(frame, title: str):
-    from rich.markup import escape  # device and model names are data, never markup
-
+def _profile_table(frame: pd.DataFrame, title: str) -> Table:
     return rich_table(
         escape(title),
         [
@@ -42,20 +47,20 @@ def _profile_table(frame, title: str):
         ],
         [
             [
-                escape(str(r.device_model)),
-                escape(f"{r.os} {r.os_version}"),
-                escape(str(r.model)),
-                r.n_samples,
-                fmt(r.per_example_s_mean * 1e3, ".4g"),
-                fmt(r.per_example_s_p50 * 1e3, ".4g"),
-                fmt(r.per_example_s_p99 * 1e3, ".4g"),
-                fmt(r.per_example_s_mean * 5000, ".3g"),
-                fmt(r.peak_memory_mb),
-                fmt(r.cpu_mean_percent, ".0f"),
-                fmt(r.storage_bytes / 1e6 if r.storage_bytes is not None else None, ".3f"),
-                fmt(r.update_bytes / 1e6 if r.update_bytes is not None else None, ".3f"),
+                escape(str(r["device_model"])),
+                escape(f"{r['os']} {r['os_version']}"),
+                escape(str(r["model"])),
+                r["n_samples"],
+                fmt(r["per_example_s_mean"] * 1e3, ".4g"),
+                fmt(r["per_example_s_p50"] * 1e3, ".4g"),
+                fmt(r["per_example_s_p99"] * 1e3, ".4g"),
+                fmt(r["per_example_s_mean"] * 5000, ".3g"),
+                fmt(r["peak_memory_mb"]),
+                fmt(r["cpu_mean_percent"], ".0f"),
+                fmt(bytes_to_mb(r["storage_bytes"]), ".3f"),
+                fmt(bytes_to_mb(r["update_bytes"]), ".3f"),
             ]
-            for r in frame.itertuples(index=False)
+            for r in _rows(frame)
         ],
     )
 
@@ -68,23 +73,15 @@ def build(
 ) -> None:
     """Aggregate result records into device profiles (Parquet): per (device model, OS, ML model)
     the per-example training-time quantile sketch (q0..q100), peak memory, CPU %, storage, update size."""
-    from ..core.errors import UserError
-    from ..core.results import load_records
-    from ..profiles import build_profiles, write_profiles
+    from ..profiles import profiles_from_results, write_profiles
 
-    records = load_records(results)
-    frame = build_profiles(records)
-    if frame.empty:
-        failed = sum(r["status"] != "ok" for r in records)
-        raise UserError(
-            f"{results}: no ok result record to profile ({len(records)} records, {failed} failed). "
-            "Run `flint-bench run --out DIR` and pass that folder."
+    with output_handler(format) as output:
+        frame, records = profiles_from_results(results)
+        write_profiles(frame, out)
+        output.result(
+            {"out": str(out), "rows": len(frame), "records": len(records), "profiles": _rows(frame)},
+            render=lambda: console.print(_profile_table(frame, f"device profiles · {len(records)} records → {out}")),
         )
-    write_profiles(frame, out)
-    if format is Format.json:
-        print_json({"out": str(out), "rows": len(frame), "records": len(records), "profiles": _rows(frame)})
-    else:
-        console.print(_profile_table(frame, f"device profiles · {len(records)} records → {out}"))
 
 
 @profiles_app.command("show")
@@ -96,13 +93,11 @@ def show(
     """Print a profiles table."""
     from ..profiles import read_profiles
 
-    frame = read_profiles(path)
-    if model:
-        frame = frame[frame["model"].isin(model)]
-    if format is Format.json:
-        print_json(_rows(frame))
-    else:
-        console.print(_profile_table(frame, f"device profiles · {path}"))
+    with output_handler(format) as output:
+        frame = read_profiles(path)
+        if model:
+            frame = frame[frame["model"].isin(model)]
+        output.result(_rows(frame), render=lambda: console.print(_profile_table(frame, f"device profiles · {path}")))
 
 
 def compat(
@@ -116,61 +111,40 @@ def compat(
 ) -> None:
     """Per ML model and deployment target: which device models and OS versions may run it, and why
     the others may not (storage, memory, worst-case task time, CPU, minimum OS)."""
-    from ..profiles import check_compat, load_budgets, read_profiles
+    from ..budgets import check_compat, compat_summary, load_budgets
+    from ..profiles import read_profiles
 
-    b = load_budgets(budgets)
-    for t in target or []:
-        b.target(t, str(budgets))  # an unknown target is a user error naming the file
-    frame = read_profiles(profiles)
-    verdict = check_compat(frame, b, models=model, targets=target)
-    summary = []
-    for (t, m), g in verdict.groupby(["target", "model"], sort=True):
-        ok, bad = g[g["compatible"]], g[~g["compatible"]]
-        summary.append(
-            {
-                "target": t,
-                "model": m,
-                "compatible": len(ok),
-                "incompatible": len(bad),
-                "devices": [{"device_model": r.device_model, "os": r.os, "os_version": r.os_version} for r in ok.itertuples()],
-                "excluded": [
-                    {"device_model": r.device_model, "os": r.os, "os_version": r.os_version, "reasons": list(r.reasons)}
-                    for r in bad.itertuples()
-                ],
-            }
-        )
-    if format is Format.json:
-        print_json(
-            {
-                "profiles": str(profiles),
-                "budgets": str(budgets),
-                "targets": {name: vars(t) for name, t in b.targets.items() if not target or name in target},
-                "summary": summary,
-                "checks": _rows(verdict),
-            }
-        )
-        return
-    from rich.markup import escape
+    with output_handler(format) as output:
+        b = load_budgets(budgets)
+        selected = b.select(target)  # an unknown target is a user error naming the file
+        verdict = check_compat(read_profiles(profiles), b, models=model, targets=target)
+        summary = compat_summary(verdict)
+        document = {
+            "profiles": str(profiles),
+            "budgets": str(budgets),
+            "targets": {name: t.to_dict() for name, t in selected.items()},
+            "summary": summary,
+            "checks": _rows(verdict),
+        }
+        output.result(document, render=lambda: _show_compat(verdict, summary, f"compatibility · {profiles} vs {budgets}"))
 
-    console.print(
-        rich_table(
-            escape(f"compatibility · {profiles} vs {budgets}"),
-            ["target", "model", "device model", "OS", "worst-case task s", "memory MB", "storage MB", "verdict"],
-            [
-                [
-                    escape(r.target),
-                    escape(str(r.model)),
-                    escape(str(r.device_model)),
-                    escape(f"{r.os} {r.os_version}"),
-                    fmt(r.task_seconds, ".3g"),
-                    fmt(r.peak_memory_mb),
-                    fmt(r.storage_mb, ".3f"),
-                    "[green]ok[/]" if r.compatible else "[red]no[/]: " + escape("; ".join(r.reasons)),
-                ]
-                for r in verdict.itertuples(index=False)
-            ],
-        )
-    )
+
+def _show_compat(verdict: pd.DataFrame, summary: list[dict[str, Any]], title: str) -> None:
+    rows = [
+        [
+            escape(r["target"]),
+            escape(str(r["model"])),
+            escape(str(r["device_model"])),
+            escape(f"{r['os']} {r['os_version']}"),
+            fmt(r["task_seconds"], ".3g"),
+            fmt(r["peak_memory_mb"]),
+            fmt(r["storage_mb"], ".3f"),
+            "[green]ok[/]" if r["compatible"] else "[red]no[/]: " + escape("; ".join(r["reasons"])),
+        ]
+        for r in _rows(verdict)
+    ]
+    columns = ["target", "model", "device model", "OS", "worst-case task s", "memory MB", "storage MB", "verdict"]
+    console.print(rich_table(escape(title), columns, rows))
     for s in summary:
         console.print(
             escape(f"{s['target']} / {s['model']}")

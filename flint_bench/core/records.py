@@ -198,3 +198,11 @@ def seconds_per_5000(record: Record) -> float | None:
     """Mean seconds to train 5,000 examples on the device (Table 5, Figure 4)."""
     s5 = record["timing"]["seconds_per_5000"]
     return s5["mean"] if s5 else None
+
+
+def training_memory_mb(record: Record) -> float | None:
+    """The memory the training adds: peak above the process baseline (Table 5's figure). Without a
+    baseline, the whole-process peak: it over-states the training's share, so a budget on it can
+    block a device wrongly but never let one through wrongly."""
+    memory = record["memory"]
+    return memory["peak_delta_mb"] if memory["peak_delta_mb"] is not None else memory["peak_mb"]

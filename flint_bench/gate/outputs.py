@@ -4,9 +4,13 @@ device x metric) and github-action-benchmark "customSmallerIsBetter" JSON. Pure:
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Any
 
-from .budgets import memory_mb, storage_mb, task_seconds
-from .checks import CaseResult, GateResult, per_example_samples
+import numpy as np
+
+from ..core.records import Record, per_example_samples, seconds_per_5000, storage_mb, training_memory_mb
+from .checks import CaseResult, GateResult
+from .regression import Verdict
 
 ICONS = {"fail": "❌", "pass": "✅", "improved": "🚀", "cannot-judge": "❔", "no-base": "➖", "not-targeted": "⏭️"}
 
@@ -21,7 +25,7 @@ def _num(v: float | None, scale: float = 1.0) -> str:
     return "-" if v is None else f"{v * scale:.4g}"
 
 
-def _summary_verdict(case: CaseResult):
+def _summary_verdict(case: CaseResult) -> Verdict:
     """The verdict that explains the case's status best."""
     for v in case.verdicts:
         if v.status == case.status:
@@ -29,7 +33,7 @@ def _summary_verdict(case: CaseResult):
     return case.verdicts[0]
 
 
-def _regression(case: CaseResult):
+def _regression(case: CaseResult) -> Verdict | None:
     return next((v for v in case.verdicts if v.check == "regression"), None)
 
 
@@ -100,31 +104,30 @@ def junit_xml(result: GateResult) -> str:
         elif case.status in ("cannot-judge", "no-base", "not-targeted"):
             ET.SubElement(tc, "skipped", message=_summary_verdict(case).message)
         ET.SubElement(tc, "system-out").text = detail
-    root = ET.Element("testsuites", tests=suite.get("tests"), failures=suite.get("failures"))
+    root = ET.Element("testsuites", tests=str(len(result.cases)), failures=str(len(result.failures)))
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def benchmark_json(head: list[dict]) -> list[dict]:
+def benchmark_json(head: list[Record]) -> list[dict[str, Any]]:
     """github-action-benchmark customSmallerIsBetter entries for the head results (ok runs only)."""
-    import numpy as np
-
-    out = []
+    out: list[dict[str, Any]] = []
     for r in sorted(head, key=lambda r: (r["model"]["name"], r["device"]["id"])):
         if r["status"] != "ok":
             continue
         label = f"{r['model']['name']} on {r['device']['id']}"
-        s5 = r["timing"].get("seconds_per_5000") or {}
         samples = per_example_samples(r)
-        extra = f"{len(samples)} steps; runtime {r['runtime']['name']} {r['runtime'].get('version')}; commit {(r.get('host') or {}).get('commit')}"
-        if task_seconds(r) is not None:
+        extra = f"{len(samples)} steps; runtime {r['runtime']['name']} {r['runtime']['version']}; commit {r['host']['commit']}"
+        per_5000, memory, storage = seconds_per_5000(r), training_memory_mb(r), storage_mb(r)
+        if per_5000 is not None:
+            s5 = r["timing"]["seconds_per_5000"]
             out.append(
                 {
                     "name": f"{label}: training seconds per 5000 examples",
                     "unit": "s",
-                    "value": round(task_seconds(r), 6),
-                    "range": f"± {s5.get('std') or 0:.4g}",
+                    "value": round(per_5000, 6),
+                    "range": f"± {(s5 and s5['std']) or 0:.4g}",
                     "extra": extra,
                 }
             )
@@ -139,15 +142,10 @@ def benchmark_json(head: list[dict]) -> list[dict]:
                     "extra": extra,
                 }
             )
-        if memory_mb(r) is not None:
+        if memory is not None:
             out.append(
-                {
-                    "name": f"{label}: peak memory",
-                    "unit": "MB",
-                    "value": round(memory_mb(r), 3),
-                    "extra": r["memory"].get("method") or "",
-                }
+                {"name": f"{label}: peak memory", "unit": "MB", "value": round(memory, 3), "extra": r["memory"]["method"] or ""}
             )
-        if storage_mb(r) is not None:
-            out.append({"name": f"{label}: storage", "unit": "MB", "value": round(storage_mb(r), 4)})
+        if storage is not None:
+            out.append({"name": f"{label}: storage", "unit": "MB", "value": round(storage, 4)})
     return out

@@ -1,19 +1,22 @@
-"""Device profiles (per device model x OS x ML model), deployment budgets and compatibility."""
+"""Device profiles: result records aggregated per device model x OS x ML model (build.py). The
+budgets they are checked against, and the check (`check_compat`), live in flint_bench.budgets."""
 
-from .budgets import Budgets, Target, check_compat, load_budgets, task_seconds, version_at_least, version_tuple
-from .build import build_profiles, per_example_samples, read_profiles, sample_per_example_seconds, write_profiles
+from .build import (
+    COLUMNS,
+    build_profiles,
+    profile_device_model,
+    profiles_from_results,
+    read_profiles,
+    sample_per_example_seconds,
+    write_profiles,
+)
 
 __all__ = [
-    "Budgets",
-    "Target",
+    "COLUMNS",
     "build_profiles",
-    "check_compat",
-    "load_budgets",
-    "per_example_samples",
+    "profile_device_model",
+    "profiles_from_results",
     "read_profiles",
     "sample_per_example_seconds",
-    "task_seconds",
-    "version_at_least",
-    "version_tuple",
     "write_profiles",
 ]

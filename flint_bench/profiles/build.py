@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..core.errors import UserError
+from ..core.fileio import write_atomic
+from ..core.records import DeviceSection, Record, RecordError, per_example_samples, training_memory_mb
+from ..core.results import load_records
 
 if TYPE_CHECKING:
     import pandas as pd
 
 QUANTILE_POINTS = 101
-MB = 1e6
 
 # Columns other engineers rely on (the simulator and the report): keep these names.
 COLUMNS = [
@@ -54,70 +57,59 @@ COLUMNS = [
     "device_memory_mb",
     "cores",
 ]
+# What `read_profiles` insists on: the columns the budgets check and the simulator read.
+REQUIRED_COLUMNS = ["device_model", "os", "os_version", "model", "per_example_s_quantiles", "peak_memory_mb", "storage_bytes"]
 
 
-def per_example_samples(record: dict) -> np.ndarray:
-    """Per-example training seconds of one record: each step's seconds / its examples, every repeat."""
-    t = record["timing"]
-    secs = np.asarray([x for rep in t["step_seconds"] for x in rep], dtype=float)
-    ex = np.asarray([x for rep in t["step_examples"] for x in rep], dtype=float)
-    if secs.size != ex.size:
-        raise UserError(
-            f"{record.get('extra', {}).get('path', 'a result record')}: timing.step_seconds and "
-            f"timing.step_examples differ in length ({secs.size} vs {ex.size})."
-        )
-    keep = ex > 0
-    return secs[keep] / ex[keep]
-
-
-def profile_device_model(device: dict) -> str:
+def profile_device_model(device: DeviceSection) -> str:
     """The device model a profile row is keyed by. The local farm's emulated device classes all
     report the host name as model, so the class is appended to keep them apart."""
-    model = str(device.get("model") or "unknown")
-    if device.get("device_class"):
-        return f"{model} ({device['device_class']})"
-    return model
+    model = str(device["model"] or "unknown")
+    device_class = device.get("device_class")
+    return f"{model} ({device_class})" if device_class else model
 
 
-def build_profiles(records: list[dict]) -> pd.DataFrame:
+def _worst(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(max(known)) if known else None
+
+
+def build_profiles(records: list[Record]) -> pd.DataFrame:
     """One row per (device model, OS, OS version, ML model) over the ok records.
 
     Samples of several devices of the same model are pooled (they are the same hardware); memory
-    and CPU take the worst device so a budget check is a worst-case check. Groups whose every
-    record failed have no timing and are left out (their count is in `n_failed` of no row, so
-    callers that care about failures read the records).
+    and CPU take the worst device so a budget check is a worst-case check. `peak_memory_mb` is the
+    memory the training adds, by the budgets' rule (`records.training_memory_mb`). Groups whose
+    every record failed have no timing and are left out (their count is in `n_failed` of no row,
+    so callers that care about failures read the records). A record whose timing lists disagree
+    raises RecordError.
     """
     import pandas as pd
 
-    groups: dict[tuple, list[dict]] = defaultdict(list)
+    groups: dict[tuple[str, str, str, str], list[Record]] = defaultdict(list)
     for r in records:
         d = r["device"]
-        key = (profile_device_model(d), str(d.get("os") or "unknown"), str(d.get("os_version") or ""), r["model"]["name"])
-        groups[key].append(r)
+        groups[(profile_device_model(d), str(d["os"] or "unknown"), str(d["os_version"] or ""), r["model"]["name"])].append(r)
     rows = []
     qs = np.linspace(0.0, 1.0, QUANTILE_POINTS)
     for (device_model, os_name, os_version, model), rs in sorted(groups.items()):
         ok = [r for r in rs if r["status"] == "ok"]
-        samples = np.concatenate([per_example_samples(r) for r in ok]) if ok else np.empty(0)
+        samples = np.asarray([x for r in ok for x in per_example_samples(r)], dtype=float)
         if samples.size == 0:
             continue
         d, m = ok[0]["device"], ok[0]["model"]
-        deltas = [r["memory"]["peak_delta_mb"] for r in ok if r["memory"].get("peak_delta_mb") is not None]
-        peaks = [r["memory"]["peak_mb"] for r in ok if r["memory"].get("peak_mb") is not None]
-        cpu_mean = [r["cpu"]["mean_percent"] for r in ok if r["cpu"].get("mean_percent") is not None]
-        cpu_max = [r["cpu"]["max_percent"] for r in ok if r["cpu"].get("max_percent") is not None]
-        net = [r["network"]["total_bytes"] for r in ok if r["network"].get("total_bytes") is not None]
+        net = [r["network"]["total_bytes"] for r in ok if r["network"]["total_bytes"] is not None]
         rows.append(
             {
                 "device_model": device_model,
                 "os": os_name,
                 "os_version": os_version,
                 "model": model,
-                "task": m.get("task"),
-                "manufacturer": d.get("manufacturer"),
-                "soc": d.get("soc"),
+                "task": m["task"],
+                "manufacturer": d["manufacturer"],
+                "soc": d["soc"],
                 "device_class": d.get("device_class"),
-                "farms": ",".join(sorted({str(r["device"].get("farm")) for r in ok})),
+                "farms": ",".join(sorted({str(r["device"]["farm"]) for r in ok})),
                 "n_devices": len({r["device"]["id"] for r in ok}),
                 "n_records": len(rs),
                 "n_failed": len(rs) - len(ok),
@@ -129,23 +121,40 @@ def build_profiles(records: list[dict]) -> pd.DataFrame:
                 "per_example_s_p90": float(np.quantile(samples, 0.9)),
                 "per_example_s_p99": float(np.quantile(samples, 0.99)),
                 "per_example_s_max": float(samples.max()),
-                # Memory the training adds (as Table 5 reports), worst device; the whole process peak too.
-                "peak_memory_mb": float(max(deltas)) if deltas else None,
-                "peak_process_memory_mb": float(max(peaks)) if peaks else None,
-                "cpu_mean_percent": float(max(cpu_mean)) if cpu_mean else None,
-                "cpu_max_percent": float(max(cpu_max)) if cpu_max else None,
-                "storage_bytes": m.get("storage_bytes"),
-                "update_bytes": m.get("update_bytes"),
+                # worst device: the memory the training adds (budgets' rule), and the whole-process peak
+                "peak_memory_mb": _worst([training_memory_mb(r) for r in ok]),
+                "peak_process_memory_mb": _worst([r["memory"]["peak_mb"] for r in ok]),
+                "cpu_mean_percent": _worst([r["cpu"]["mean_percent"] for r in ok]),
+                "cpu_max_percent": _worst([r["cpu"]["max_percent"] for r in ok]),
+                "storage_bytes": m["storage_bytes"],
+                "update_bytes": m["update_bytes"],
                 "network_bytes": int(max(net)) if net else None,
-                "trainable_params": m.get("trainable_params"),
-                "device_memory_mb": d.get("memory_mb"),
-                "cores": d.get("cores"),
+                "trainable_params": m["trainable_params"],
+                "device_memory_mb": d["memory_mb"],
+                "cores": d["cores"],
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def sample_per_example_seconds(quantiles, rng: np.random.Generator, size) -> np.ndarray:
+def profiles_from_results(folder: str | Path) -> tuple[pd.DataFrame, list[Record]]:
+    """The profiles of a results folder, and its records. A folder without an ok record, or with
+    a record whose timing lists disagree, is a user error."""
+    records = load_records(folder)
+    try:
+        frame = build_profiles(records)
+    except RecordError as e:
+        raise UserError(str(e)) from None
+    if frame.empty:
+        failed = sum(r["status"] != "ok" for r in records)
+        raise UserError(
+            f"{folder}: no ok result record to profile ({len(records)} records, {failed} failed). "
+            "Run `flint-bench run --out DIR` and pass that folder."
+        )
+    return frame, records
+
+
+def sample_per_example_seconds(quantiles: ArrayLike, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
     """Draw per-example training seconds from a quantile sketch by inverse CDF: u ~ U(0,1), then
     linear interpolation between the sketch's points (exact at q0..q100, never outside [q0, q100])."""
     q = np.asarray(quantiles, dtype=float)
@@ -158,14 +167,7 @@ def sample_per_example_seconds(quantiles, rng: np.random.Generator, size) -> np.
 
 
 def write_profiles(frame: pd.DataFrame, path: str | Path) -> Path:
-    import os
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, lambda f: frame.to_parquet(f, index=False))
 
 
 def read_profiles(path: str | Path) -> pd.DataFrame:
@@ -183,11 +185,10 @@ def read_profiles(path: str | Path) -> pd.DataFrame:
         raise UserError(
             f"{path}: not a Parquet file ({type(e).__name__}: {e}). Pass the file `flint-bench profiles build` wrote."
         ) from None
-    required = ["device_model", "os", "os_version", "model", "per_example_s_quantiles", "peak_memory_mb", "storage_bytes"]
-    missing = [c for c in required if c not in frame.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise UserError(
-            f"{path}: column(s) {missing} missing; expected a device-profile table with columns {required} "
+            f"{path}: column(s) {missing} missing; expected a device-profile table with columns {REQUIRED_COLUMNS} "
             "(written by `flint-bench profiles build`)."
         )
     return frame

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from records_synth import lognormal_samples, with_samples, write_folder
 
-from flint_bench.gate.budgets import DEFAULT_TARGETS, Target
-from flint_bench.gate.checks import GateSettings, SampleRegression, evaluate, per_example_samples
+from flint_bench.budgets import DEFAULT_TARGETS, Target
+from flint_bench.core.records import per_example_samples
+from flint_bench.gate import GateSettings, SampleRegression, evaluate
 
 
 def _real(real_records, name="B"):
@@ -79,7 +80,8 @@ def test_too_few_samples_cannot_be_judged(real_records):
         [
             [s * 3 for s in rep]
             for rep in [
-                [a / b for a, b in zip(*pair)] for pair in zip(rec["timing"]["step_seconds"], rec["timing"]["step_examples"])
+                [a / b for a, b in zip(*pair, strict=True)]
+                for pair in zip(rec["timing"]["step_seconds"], rec["timing"]["step_examples"], strict=True)
             ]
         ],
     )

@@ -3,8 +3,9 @@
 import numpy as np
 import pandas as pd
 
+from flint_bench.budgets import load_budgets
 from flint_bench.eligibility import CompatLookup, evaluate, normalise, rules_from_dict
-from flint_bench.profiles import build_profiles, load_budgets, write_profiles
+from flint_bench.profiles import build_profiles, write_profiles
 
 BUDGETS = """
 [targets.app]

@@ -4,15 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flint_bench.budgets import check_compat, load_budgets
 from flint_bench.core.errors import ConfigError
-from flint_bench.profiles import (
-    build_profiles,
-    check_compat,
-    load_budgets,
-    read_profiles,
-    sample_per_example_seconds,
-    write_profiles,
-)
+from flint_bench.profiles import build_profiles, read_profiles, sample_per_example_seconds, write_profiles
 
 BUDGETS = """
 [targets.third_party]
@@ -90,8 +84,8 @@ def test_profiles_from_the_local_farm(local_results):
 
 def test_compat_says_why(make_record, write):
     budgets = load_budgets(write("b.toml", BUDGETS))
-    assert budgets.targets["third_party"].max_storage_mb == 1.0  # paper 4.1 default by kind
-    assert budgets.targets["first_party"].max_storage_mb == 10.0
+    assert budgets.targets["third_party"].storage_limit_mb == 1.0  # paper 4.1 default by kind
+    assert budgets.targets["first_party"].storage_limit_mb == 10.0
     v = check_compat(build_profiles(_records(make_record)), budgets).set_index(["target", "device_model"])
     assert v.loc[("third_party", "Pixel 7"), "compatible"] and v.loc[("third_party", "iPhone 11"), "compatible"]
     a10 = v.loc[("third_party", "Galaxy A10")]

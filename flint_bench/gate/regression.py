@@ -1,0 +1,165 @@
+"""The gate's regression tests: is head slower or larger than base, and significantly so?
+
+Each check is a tiny class whose `__call__` returns a Verdict (pytest-benchmark style). A slowdown
+counts only when it is larger than the threshold AND significant on the raw per-step samples
+(one-sided Mann-Whitney U, as asv does) AND shows between the repeats (drift between runs is
+invisible to the steps of one run); with too few samples the check says it cannot judge.
+Pure: numbers in, verdicts out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+Status = Literal["pass", "fail", "improved", "cannot-judge", "no-base", "not-targeted"]
+FAILING: tuple[str, ...] = ("fail",)
+
+
+@dataclass
+class Verdict:
+    check: str  # budget:<target> | regression | run
+    status: Status
+    message: str
+    head: float | None = None
+    base: float | None = None
+    ratio: float | None = None
+    p_value: float | None = None
+
+
+@dataclass
+class GateSettings:
+    threshold: float = 1.10  # head/base ratio beyond which a change can count (asv's default factor)
+    alpha: float = 0.01  # Mann-Whitney U significance level
+    min_samples: int = 6  # per side; below it the test cannot reach significance anyway
+    min_memory_delta_mb: float = 1.0  # memory changes smaller than this are allocator noise
+    # Per-step samples of one run miss the drift between runs (other load, clock scaling): a
+    # slowdown must also show between the repeats' medians (see repeats_separate).
+    repeat_check: bool = True
+
+
+def repeats_separate(
+    head_repeats: Sequence[Sequence[float]], base_repeats: Sequence[Sequence[float]], slower: bool, alpha: float
+) -> tuple[bool, str]:
+    """Whether the repeats themselves differ: a one-sided exact Mann-Whitney U test on the repeat
+    medians at p <= max(alpha, the smallest p these counts allow). With few repeats (3 vs 3) that
+    means complete separation, every head repeat beyond every base one; with many (pooled CI
+    rounds) the test at alpha."""
+    from scipy.stats import mannwhitneyu
+
+    hm = [float(np.median(r)) for r in head_repeats if len(r)]
+    bm = [float(np.median(r)) for r in base_repeats if len(r)]
+    p = float(mannwhitneyu(hm, bm, alternative="greater" if slower else "less", method="exact").pvalue)
+    need = max(alpha, min_p_value(len(hm), len(bm)))
+    span = (
+        f"{len(hm)} head repeat medians {min(hm):.3g}-{max(hm):.3g}, {len(bm)} base {min(bm):.3g}-{max(bm):.3g}, "
+        f"repeat-level p = {p:.2g}"
+    )
+    return p <= need * (1 + 1e-9), span
+
+
+def min_p_value(n1: int, n2: int) -> float:
+    """The smallest one-sided p-value the exact Mann-Whitney U test can give for these sample sizes."""
+    return 1.0 / math.comb(n1 + n2, n1)
+
+
+@dataclass
+class SampleRegression:
+    """Slowdown on raw samples: median ratio > threshold and one-sided Mann-Whitney U p < alpha."""
+
+    settings: GateSettings
+    name: str = "regression"
+
+    def __call__(
+        self,
+        head: Sequence[float],
+        base: Sequence[float],
+        head_repeats: Sequence[Sequence[float]] | None = None,
+        base_repeats: Sequence[Sequence[float]] | None = None,
+    ) -> Verdict:
+        """`head`/`base`: every sample; with `*_repeats` (the same samples per repeat) the
+        repeat check applies when both sides have at least two repeats."""
+        from scipy.stats import mannwhitneyu
+
+        s = self.settings
+        h, b = np.asarray(head, float), np.asarray(base, float)
+        if h.size < s.min_samples or b.size < s.min_samples or min_p_value(h.size, b.size) >= s.alpha:
+            few_h = float(np.median(h)) if h.size else None
+            few_b = float(np.median(b)) if b.size else None
+            return Verdict(
+                self.name,
+                "cannot-judge",
+                f"cannot judge: {h.size} head and {b.size} base samples; "
+                f"need at least {s.min_samples} each for a Mann-Whitney U test at p < {s.alpha:g} (run more examples or repeats)",
+                few_h,
+                few_b,
+                few_h / few_b if few_h and few_b else None,
+            )
+        hm, bm = float(np.median(h)), float(np.median(b))
+        ratio = hm / bm if bm else math.inf
+        slower = mannwhitneyu(h, b, alternative="greater").pvalue
+        faster = mannwhitneyu(h, b, alternative="less").pvalue
+        repeats = (
+            (head_repeats, base_repeats)
+            if s.repeat_check
+            and head_repeats is not None
+            and base_repeats is not None
+            and sum(1 for r in head_repeats if len(r)) >= 2
+            and sum(1 for r in base_repeats if len(r)) >= 2
+            else None
+        )
+        if repeats and ((ratio > s.threshold and slower < s.alpha) or (ratio < 1 / s.threshold and faster < s.alpha)):
+            separate, span = repeats_separate(*repeats, slower=ratio > 1, alpha=s.alpha)
+            if not separate:
+                return Verdict(
+                    self.name,
+                    "cannot-judge",
+                    f"cannot judge: x{ratio:.2f} with p = {min(slower, faster):.2g} on the steps, "
+                    f"but the repeats overlap ({span}): the machine drifted between repeats; measure base and head "
+                    "in alternating rounds",
+                    hm,
+                    bm,
+                    ratio,
+                    float(min(slower, faster)),
+                )
+        if ratio > s.threshold and slower < s.alpha:
+            return Verdict(
+                self.name,
+                "fail",
+                f"slower: median x{ratio:.2f} > x{s.threshold:g}, Mann-Whitney U p = {slower:.2g} < {s.alpha:g}",
+                hm,
+                bm,
+                ratio,
+                float(slower),
+            )
+        if ratio < 1 / s.threshold and faster < s.alpha:
+            return Verdict(self.name, "improved", f"faster: median x{ratio:.2f}, p = {faster:.2g}", hm, bm, ratio, float(faster))
+        p = float(min(slower, faster))
+        why = "within the threshold" if 1 / s.threshold <= ratio <= s.threshold else "not significant"
+        return Verdict(self.name, "pass", f"no significant change: x{ratio:.2f} ({why}, p = {p:.2g})", hm, bm, ratio, p)
+
+
+@dataclass
+class ScalarRegression:
+    """A single measured value (storage, memory): head/base beyond the threshold and, for noisy
+    values, beyond a minimum absolute change. No samples, so no significance test: deterministic
+    values (storage) need none, and memory gets the absolute floor instead."""
+
+    settings: GateSettings
+    min_abs_delta: float = 0.0
+    name: str = "regression"
+
+    def __call__(self, head: float | None, base: float | None) -> Verdict:
+        if head is None or base is None:
+            return Verdict(self.name, "cannot-judge", "cannot judge: value not measured", head, base)
+        ratio = head / base if base else (math.inf if head > 0 else 1.0)
+        t = self.settings.threshold
+        if ratio > t and head - base > self.min_abs_delta:
+            return Verdict(self.name, "fail", f"larger: x{ratio:.2f} > x{t:g} ({base:.4g} -> {head:.4g})", head, base, ratio)
+        if ratio < 1 / t and base - head > self.min_abs_delta:
+            return Verdict(self.name, "improved", f"smaller: x{ratio:.2f} ({base:.4g} -> {head:.4g})", head, base, ratio)
+        return Verdict(self.name, "pass", f"no change beyond x{t:g}: x{ratio:.2f}", head, base, ratio)
