@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flint_bench.core.records import per_repeat_samples
 from flint_bench.core.results import save_record
 from flint_bench.core.stats import summarize
 
@@ -43,8 +44,7 @@ def write_folder(folder: Path, records: list[dict]) -> Path:
 
 def device_variant(record: dict, device_id: str, slowdown: float, **device_fields) -> dict:
     """The real record as if measured on another device: same model, samples scaled by `slowdown`."""
-    t = record["timing"]
-    samples = [[s / e * slowdown for s, e in zip(secs, exs)] for secs, exs in zip(t["step_seconds"], t["step_examples"])]
+    samples = [[s * slowdown for s in rep] for rep in per_repeat_samples(record)]
     r = with_samples(record, samples)
     r["device"] = {**record["device"], "id": device_id, **device_fields}
     r["memory"] = {**record["memory"], "peak_delta_mb": (record["memory"]["peak_delta_mb"] or 1.0) * slowdown}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import time
+import contextlib
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape  # names and values come from the user's files: never markup
+from rich.table import Table
 
-from ..core.errors import UserError
-from .output import FORMAT_OPTION_HELP, Format, console, err_console, print_json, rich_table
+from .output import FORMAT_OPTION_HELP, Format, console, err_console, output_handler, rich_table
 
 sessions_app = typer.Typer(help="Session logs: the schema eligibility rules run on, and synthetic logs.", no_args_is_help=True)
 
@@ -30,46 +32,32 @@ def synth(
 ) -> None:
     """Write a realistic synthetic session log: diurnal availability (daily troughs near 15% of the
     weekly peak), a concentrated iOS and a long-tailed Android device mix, tail-heavy sessions."""
-    import datetime as dt
-    import resource
+    from ..eligibility.synth import synth_settings, write_synthetic_log
 
-    from ..eligibility.synth import SynthSettings, write_synthetic_log
+    with output_handler(format, quiet) as output:
+        settings = synth_settings(devices=devices, days=days, seed=seed, start=start, ios_share=ios_share)
+        status = err_console.status(f"synthesizing {devices:,} devices x {days} days…")
+        with status if output.show_progress else contextlib.nullcontext():
+            summary = write_synthetic_log(settings, out)
+        output.result(summary, render=lambda: console.print(_synth_table(summary, out)))
 
-    try:
-        day0 = dt.date.fromisoformat(start)
-    except ValueError:
-        raise UserError(f"--start: expected a date such as 2024-01-01, got {start!r}.") from None
-    if out.suffix.lower() not in (".parquet", ".csv"):
-        raise UserError(f"--out {out}: expected a .parquet or .csv file name.")
-    settings = SynthSettings(devices=devices, days=days, seed=seed, start=day0, ios_share=ios_share)
-    t0 = time.perf_counter()
-    show = format is Format.table and not quiet
-    with err_console.status(f"synthesizing {devices:,} devices x {days} days…") if show else _null():
-        summary = write_synthetic_log(settings, out)
-    summary["seconds"] = round(time.perf_counter() - t0, 2)
-    summary["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    if format is Format.json:
-        print_json(summary)
-        return
-    from rich.markup import escape
 
-    console.print(
-        rich_table(
-            f"synthetic session log · {escape(str(out))}",
-            ["", ""],
-            [
-                ["devices", f"{summary['devices']:,}"],
-                ["sessions", f"{summary['sessions']:,}"],
-                ["days", summary["days"]],
-                ["iOS share", _pct(summary["ios_share"])],
-                ["device models", f"{summary['device_models']['iOS']} iOS, {summary['device_models']['Android']} Android"],
-                ["top iOS model share", _pct(summary["top_model_share"]["iOS"])],
-                ["top Android model share", _pct(summary["top_model_share"]["Android"])],
-                ["median / p99 session", f"{summary['session_seconds_p50']:.0f} s / {summary['session_seconds_p99']:.0f} s"],
-                ["daily trough / weekly peak (sessions active per hour)", f"{summary['trough_to_peak']:.2f}"],
-                ["seconds / peak RSS", f"{summary['seconds']} s / {summary['peak_rss_mb']} MB"],
-            ],
-        )
+def _synth_table(summary: dict[str, Any], out: Path) -> Table:
+    return rich_table(
+        f"synthetic session log · {escape(str(out))}",
+        ["", ""],
+        [
+            ["devices", f"{summary['devices']:,}"],
+            ["sessions", f"{summary['sessions']:,}"],
+            ["days", summary["days"]],
+            ["iOS share", _pct(summary["ios_share"])],
+            ["device models", f"{summary['device_models']['iOS']} iOS, {summary['device_models']['Android']} Android"],
+            ["top iOS model share", _pct(summary["top_model_share"]["iOS"])],
+            ["top Android model share", _pct(summary["top_model_share"]["Android"])],
+            ["median / p99 session", f"{summary['session_seconds_p50']:.0f} s / {summary['session_seconds_p99']:.0f} s"],
+            ["daily trough / weekly peak (sessions active per hour)", f"{summary['trough_to_peak']:.2f}"],
+            ["seconds / peak RSS", f"{summary['seconds']} s / {summary['peak_rss_mb']} MB"],
+        ],
     )
 
 
@@ -88,48 +76,16 @@ def eligibility(
 ) -> None:
     """The Table 1 funnel: each criterion's share of devices alone and all together, per
     sub-population, with fairness warnings; optionally the availability traces for the simulator."""
-    from ..eligibility import CompatLookup, availability_traces, evaluate, load_rules, read_sessions
-    from ..profiles import load_budgets, read_profiles
+    from ..eligibility import run_eligibility
 
-    if traces_out is not None and traces_out.suffix.lower() not in (".parquet", ".csv"):
-        raise UserError(f"--traces-out {traces_out}: expected a .parquet or .csv file name.")
-    ruleset = load_rules(rules)
-    compat = None
-    if any(c.compat for c in ruleset.criteria):
-        bpath = budgets or ruleset.budgets_path()
-        if profiles is None or bpath is None:
-            names = [c.name for c in ruleset.criteria if c.compat]
-            raise UserError(
-                f"{rules}: criteria {names} check compatibility with benchmarks: pass --profiles FILE "
-                '(from `flint-bench profiles build`) and a budgets file (--budgets FILE or `budgets = "..."` in the rules).'
-            )
-        compat = CompatLookup(read_profiles(profiles), load_budgets(bpath), str(bpath))
-    frame = read_sessions(sessions, ruleset.fields(), ruleset.optional_fields())
-    t0 = time.perf_counter()
-    funnel = evaluate(frame, ruleset, compat)
-    seconds = time.perf_counter() - t0
-    doc = funnel.to_dict() | {"sessions_file": str(sessions), "rules_file": str(rules), "evaluate_seconds": round(seconds, 4)}
-    if "log_start" in frame.attrs:
-        doc["log_start"] = frame.attrs["log_start"]
-    if traces_out is not None:
-        traces = availability_traces(frame, funnel.eligible_rows)
-        traces_out.parent.mkdir(parents=True, exist_ok=True)
-        if traces_out.suffix.lower() == ".csv":
-            traces.to_csv(traces_out, index=False)
-        else:
-            traces.to_parquet(traces_out, index=False)
-        doc["traces"] = {"file": str(traces_out), "rows": len(traces), "devices": int(traces["device_id"].nunique())}
-    if format is Format.json:
-        print_json(doc)
-    else:
-        _print_funnel(doc)
-    if fail_on_warning and funnel.fairness_warnings:
+    with output_handler(format) as output:
+        run = run_eligibility(sessions, rules, profiles=profiles, budgets=budgets, traces_out=traces_out)
+        output.result(run.document, render=lambda: _print_funnel(run.document))
+    if fail_on_warning and run.funnel.fairness_warnings:
         raise typer.Exit(1)
 
 
-def _print_funnel(doc: dict) -> None:
-    from rich.markup import escape  # names and values come from the user's files: never markup
-
+def _print_funnel(doc: dict[str, Any]) -> None:
     rows = [
         [
             escape(c["name"]),
@@ -189,14 +145,6 @@ def _print_funnel(doc: dict) -> None:
     if "traces" in doc:
         t = doc["traces"]
         console.print(f"availability traces: {escape(t['file'])} ({t['rows']:,} sessions of {t['devices']:,} devices)")
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def register(app: typer.Typer) -> None:

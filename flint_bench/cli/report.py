@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 
 import typer
 
-from .output import err_console
-
-
-class ReportFormat(str, enum.Enum):
-    html = "html"
-    markdown = "markdown"
+from ..report.render import ReportFormat
+from .output import Format, output_handler
 
 
 def report(
@@ -38,23 +33,17 @@ def report(
 ) -> None:
     """Write the device-compatibility report: deployability summary, Table 5, training time per device
     (Figure 4), CPU and memory, budgets, eligibility, simulator projections and provenance."""
-    from ..report.render import make_context, render_html, render_markdown
+    from ..report.inputs import make_context
+    from ..report.render import write_report
 
-    if format is None:
-        format = ReportFormat.markdown if out.suffix.lower() in (".md", ".markdown") else ReportFormat.html
-    context = make_context(
-        results, profiles=profiles, eligibility=eligibility, simulation=simulation, budgets=budgets, targets=target
-    )
-    text = render_html(context) if format is ReportFormat.html else render_markdown(context)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)  # a reader never sees half a report
-    if not quiet:
-        err_console.print(
-            f"report: {out} ({len(text.encode()) / 1024:.0f} KiB, {len(context['models'])} models x {len(context['devices'])} devices)",
-            highlight=False,
-            markup=False,
+    # --format names the report's format; what the command prints is always for people
+    with output_handler(Format.table, quiet) as output:
+        context = make_context(
+            results, profiles=profiles, eligibility=eligibility, simulation=simulation, budgets=budgets, targets=target
+        )
+        written = write_report(context, out, format)
+        output.message(
+            f"report: {written.path} ({written.bytes / 1024:.0f} KiB, {written.models} models x {written.devices} devices)"
         )
 
 

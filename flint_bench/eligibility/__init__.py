@@ -1,8 +1,12 @@
 """Session logs, eligibility rules (the paper's Table 1 funnel), fairness checks and availability traces."""
 
-from .funnel import ALL, CompatLookup, Funnel, SessionTable, availability_traces, criterion_mask, evaluate
+from .availability import availability_traces, write_traces
+from .criteria import CompatLookup, criterion_mask
+from .funnel import ALL, Funnel, evaluate
 from .rules import CompatRef, Criterion, Fairness, RuleSet, load_rules, rules_from_dict
+from .run import EligibilityRun, run_eligibility
 from .schema import COLUMNS, DERIVED, normalise, read_sessions
+from .table import SessionTable
 
 __all__ = [
     "ALL",
@@ -11,6 +15,7 @@ __all__ = [
     "CompatLookup",
     "CompatRef",
     "Criterion",
+    "EligibilityRun",
     "Fairness",
     "Funnel",
     "RuleSet",
@@ -22,4 +27,6 @@ __all__ = [
     "normalise",
     "read_sessions",
     "rules_from_dict",
+    "run_eligibility",
+    "write_traces",
 ]

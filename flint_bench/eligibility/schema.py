@@ -7,9 +7,10 @@ string columns into categoricals so the repetition costs a few bytes per row.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -19,11 +20,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+Family = Literal["compute", "device_state", "user"]  # what a criterion on a field is about
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     kind: str  # id | category | version | date | time | bool | number
-    family: str | None  # criterion family a rule on this column belongs to (None: not a rule field)
+    family: Family | None  # criterion family a rule on this column belongs to (None: not a rule field)
     description: str
     required: bool = False  # required whatever the rules; the others only when a rule or dimension uses them
 
@@ -90,7 +94,9 @@ def _example(values: pd.Series) -> str:
     return repr(values.iloc[0]) if len(values) else "?"
 
 
-def read_sessions(path: str | Path, fields: set[str] = frozenset(), optional: set[str] = frozenset()) -> pd.DataFrame:
+def read_sessions(
+    path: str | Path, fields: AbstractSet[str] = frozenset(), optional: AbstractSet[str] = frozenset()
+) -> pd.DataFrame:
     """Read a session log (.parquet or .csv) with the columns that `fields` (rule fields) need and
     those of `optional` (fairness dimensions) the log has; check types and return normalised
     columns: categoricals for strings, bool, numbers, datetime64 for os_release_date, float64
@@ -144,7 +150,7 @@ def read_sessions(path: str | Path, fields: set[str] = frozenset(), optional: se
     return normalise(frame, path)
 
 
-def _missing(path: Path, missing: list[str], fields: set[str]) -> UserError:
+def _missing(path: Path, missing: list[str], fields: AbstractSet[str]) -> UserError:
     why = [m for m in missing if not COLUMNS[m].required]
     extra = f" (needed by the rules or fairness dimensions: {why})" if why else ""
     return UserError(f"{path}: column(s) {missing} missing{extra}. Expected columns: {schema_text()}.")

@@ -1,11 +1,7 @@
 """Synthetic session logs for demos and tests, generated in device chunks with numpy only.
 
-What is modelled, and the assumptions (the figures are plausible, not measured):
-- Device mix: iOS is concentrated on a few recent iPhones; Android is a long tail (named
-  popular models plus ~500 generic ones, Zipf weights), so most Android devices are in the tail.
-- OS versions: each model has a launch OS and a last supported OS; a device runs the newest with
-  a platform-specific probability and lags one or more majors otherwise (Android lags more).
-  Release dates are the real ones of each version.
+The devices come from the catalog (catalog.py); what is modelled here, and the assumptions (the
+figures are plausible, not measured):
 - Availability: sessions per device per day are log-normal (heavy users and rare users), start
   times follow a local-time diurnal curve (night trough, evening peak) with devices spread over
   a few neighbouring time zones and slightly quieter weekends, so the daily troughs of active
@@ -20,100 +16,28 @@ What is modelled, and the assumptions (the figures are plausible, not measured):
 from __future__ import annotations
 
 import datetime as dt
+import resource
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
+
+from ..core.config import Fraction, PositiveFloat, PositiveInt, from_dict
+from ..core.errors import UserError
+from ..core.fileio import write_atomic
+from ..core.units import kib_to_mb
+from .availability import check_table_path, hourly_active, trough_to_peak
+from .catalog import PLATFORMS, RELEASE_DAYS, TIERS, VERSION_CODE, VERSION_LABELS, Catalog, build_catalog
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 DAY = 86400.0
+Columns = dict[str, npt.NDArray[Any]]
 
-IOS_VERSIONS = [
-    ("12", "2018-09-17"),
-    ("13", "2019-09-19"),
-    ("14", "2020-09-16"),
-    ("15", "2021-09-20"),
-    ("16", "2022-09-12"),
-    ("17", "2023-09-18"),
-]
-ANDROID_VERSIONS = [
-    ("7.0", "2016-08-22"),
-    ("8.0", "2017-08-21"),
-    ("8.1", "2017-12-05"),
-    ("9", "2018-08-06"),
-    ("10", "2019-09-03"),
-    ("11", "2020-09-08"),
-    ("12", "2021-10-04"),
-    ("13", "2022-08-15"),
-    ("14", "2023-10-04"),
-]
-
-# (model, tier, index of launch OS, index of last supported OS, weight) - iOS: a handful dominate.
-IOS_MODELS = [
-    ("iPhone 15 Pro Max", "high", 5, 5, 7),
-    ("iPhone 15 Pro", "high", 5, 5, 6),
-    ("iPhone 15", "mid", 5, 5, 6),
-    ("iPhone 14 Pro Max", "high", 4, 5, 7),
-    ("iPhone 14 Pro", "high", 4, 5, 6),
-    ("iPhone 14", "mid", 4, 5, 8),
-    ("iPhone 13", "mid", 3, 5, 15),
-    ("iPhone 13 Pro", "high", 3, 5, 6),
-    ("iPhone 12", "mid", 2, 5, 12),
-    ("iPhone 11", "mid", 1, 5, 11),
-    ("iPhone SE (2022)", "low", 3, 5, 4),
-    ("iPhone XR", "low", 0, 5, 5),
-    ("iPhone X", "low", 0, 4, 2),
-    ("iPhone 8", "low", 0, 4, 3),
-    ("iPhone 7", "low", 0, 3, 1.5),
-    ("iPad (9th generation)", "mid", 3, 5, 3),
-    ("iPad Pro 11-inch", "high", 3, 5, 2),
-]
-ANDROID_NAMED = [
-    ("Samsung Galaxy S23 Ultra", "high", 7, 8),
-    ("Samsung Galaxy S22", "high", 6, 8),
-    ("Pixel 7", "high", 7, 8),
-    ("Samsung Galaxy A54", "mid", 7, 8),
-    ("Samsung Galaxy A14", "low", 7, 8),
-    ("Samsung Galaxy S21", "high", 5, 8),
-    ("Pixel 8", "high", 8, 8),
-    ("Samsung Galaxy A53", "mid", 6, 8),
-    ("Samsung Galaxy A13", "low", 6, 8),
-    ("Pixel 6a", "mid", 6, 8),
-    ("Xiaomi Redmi Note 12", "low", 6, 8),
-    ("Samsung Galaxy S20", "high", 4, 7),
-    ("OnePlus 11", "high", 7, 8),
-    ("Samsung Galaxy A32", "mid", 5, 7),
-    ("Xiaomi Redmi Note 8", "low", 3, 5),
-    ("Motorola moto g(8)", "low", 4, 5),
-    ("Samsung Galaxy A10", "low", 3, 5),
-    ("Samsung Galaxy J7", "low", 0, 3),
-    ("Huawei P30", "mid", 3, 4),
-    ("Samsung Galaxy S9", "high", 1, 4),
-]
-ANDROID_TAIL_SERIES = [
-    ("Samsung Galaxy A{n}", "low"),
-    ("Samsung Galaxy M{n}", "low"),
-    ("Xiaomi Redmi {n}", "low"),
-    ("Xiaomi Poco X{n}", "mid"),
-    ("Motorola moto e{n}", "low"),
-    ("Motorola moto g{n}", "low"),
-    ("OPPO A{n}", "low"),
-    ("OPPO Reno{n}", "mid"),
-    ("vivo Y{n}", "low"),
-    ("vivo V{n}", "mid"),
-    ("realme C{n}", "low"),
-    ("realme GT {n}", "high"),
-    ("Nokia G{n}", "low"),
-    ("TECNO Spark {n}", "low"),
-    ("Infinix Hot {n}", "low"),
-    ("Huawei nova {n}", "mid"),
-    ("OnePlus Nord {n}", "mid"),
-    ("Sony Xperia {n}", "high"),
-    ("LG K{n}", "low"),
-    ("ZTE Blade A{n}", "low"),
-]
-ANDROID_TAIL_MODELS = 500
-
-# Local-hour weights of session starts: night trough, morning rise, evening peak.
 HOUR_WEIGHTS = np.array(
     [
         0.30,
@@ -149,86 +73,32 @@ TZ_WEIGHTS = np.array([0.15, 0.25, 0.3, 0.2, 0.1])
 
 @dataclass
 class SynthSettings:
-    devices: int = 10_000
-    days: int = 7
+    devices: PositiveInt = 10_000
+    days: PositiveInt = 7
     seed: int = 0
     start: dt.date = dt.date(2024, 1, 1)
-    ios_share: float = 0.45
-    sessions_per_day: float = 2.0  # mean over devices; the distribution is log-normal (sigma 1)
-    chunk_devices: int = 125_000
+    ios_share: Fraction = 0.45
+    sessions_per_day: PositiveFloat = 2.0  # mean over devices; the distribution is log-normal (sigma 1)
+    chunk_devices: PositiveInt = 125_000
 
 
-@dataclass
-class Catalog:
-    names: list[str]
-    platform: np.ndarray  # 0 = iOS, 1 = Android
-    tier: np.ndarray  # index into TIERS
-    weight: np.ndarray  # within-platform probabilities
-    version_cdf: np.ndarray  # [model, version index into VERSIONS] cumulative probabilities
+def synth_settings(**options: Any) -> SynthSettings:
+    """Settings from command options, checked against the declared constraints; `start` may be an
+    ISO date string."""
+    start = options.get("start")
+    if isinstance(start, str):
+        try:
+            options["start"] = dt.date.fromisoformat(start)
+        except ValueError:
+            raise UserError(f"--start: expected a date such as 2024-01-01, got {start!r}.") from None
+    return from_dict(SynthSettings, options, "sessions synth options")
 
 
-TIERS = ["low", "mid", "high"]
-PLATFORMS = ["iOS", "Android"]
-VERSIONS = [v for v, _ in IOS_VERSIONS] + [v for v, _ in ANDROID_VERSIONS]  # per platform: "13" is iOS 13 and Android 13
-VERSION_LABELS = sorted(set(VERSIONS), key=lambda v: tuple(int(p) for p in v.split(".")))  # a dictionary needs unique values
-VERSION_CODE = np.array([VERSION_LABELS.index(v) for v in VERSIONS], dtype=np.int8)
-RELEASE_DAYS = np.array(
-    [(dt.date.fromisoformat(d) - dt.date(1970, 1, 1)).days for _, d in IOS_VERSIONS + ANDROID_VERSIONS], dtype=np.int32
-)
-
-
-def _version_probs(first: int, last: int, offset: int, n: int, p_latest: float, lag: float) -> np.ndarray:
-    """Probability over the global version list: the newest supported with p_latest, older ones
-    geometrically less likely, never older than the launch version."""
-    p = np.zeros(n)
-    k = np.arange(last, first - 1, -1)
-    w = p_latest * (lag ** np.arange(k.size))
-    w[0] = p_latest
-    p[offset + k] = w / w.sum()
-    return p
-
-
-def build_catalog(seed: int = 12345) -> Catalog:
-    rng = np.random.default_rng(seed)  # fixed: the catalog is the same for every log
-    names, plat, tier, weight, probs = [], [], [], [], []
-    n_ver, a_off = len(VERSIONS), len(IOS_VERSIONS)
-    ios_w = np.array([m[4] for m in IOS_MODELS], dtype=float)
-    for (name, t, first, last, _), w in zip(IOS_MODELS, ios_w / ios_w.sum()):
-        names.append(name), plat.append(0), tier.append(TIERS.index(t)), weight.append(w)
-        probs.append(_version_probs(first, last, 0, n_ver, 0.75, 0.25))
-    # Android: named models take ~45% of Android devices, a Zipf long tail the rest.
-    tail, taken = [], {m[0] for m in ANDROID_NAMED}
-    number = {}
-    for i in range(ANDROID_TAIL_MODELS):
-        series, t = ANDROID_TAIL_SERIES[i % len(ANDROID_TAIL_SERIES)]
-        n = number.get(series, 1) + 1
-        while series.format(n=n) in taken:  # never reuse a named model's name
-            n += 1
-        number[series] = n
-        taken.add(series.format(n=n))
-        first = int(rng.integers(0, 8))
-        last = min(len(ANDROID_VERSIONS) - 1, first + (1 if t == "low" else 2 if t == "mid" else 3) + int(rng.integers(0, 2)))
-        tail.append((series.format(n=n), t, first, last))
-    named_w = 1.0 / np.arange(1, len(ANDROID_NAMED) + 1) ** 0.8
-    tail_w = 1.0 / np.arange(1, len(tail) + 1) ** 0.9
-    all_w = np.concatenate([0.45 * named_w / named_w.sum(), 0.55 * tail_w / tail_w.sum()])
-    for (name, t, first, last), w in zip(ANDROID_NAMED + tail, all_w):
-        names.append(name), plat.append(1), tier.append(TIERS.index(t)), weight.append(w)
-        probs.append(_version_probs(first, last, a_off, n_ver, 0.45, 0.55))
-    return Catalog(
-        names=names,
-        platform=np.array(plat, dtype=np.int8),
-        tier=np.array(tier, dtype=np.int8),
-        weight=np.array(weight),
-        version_cdf=np.cumsum(np.array(probs), axis=1),
-    )
-
-
-def _pick(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+def _pick(cdf: npt.NDArray[np.float64], u: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
     return np.minimum(np.searchsorted(cdf, u, side="right"), cdf.size - 1)
 
 
-def generate_chunk(settings: SynthSettings, catalog: Catalog, first_device: int, n: int, rng: np.random.Generator) -> dict:
+def generate_chunk(settings: SynthSettings, catalog: Catalog, first_device: int, n: int, rng: np.random.Generator) -> Columns:
     """Columns (numpy arrays) of the sessions of devices first_device .. first_device + n - 1."""
     days = settings.days
     # --- devices ---
@@ -303,10 +173,10 @@ def generate_chunk(settings: SynthSettings, catalog: Catalog, first_device: int,
     }
 
 
-def _arrow_table(cols: dict, catalog: Catalog, start_ms: int):
+def _arrow_table(cols: Columns, catalog: Catalog, start_ms: int) -> pa.Table:
     import pyarrow as pa
 
-    def dictionary(codes, values, index_type):
+    def dictionary(codes: npt.NDArray[Any], values: list[str], index_type: pa.DataType) -> pa.DictionaryArray:
         return pa.DictionaryArray.from_arrays(pa.array(codes, type=index_type), pa.array(values, type=pa.string()))
 
     ts = pa.timestamp("ms", tz="UTC")
@@ -331,74 +201,36 @@ def _arrow_table(cols: dict, catalog: Catalog, start_ms: int):
     )
 
 
-def hourly_active(start: np.ndarray, end: np.ndarray, hours: int) -> np.ndarray:
-    """Sessions active in each hour of the log (a session counts in every hour it overlaps)."""
-    first = np.clip((start // 3600).astype(np.int64), 0, hours - 1)
-    last = np.clip((np.maximum(end - 1e-9, start) // 3600).astype(np.int64), 0, hours - 1)
-    diff = np.bincount(first, minlength=hours + 1) - np.bincount(last + 1, minlength=hours + 1)
-    return np.cumsum(diff[:-1])
+@dataclass
+class _LogTally:
+    """What the summary reports, gathered chunk by chunk while the log is written."""
+
+    active: npt.NDArray[np.int64]
+    per_model: npt.NDArray[np.int64]
+    sessions: int = 0
+
+    def __post_init__(self) -> None:
+        self.lengths: list[npt.NDArray[np.float64]] = []
+
+    def add(self, cols: Columns, hours: int) -> None:
+        self.sessions += len(cols["start"])
+        self.active += hourly_active(cols["start"], cols["end"], hours)
+        change = np.ones(len(cols["device_id"]), dtype=bool)
+        change[1:] = cols["device_id"][1:] != cols["device_id"][:-1]
+        self.per_model += np.bincount(cols["device_model"][change], minlength=self.per_model.size)
+        self.lengths.append((cols["end"] - cols["start"])[:: max(1, len(cols["start"]) // 20000)])
 
 
-def trough_to_peak(active: np.ndarray) -> float:
-    """Median over days of (the day's lowest hour / the week's highest hour), as in Figure 2."""
-    days = active.size // 24
-    if days == 0 or active.max() == 0:
-        return float("nan")
-    return float(np.median(active[: days * 24].reshape(days, 24).min(axis=1)) / active.max())
-
-
-def write_synthetic_log(settings: SynthSettings, out: str | Path) -> dict:
-    """Generate the log chunk by chunk into `out` (.parquet or .csv); returns a summary."""
-    import pyarrow.parquet as pq
-
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    catalog = build_catalog()
-    rng = np.random.default_rng(settings.seed)
-    start_ms = int(dt.datetime.combine(settings.start, dt.time(), dt.UTC).timestamp() * 1000)
-    hours = settings.days * 24
-    active = np.zeros(hours, dtype=np.int64)
-    n_sessions, per_model, lengths = 0, np.zeros(len(catalog.names), dtype=np.int64), []
-    tmp = out.with_name(f".{out.name}.tmp")
-    writer = None
-    try:
-        for first in range(0, settings.devices, settings.chunk_devices):
-            n = min(settings.chunk_devices, settings.devices - first)
-            cols = generate_chunk(settings, catalog, first, n, rng)
-            table = _arrow_table(cols, catalog, start_ms)
-            if out.suffix.lower() == ".csv":
-                table.to_pandas().to_csv(tmp, mode="a", header=first == 0, index=False)
-            else:
-                writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd")
-                writer.write_table(table, row_group_size=1_000_000)
-            n_sessions += len(cols["start"])
-            active += hourly_active(cols["start"], cols["end"], hours)
-            change = np.ones(len(cols["device_id"]), dtype=bool)
-            change[1:] = cols["device_id"][1:] != cols["device_id"][:-1]
-            per_model += np.bincount(cols["device_model"][change], minlength=len(catalog.names))
-            lengths.append((cols["end"] - cols["start"])[:: max(1, len(cols["start"]) // 20000)])
-        if writer is not None:
-            writer.close()
-            writer = None
-        import os
-
-        if n_sessions == 0:
-            raise ValueError("no sessions generated")
-        os.replace(tmp, out)
-    finally:
-        if writer is not None:
-            writer.close()
-        if tmp.exists():
-            tmp.unlink()
-    lens = np.concatenate(lengths)
-    ios = catalog.platform == 0
+def _summary(settings: SynthSettings, out: Path, catalog: Catalog, tally: _LogTally) -> dict[str, Any]:
+    lens = np.concatenate(tally.lengths)
+    per_model, ios = tally.per_model, catalog.platform == 0
     devices_seen = per_model.sum()
     return {
         "out": str(out),
         "devices": settings.devices,
         "devices_with_sessions": int(devices_seen),
         "days": settings.days,
-        "sessions": int(n_sessions),
+        "sessions": int(tally.sessions),
         "seed": settings.seed,
         "start": settings.start.isoformat(),
         "ios_share": float(per_model[ios].sum() / max(devices_seen, 1)),
@@ -409,6 +241,46 @@ def write_synthetic_log(settings: SynthSettings, out: str | Path) -> dict:
         },
         "session_seconds_p50": float(np.median(lens)),
         "session_seconds_p99": float(np.quantile(lens, 0.99)),
-        "trough_to_peak": trough_to_peak(active),
-        "hourly_active_sessions": active.tolist(),
+        "trough_to_peak": trough_to_peak(tally.active),
+        "hourly_active_sessions": tally.active.tolist(),
+    }
+
+
+def write_synthetic_log(settings: SynthSettings, out: str | Path) -> dict[str, Any]:
+    """Generate the log chunk by chunk into `out` (.parquet or .csv, written atomically); returns
+    a summary with the time it took and the process's peak memory."""
+    import pyarrow.parquet as pq
+
+    out = Path(out)
+    check_table_path(out, "--out")
+    t0 = time.perf_counter()
+    catalog = build_catalog()
+    rng = np.random.default_rng(settings.seed)
+    start_ms = int(dt.datetime.combine(settings.start, dt.time(), dt.UTC).timestamp() * 1000)
+    hours = settings.days * 24
+    tally = _LogTally(np.zeros(hours, dtype=np.int64), np.zeros(len(catalog.names), dtype=np.int64))
+
+    def write(f: IO[bytes]) -> None:
+        writer = None
+        try:
+            for first in range(0, settings.devices, settings.chunk_devices):
+                n = min(settings.chunk_devices, settings.devices - first)
+                cols = generate_chunk(settings, catalog, first, n, rng)
+                table = _arrow_table(cols, catalog, start_ms)
+                if out.suffix.lower() == ".csv":
+                    table.to_pandas().to_csv(f, header=first == 0, index=False)
+                else:
+                    writer = writer or pq.ParquetWriter(f, table.schema, compression="zstd")
+                    writer.write_table(table, row_group_size=1_000_000)
+                tally.add(cols, hours)
+        finally:
+            if writer is not None:
+                writer.close()
+        if tally.sessions == 0:
+            raise ValueError("no sessions generated")
+
+    write_atomic(out, write)
+    return _summary(settings, out, catalog, tally) | {
+        "seconds": round(time.perf_counter() - t0, 2),
+        "peak_rss_mb": round(kib_to_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) or 0.0, 1),
     }

@@ -1,3 +1,4 @@
-"""The device-compatibility report: content from results and optional inputs (build.py, pure),
-inline-SVG plot geometry (svg.py), reading inputs and rendering the jinja2 templates to one
-self-contained HTML file or Markdown (render.py). The CLI is flint_bench/cli/report.py."""
+"""The device-compatibility report. Content from results and optional inputs is built by pure
+modules (table5, compat, charts, sections, assembled by build); inputs.py reads the files, svg.py
+lays out the inline plots, and render.py renders the jinja2 templates and writes the file.
+The CLI is flint_bench/cli/report.py."""

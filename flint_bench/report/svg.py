@@ -160,7 +160,7 @@ def line_chart(
     span_ticks = nice_ticks(yhi - ylo)
     step = span_ticks[1] - span_ticks[0] if len(span_ticks) > 1 else 1
     y0 = math.floor(ylo / step) * step
-    yt = [y0 + i * step for i in range(int(math.ceil((yhi - y0) / step - 1e-9)) + 1)]
+    yt = [y0 + i * step for i in range(math.ceil((yhi - y0) / step - 1e-9) + 1)]
     if len(yt) < 2:
         yt.append(y0 + step)
     sx, sy = pw / xt[-1], ph / (yt[-1] - yt[0])
@@ -168,7 +168,7 @@ def line_chart(
     for i, (label, lx, ly) in enumerate(series):
         pts = " ".join(
             f"{left + x * sx:.1f},{top + ph - (y - yt[0]) * sy:.1f}"
-            for x, y in zip(lx, ly)
+            for x, y in zip(lx, ly, strict=True)
             if x is not None and y is not None and math.isfinite(x) and math.isfinite(y)
         )
         lines.append(Line(label, PALETTE[i % len(PALETTE)], pts))

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from flint_bench.eligibility import SessionTable, read_sessions, schema
-from flint_bench.eligibility.synth import SynthSettings, hourly_active, trough_to_peak, write_synthetic_log
+from flint_bench.eligibility.availability import hourly_active, trough_to_peak
+from flint_bench.eligibility.synth import SynthSettings, write_synthetic_log
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,8 @@ def inputs(real_records, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def full_html(inputs):
-    from flint_bench.report.render import make_context, render_html
+    from flint_bench.report.inputs import make_context
+    from flint_bench.report.render import render_html
 
     return render_html(
         make_context(
@@ -101,8 +102,8 @@ def test_names_with_html_are_text(full_html):
 
 
 def test_deployability_summary_counts_devices(real_records):
-    from flint_bench.gate.budgets import DEFAULT_TARGETS
-    from flint_bench.report.build import compatibility
+    from flint_bench.budgets import DEFAULT_TARGETS
+    from flint_bench.report.compat import compatibility
 
     farm = farm_like(real_records)  # every model on local-cpu and pixel-4a; the last model also failed on galaxy-a10
     compat = compatibility(farm, DEFAULT_TARGETS)
@@ -116,7 +117,7 @@ def test_deployability_summary_counts_devices(real_records):
 
 
 def test_storage_budget_blocks_everywhere(real_records, tmp_path):
-    from flint_bench.report.render import make_context
+    from flint_bench.report.inputs import make_context
 
     budgets = tmp_path / "b.toml"
     budgets.write_text('[targets.watch-app]\nmax_storage_mb = 0.1\ndescription = "smartwatch"\n')

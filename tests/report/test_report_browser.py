@@ -58,7 +58,8 @@ def report_file(
     real_records,
     tmp_path_factory,
 ):
-    from flint_bench.report.render import make_context, render_html
+    from flint_bench.report.inputs import make_context
+    from flint_bench.report.render import render_html
 
     root = tmp_path_factory.mktemp("browser_report")
     results = write_folder(root / "results", farm_like(real_records, EVIL))
