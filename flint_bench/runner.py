@@ -1,29 +1,31 @@
-"""Run benchmarks: export models, fan out over a farm's devices, stream each record to disk."""
+"""Run benchmarks: export models, hand each model's devices to the farm, save each record as it arrives."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
-from .core.contract import ContractError, blank_record, fail, now
+from .core.contract import ContractError, FailureKind, fail, now
 from .core.errors import UserError
-from .core.fileio import write_json_atomic
+from .core.fileio import write_atomic, write_json_atomic
+from .core.records import Record
 from .core.results import load_records, record_path, save_record, write_table
 from .export import Artifacts, ExportError, export_model
-from .farms.base import BenchJob, Device, DeviceLost, Farm, RunSettings
+from .farms.base import BenchJob, Device, Farm, RunSettings, new_record
 from .zoo import ModelDef
 
 
 @dataclass
 class RunOutcome:
-    records: list[dict]
+    records: list[Record]
     out_dir: Path
     table: Path
     export_seconds: float
@@ -31,7 +33,7 @@ class RunOutcome:
     skipped: int
 
     @property
-    def failed(self) -> list[dict]:
+    def failed(self) -> list[Record]:
         return [r for r in self.records if r["status"] != "ok"]
 
 
@@ -40,34 +42,30 @@ def training_data(model: ModelDef, settings: RunSettings, folder: Path) -> Path:
     n = max(settings.examples, settings.batch_size or model.batch_size)
     path = folder / f"data-{n}-{settings.seed}.npz"
     if not path.is_file():
-        arrays = model.make_data(n, settings.seed)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **{f"input_{i}": a.numpy() for i, a in enumerate(arrays)})
-        tmp.replace(path)
+        arrays = {f"input_{i}": a.numpy() for i, a in enumerate(model.make_data(n, settings.seed))}
+
+        def write(f: IO[bytes]) -> None:
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds like its allow_pickle flag
+
+        write_atomic(path, write)
     return path
-
-
-def _export_failure(run_id: str, model: ModelDef, device: Device, settings: RunSettings, error: ExportError) -> dict:
-    meta = {
-        "name": model.name,
-        "description": model.description,
-        "format": "executorch-training",
-        "artifact_sha256": None,
-        "trainable_params": model.trainable_params,
-        "total_params": model.total_params,
-        "storage_bytes": None,
-        "update_bytes": model.update_bytes,
-        "task": model.task,
-    }
-    return fail(blank_record(run_id, meta, device.as_record(), settings.benchmark_section(model)), "export", str(error))
 
 
 def finished_ok(out_dir: Path, model: str, device_id: str) -> bool:
     path = record_path(out_dir, model, device_id)
     try:
-        return json.loads(path.read_text()).get("status") == "ok"
+        return bool(json.loads(path.read_text()).get("status") == "ok")
     except (OSError, json.JSONDecodeError):
         return False
+
+
+def _save(out_dir: Path, job: BenchJob, device: Device, record: Record) -> Record:
+    try:
+        save_record(out_dir, record)
+    except ContractError as e:  # a backend bug must not cost the other devices their results
+        record = fail(job.blank_record(device), FailureKind.INVALID_RESULT, str(e))
+        save_record(out_dir, record)
+    return record
 
 
 def run_benchmarks(
@@ -80,7 +78,7 @@ def run_benchmarks(
     cache_dir: Path | None = None,
     devices: list[Device] | None = None,
     on_export: Callable[[str, Artifacts | None], None] = lambda name, art: None,
-    on_record: Callable[[dict], None] = lambda record: None,
+    on_record: Callable[[Record], None] = lambda record: None,
 ) -> RunOutcome:
     started = time.perf_counter()
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -99,52 +97,34 @@ def run_benchmarks(
             "started": now(),
             "models": [m.name for m in models],
             "devices": [d.id for d in devices],
-            "settings": settings.__dict__,
+            "settings": dataclasses.asdict(settings),
         },
     )
 
-    export_seconds, jobs = 0.0, {}
+    export_seconds, jobs = 0.0, []
     for model in models:
         if settings.batch_size and settings.batch_size != model.batch_size:
             model = replace(model, batch_size=settings.batch_size)  # programs have static shapes: export per batch size
         try:
             artifacts = export_model(model, cache_dir)
-            export_seconds += artifacts.export_seconds
-            jobs[model.name] = BenchJob(run_id, model, artifacts, training_data(model, settings, artifacts.folder), settings)
-            on_export(model.name, artifacts)
         except ExportError as e:
             on_export(model.name, None)
             for device in devices:
-                record = _export_failure(run_id, model, device, settings, e)
+                record = fail(new_record(run_id, model, device, settings, None), FailureKind.EXPORT, str(e))
                 save_record(out_dir, record)
                 on_record(record)
+            continue
+        export_seconds += artifacts.export_seconds
+        jobs.append(BenchJob(run_id, model, artifacts, training_data(model, settings, artifacts.folder), settings))
+        on_export(model.name, artifacts)
 
-    pending = {name: [d for d in devices if not (resume and finished_ok(out_dir, name, d.id))] for name in jobs}
-    skipped = sum(len(devices) - len(todo) for todo in pending.values())
-    farm.plan(pending)
-
-    def bench_device(device: Device) -> None:
-        for name, job in jobs.items():
-            if device not in pending[name]:
-                continue
-            try:
-                record = farm.run(device, job)
-            except DeviceLost as e:
-                record = fail(job.blank_record(device), "disconnected", f"device {device.id} went away: {e}")
-            except Exception as e:  # one device's failure must never take the others' results with it
-                record = fail(job.blank_record(device), "harness", f"{type(e).__name__}: {e}")
-            try:
-                save_record(out_dir, record)
-            except ContractError as e:  # a backend bug must not cost the other devices their results
-                record = fail(job.blank_record(device), "invalid-result", str(e))
-                save_record(out_dir, record)
-            on_record(record)
-            if job.settings.cooldown_s:
-                time.sleep(job.settings.cooldown_s)
-
-    workers = min(len(devices), settings.max_parallel_devices) if farm.parallel else 1
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(bench_device, devices))
+    skipped = 0
+    for job in jobs:
+        pending = [d for d in devices if not (resume and finished_ok(out_dir, job.model.name, d.id))]
+        skipped += len(devices) - len(pending)
+        by_id = {d.id: d for d in pending}
+        for record in farm.run_many(job, pending) if pending else ():
+            on_record(_save(out_dir, job, by_id[record["device"]["id"]], record))
 
     everything = load_records(out_dir)  # earlier runs' records in the folder stay in the table
     records = [r for r in everything if r["model"]["name"] in {m.name for m in models}]

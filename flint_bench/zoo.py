@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -39,6 +39,20 @@ class ModelDef:
 
     def example_batch(self, batch_size: int | None = None, seed: int = 0) -> tuple[torch.Tensor, ...]:
         return self.make_data(batch_size or self.batch_size, seed)
+
+    def input_description(self, batch_size: int) -> list[dict[str, Any]]:
+        """The spec's `data.inputs`: name, dtype, shape and value range of each input of a batch."""
+        inputs: list[dict[str, Any]] = []
+        for i, t in enumerate(self.example_batch(batch_size)):
+            item: dict[str, Any] = {
+                "name": f"input_{i}",
+                "dtype": "int64" if t.dtype == torch.int64 else "float32",
+                "shape": list(t.shape),
+            }
+            if t.numel():
+                item |= {"low": float(t.min()), "high": float(t.max())}
+            inputs.append(item)
+        return inputs
 
     def features(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         return batch[: self.n_features]
@@ -73,7 +87,7 @@ class TrainingProgram(nn.Module):
         super().__init__()
         self.net, self.loss_fn, self.n_features = net, loss, n_features
 
-    def forward(self, *tensors: torch.Tensor):
+    def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         predictions = self.net(*tensors[: self.n_features])
         return self.loss_fn(predictions, *tensors[self.n_features :]), predictions.detach()
 
@@ -96,6 +110,8 @@ def _load_file(path: Path, entry: str, label: str) -> ModelDef:
         raise UserError(f"Model file {path} does not exist. Pass --model NAME or --model path/to/file.py:build.")
     module_name = f"flint_bench_user_model_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]}"
     spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise UserError(f"Model file {path} cannot be imported as a Python module.")
     module = importlib.util.module_from_spec(spec)
     try:
         sys.modules[module_name] = module
@@ -122,8 +138,8 @@ def _load_file(path: Path, entry: str, label: str) -> ModelDef:
 def load_model(ref: str) -> ModelDef:
     """`ref` is a zoo name (file stem or ModelDef.name, case-insensitive) or `path/to/file.py[:build]`."""
     if ".py" in ref:
-        path, _, entry = ref.partition(".py")
-        return _load_file(Path(path + ".py"), entry.lstrip(":") or "build", ref)
+        stem, _, entry = ref.partition(".py")
+        return _load_file(Path(stem + ".py"), entry.lstrip(":") or "build", ref)
     files = zoo_files()
     key = ref.lower()
     for stem, path in files.items():
@@ -136,3 +152,20 @@ def load_model(ref: str) -> ModelDef:
 
 def load_models(refs: list[str] | None) -> list[ModelDef]:
     return [load_model(r) for r in (refs or list(zoo_files()))]
+
+
+def describe_models(models: list[ModelDef]) -> list[dict[str, Any]]:
+    """One row per model for `models list`."""
+    return [
+        {
+            "name": m.name,
+            "description": m.description,
+            "task": m.task,
+            "trainable_params": m.trainable_params,
+            "total_params": m.total_params,
+            "update_bytes": m.update_bytes,
+            "batch_size": m.batch_size,
+            "source": str(m.source),
+        }
+        for m in models
+    ]

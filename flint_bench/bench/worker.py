@@ -15,6 +15,14 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from flint_bench.core.records import BenchmarkSection, ModelSection, Record
+
+Batch = tuple["torch.Tensor", ...]
 
 
 def phase(name: str) -> None:
@@ -28,11 +36,18 @@ def resolve(spec_path: Path, p: str | None) -> Path | None:
     return path if path.is_absolute() else spec_path.parent / path
 
 
-def load_batches(spec: dict, spec_path: Path):
+def required(spec_path: Path, p: str | None, what: str) -> Path:
+    path = resolve(spec_path, p)
+    if path is None:
+        raise ValueError(f"the spec names no {what}")
+    return path
+
+
+def load_batches(spec: dict[str, Any], spec_path: Path) -> list[Batch]:
     import numpy as np
     import torch
 
-    data_file = resolve(spec_path, spec["data"]["file"])
+    data_file = required(spec_path, spec["data"]["file"], "data file")
     with np.load(data_file) as npz:
         arrays = [torch.from_numpy(npz[item["name"]]) for item in spec["data"]["inputs"]]
     n, b = spec["examples"], spec["batch_size"]
@@ -42,7 +57,7 @@ def load_batches(spec: dict, spec_path: Path):
     return [tuple(a[i : i + b].contiguous() for a in arrays) for i in range(0, max(n - b + 1, 1), b)]
 
 
-def inference_latency(path: Path, batch, n_features: int, runs: int = 20) -> list[float]:
+def inference_latency(path: Path, batch: Batch, n_features: int, runs: int = 20) -> list[float]:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -59,7 +74,7 @@ def inference_latency(path: Path, batch, n_features: int, runs: int = 20) -> lis
     return times
 
 
-def run(spec_path: Path) -> dict:
+def run(spec_path: Path) -> Record:
     import psutil
 
     from flint_bench.core import contract
@@ -67,7 +82,7 @@ def run(spec_path: Path) -> dict:
 
     spec = json.loads(spec_path.read_text())
     contract.validate("spec", spec)
-    model = {
+    model: ModelSection = {
         "name": spec["model"]["name"],
         "format": spec["model"]["format"],
         "artifact_sha256": spec["model"]["sha256"],
@@ -77,7 +92,14 @@ def run(spec_path: Path) -> dict:
         "update_bytes": None,
         "task": None,
     }
-    bench = {k: spec[k] for k in ("examples", "batch_size", "epochs", "warmup_steps", "repeats", "seed")}
+    bench: BenchmarkSection = {
+        "examples": spec["examples"],
+        "batch_size": spec["batch_size"],
+        "epochs": spec["epochs"],
+        "warmup_steps": spec["warmup_steps"],
+        "repeats": spec["repeats"],
+        "seed": spec["seed"],
+    }
     record = contract.blank_record(
         spec["run_id"],
         model,
@@ -111,11 +133,13 @@ def run(spec_path: Path) -> dict:
             "version": getattr(executorch, "__version__", None) or _dist_version("executorch"),
             "threads": threads or torch.get_num_threads(),
         }
-        artifact = resolve(spec_path, spec["model"]["artifact"])
+        artifact = required(spec_path, spec["model"]["artifact"], "model artifact")
         program = artifact.read_bytes()
         if hashlib.sha256(program).hexdigest() != spec["model"]["sha256"]:
             return contract.fail(
-                record, "corrupt-model", f"{artifact}: sha256 does not match the spec; the model file is corrupt or was replaced."
+                record,
+                contract.FailureKind.CORRUPT_MODEL,
+                f"{artifact}: sha256 does not match the spec; the model file is corrupt or was replaced.",
             )
         batches = load_batches(spec, spec_path)
 
@@ -147,15 +171,15 @@ def run(spec_path: Path) -> dict:
             step_examples.append(sizes)
         phase("train_end")
 
-        per_example = [t / n for rep_t, rep_n in zip(step_seconds, step_examples) for t, n in zip(rep_t, rep_n)]
-        per_5000 = [sum(t) / sum(n) * 5000 for t, n in zip(step_seconds, step_examples)]
+        per_example = [
+            t / n for rep_t, rep_n in zip(step_seconds, step_examples, strict=False) for t, n in zip(rep_t, rep_n, strict=False)
+        ]
+        per_5000 = [sum(t) / sum(n) * 5000 for t, n in zip(step_seconds, step_examples, strict=False)]
         mean, std = mean_std(per_5000)
-        record["timing"].update(
-            step_seconds=step_seconds,
-            step_examples=step_examples,
-            per_example_seconds=summarize(per_example),
-            seconds_per_5000={"mean": mean, "std": std, "values": per_5000},
-        )
+        timing = record["timing"]
+        timing["step_seconds"], timing["step_examples"] = step_seconds, step_examples
+        timing["per_example_seconds"] = summarize(per_example)
+        timing["seconds_per_5000"] = {"mean": mean, "std": std, "values": per_5000}
         record["loss"] = {"first": first_loss, "last": float(loss)}
         record["memory"] = {"peak_mb": None, "baseline_mb": baseline_mb, "peak_delta_mb": None, "method": "rss"}
 
@@ -167,7 +191,9 @@ def run(spec_path: Path) -> dict:
         record["timestamps"]["finished"] = contract.now()
         return record
     except Exception as e:  # the app reports every failure as a record, never a crash
-        return contract.fail(record, "runtime", f"{type(e).__name__}: {e}".strip() + "\n" + traceback.format_exc(limit=3))
+        return contract.fail(
+            record, contract.FailureKind.RUNTIME, f"{type(e).__name__}: {e}".strip() + "\n" + traceback.format_exc(limit=3)
+        )
 
 
 def _dist_version(name: str) -> str:

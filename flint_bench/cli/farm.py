@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
-from .output import FORMAT_OPTION_HELP, Format, console, err_console, print_json, rich_table
+from ..core.errors import UserError
+from .output import FORMAT_OPTION_HELP, Format, console, err_console, output_handler, rich_table
+
+if TYPE_CHECKING:
+    from ..farms.adb import AdbSettings
+    from ..farms.base import Farm
 
 DEFAULT_FARM = Path("farm_configs/local.toml")  # shown in messages; farms.farm_file_or_default resolves it
 FARM_HELP = "farm config TOML (default farm_configs/local.toml)"
@@ -18,7 +24,7 @@ farm_app = typer.Typer(
 emulators_app = typer.Typer(help="Android emulators through the Android SDK (`emulator`, `avdmanager`).", no_args_is_help=True)
 
 
-def _open(farm: Path | None):
+def _open(farm: Path | None) -> Farm:
     from ..farms import farm_file_or_default, open_farm
 
     return open_farm(farm_file_or_default(farm))
@@ -45,24 +51,21 @@ def list_devices(
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """The devices the farm offers (after its selection filters), with their attributes."""
-    the_farm = _open(farm)
-    try:
-        devices = [d.as_record() for d in the_farm.devices()]
-    finally:
-        the_farm.close()
-    if format is Format.json:
-        print_json({"farm": the_farm.name, "kind": the_farm.kind, "devices": devices})
-        return
-    columns = [c for c in DEVICE_COLUMNS if c == "id" or any(d.get(c) is not None for d in devices)]  # skip all-empty columns
-    console.print(
-        rich_table(
-            f"farm {the_farm.name} ({the_farm.kind}): {len(devices)} device(s)",
-            columns,
-            [[None if d.get(c) is None else escape(str(d.get(c))) for c in columns] for d in devices],
-        )
-    )
-    if not devices:
-        err_console.print(f"no device matches; `flint-bench farm doctor --farm {farm or DEFAULT_FARM}` says why", highlight=False)
+    with output_handler(format) as output:
+        with _open(farm) as the_farm:
+            devices = [d.as_record() for d in the_farm.devices()]
+
+        def render() -> None:
+            # skip all-empty columns
+            columns = [c for c in DEVICE_COLUMNS if c == "id" or any(d.get(c) is not None for d in devices)]
+            rows = [[None if d.get(c) is None else escape(str(d.get(c))) for c in columns] for d in devices]
+            console.print(rich_table(f"farm {the_farm.name} ({the_farm.kind}): {len(devices)} device(s)", columns, rows))
+            if not devices:
+                err_console.print(
+                    f"no device matches; `flint-bench farm doctor --farm {farm or DEFAULT_FARM}` says why", highlight=False
+                )
+
+        output.result({"farm": the_farm.name, "kind": the_farm.kind, "devices": devices}, render)
 
 
 @farm_app.command()
@@ -71,43 +74,41 @@ def doctor(
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """Check tools, connectivity, devices and credentials; every failed check says how to fix it. Exit 1 if one fails."""
-    the_farm = _open(farm)
-    try:
-        checks = the_farm.doctor()
-    finally:
-        the_farm.close()
-    failed = [c for c in checks if not c.ok]
-    if format is Format.json:
-        print_json(
+    with output_handler(format) as output:
+        with _open(farm) as the_farm:
+            checks = the_farm.doctor()
+        failed = [c for c in checks if not c.ok]
+
+        def render() -> None:
+            table = rich_table(
+                f"farm {the_farm.name} ({the_farm.kind}): doctor",
+                ["check", "ok", "detail / how to fix"],
+                [[escape(c.name), "[green]ok[/]" if c.ok else "[red]FAILED[/]", escape(c.message)] for c in checks],
+            )
+            console.print(table)
+            console.print(f"{len(failed)} check(s) failed" if failed else "all checks passed", highlight=False)
+
+        output.result(
             {
                 "farm": the_farm.name,
                 "kind": the_farm.kind,
                 "ok": not failed,
                 "checks": [{"name": c.name, "ok": c.ok, "message": c.message} for c in checks],
-            }
+            },
+            render,
         )
-    else:
-        table = rich_table(
-            f"farm {the_farm.name} ({the_farm.kind}): doctor",
-            ["check", "ok", "detail / how to fix"],
-            [[escape(c.name), "[green]ok[/]" if c.ok else "[red]FAILED[/]", escape(c.message)] for c in checks],
-        )
-        console.print(table)
-        console.print(f"{len(failed)} check(s) failed" if failed else "all checks passed", highlight=False)
     if failed:
         raise typer.Exit(1)
 
 
-def _emulator_settings(farm: Path | None):
+def _emulator_settings(farm: Path | None) -> AdbSettings:
     from ..farms import load_farm_file
     from ..farms.adb import AdbSettings
 
     if farm is None:
         return AdbSettings()
     ff = load_farm_file(farm)
-    if ff.kind != "adb":
-        from ..core.errors import UserError
-
+    if not isinstance(ff.settings, AdbSettings):
         raise UserError(
             f"{farm}: emulators belong to an 'adb' farm (kind = \"adb\" with an adb.emulators table), this one is kind '{ff.kind}'."
         )
@@ -117,14 +118,15 @@ def _emulator_settings(farm: Path | None):
 @emulators_app.command("list")
 def emulators_list(format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP)) -> None:
     """The AVDs the Android SDK knows (`emulator -list-avds`)."""
-    from ..farms.emulators import Sdk
+    from ..farms.adb.emulators import Sdk
 
-    sdk = Sdk.find()
-    avds = sdk.list_avds()
-    if format is Format.json:
-        print_json({"sdk": str(sdk.root), "avds": avds})
-    else:
-        console.print(rich_table(f"AVDs in {sdk.root}", ["avd"], [[a] for a in avds]))
+    with output_handler(format) as output:
+        sdk = Sdk.find()
+        avds = sdk.list_avds()
+        output.result(
+            {"sdk": str(sdk.root), "avds": avds},
+            lambda: console.print(rich_table(f"AVDs in {sdk.root}", ["avd"], [[a] for a in avds])),
+        )
 
 
 @emulators_app.command("create")
@@ -134,44 +136,40 @@ def emulators_create(
     device: str | None = typer.Option("pixel_7", "--device", help="hardware profile (`avdmanager list device`)"),
 ) -> None:
     """Create an AVD with the SDK's `avdmanager`."""
-    from ..farms.emulators import Sdk
+    from ..farms.adb.emulators import Sdk
 
-    out = Sdk.find().create_avd(avd, image, device)
-    console.print(escape(out) or f"created AVD {escape(avd)}", highlight=False)
+    with output_handler(Format.table):
+        out = Sdk.find().create_avd(avd, image, device)
+        console.print(escape(out) or f"created AVD {escape(avd)}", highlight=False)
 
 
 @emulators_app.command("start")
 def emulators_start(
     farm: Path | None = typer.Option(None, "--farm", help="adb farm config whose [adb.emulators].avds to boot"),
-    avd: list[str] | None = typer.Option(
-        None, "--avd", help="AVD name (repeatable); default: the farm's [adb.emulators].avds"
-    ),
+    avd: list[str] | None = typer.Option(None, "--avd", help="AVD name (repeatable); default: the farm's [adb.emulators].avds"),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="wait until each emulator has booted (sys.boot_completed)"),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """Boot emulators; each appears to adb as emulator-<port>."""
-    from ..core.errors import UserError
-    from ..farms.emulators import Sdk
+    from ..farms.adb.emulators import Sdk
 
-    settings = _emulator_settings(farm)
-    names = avd or settings.emulators.avds
-    if not names:
-        raise UserError(
-            "No AVD to start: pass --avd NAME or list them under avds in the adb.emulators table of --farm (see `flint-bench farm emulators list`)."
-        )
-    sdk = Sdk.find()
-    started = sdk.start(
-        names, settings, wait=wait, log=lambda m: err_console.print(m, highlight=False) if format is Format.table else None
-    )
-    if format is Format.json:
-        print_json({"started": started})
-    else:
-        console.print(
-            rich_table(
-                "emulators",
-                ["avd", "serial", "booted", "log"],
-                [[escape(s["avd"]), s["serial"], s["booted"], escape(s["log"])] for s in started],
+    with output_handler(format) as output:
+        settings = _emulator_settings(farm)
+        names = avd or settings.emulators.avds
+        if not names:
+            raise UserError(
+                "No AVD to start: pass --avd NAME or list them under avds in the adb.emulators table of --farm (see `flint-bench farm emulators list`)."
             )
+        started = Sdk.find().start(names, settings, wait=wait, log=output.message)
+        output.result(
+            {"started": started},
+            lambda: console.print(
+                rich_table(
+                    "emulators",
+                    ["avd", "serial", "booted", "log"],
+                    [[escape(s["avd"]), s["serial"], s["booted"], escape(s["log"])] for s in started],
+                )
+            ),
         )
 
 
@@ -184,13 +182,14 @@ def emulators_stop(
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """Stop emulators (`adb emu kill`)."""
-    from ..farms.emulators import stop
+    from ..farms.adb.emulators import stop
 
-    stopped = stop(_emulator_settings(farm), serial)
-    if format is Format.json:
-        print_json({"stopped": stopped})
-    else:
-        console.print(f"stopped: {', '.join(stopped) if stopped else 'no running emulator'}", highlight=False)
+    with output_handler(format) as output:
+        stopped = stop(_emulator_settings(farm), serial)
+        output.result(
+            {"stopped": stopped},
+            lambda: console.print(f"stopped: {', '.join(stopped) if stopped else 'no running emulator'}", highlight=False),
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import socket
 import subprocess
@@ -9,11 +10,23 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 
 from .. import __version__
+from .records import (
+    BenchmarkSection,
+    ConditionsSection,
+    CpuSection,
+    DeviceSection,
+    HostSection,
+    MemorySection,
+    ModelSection,
+    Record,
+    RuntimeSection,
+    TimingSection,
+)
 
 SCHEMA_VERSION = "1"
 
@@ -28,7 +41,36 @@ class ContractError(ValueError):
     pass
 
 
-def validate(name: str, document: dict) -> None:
+class FailureKind(enum.StrEnum):
+    """Why a benchmark failed on a device: the one declared set of `error.kind`s the host writes
+    (the reference worker's `corrupt-model` and `runtime` included), shared by runner and farms."""
+
+    # the harness
+    EXPORT = "export"
+    HARNESS = "harness"
+    INVALID_RESULT = "invalid-result"
+    DISCONNECTED = "disconnected"
+    # the benchmark on the device
+    TIMEOUT = "timeout"
+    CRASH = "crash"
+    MEMORY_LIMIT = "memory-limit"
+    CORRUPT_MODEL = "corrupt-model"
+    RUNTIME = "runtime"
+    # getting the app onto the device and launching it
+    APP_MISSING = "app-missing"
+    INSTALL = "install"
+    LAUNCH = "launch"
+    THERMAL = "thermal"
+    # farm transports
+    ADB = "adb"
+    APPIUM = "appium"
+    SESSION_REFUSED = "session-refused"
+    CREDENTIALS = "credentials"
+    UPLOAD = "upload"
+    DEVICE_FARM = "device-farm"
+
+
+def validate(name: str, document: Any) -> None:
     validator = jsonschema.Draft202012Validator(schema(name))
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
     if errors:
@@ -51,11 +93,11 @@ def host_commit() -> str | None:
         return None
 
 
-def host_info() -> dict:
+def host_info() -> HostSection:
     return {"commit": host_commit(), "flint_bench_version": __version__, "hostname": socket.gethostname()}
 
 
-def blank_record(run_id: str, model: dict, device: dict, benchmark: dict) -> dict[str, Any]:
+def blank_record(run_id: str, model: ModelSection, device: DeviceSection, benchmark: BenchmarkSection) -> Record:
     """A record with every required field present and nothing measured yet; backends fill it in."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -83,26 +125,29 @@ def blank_record(run_id: str, model: dict, device: dict, benchmark: dict) -> dic
     }
 
 
-def fail(record: dict, kind: str, message: str) -> dict:
-    """Mark a record failed with a kind (e.g. 'timeout', 'disconnected', 'export') and a readable message."""
+def fail(record: Record, kind: FailureKind, message: str) -> Record:
+    """Mark a record failed with a kind and a readable message."""
     record["status"] = "failed"
-    record["error"] = {"kind": kind, "message": message}
+    record["error"] = {"kind": kind.value, "message": message}
     record["timestamps"]["finished"] = now()
     return record
 
 
-# Sections the benchmark app measures; the host owns model, device, benchmark, network and host.
-DEVICE_SECTIONS = ("status", "error", "runtime", "timing", "loss")
-
-
-def merge_device_result(host_record: dict, device_result: dict) -> dict:
-    """Take what the device measured into the host's record. CPU, memory and conditions come from
-    the device only where the host could not sample them itself."""
+def merge_device_result(host_record: Record, device_result: dict[str, Any]) -> Record:
+    """Take what the device measured (status, error, runtime, timing, loss, timestamps) into the
+    host's record. CPU, memory and conditions come from the device only where the host could not
+    sample them itself; the host owns model, device, benchmark, network and host."""
     validate("result", device_result)
-    for key in DEVICE_SECTIONS:
-        host_record[key] = device_result.get(key)
-    for key, measured in (("cpu", "mean_percent"), ("memory", "peak_mb"), ("conditions", "battery_percent")):
-        if host_record[key].get(measured) is None and device_result[key].get(measured) is not None:
-            host_record[key] = device_result[key]
+    host_record["status"] = device_result["status"]
+    host_record["error"] = device_result.get("error")
+    host_record["runtime"] = cast(RuntimeSection, device_result.get("runtime"))
+    host_record["timing"] = cast(TimingSection, device_result.get("timing"))
+    host_record["loss"] = device_result.get("loss")
+    if host_record["cpu"]["mean_percent"] is None and device_result["cpu"].get("mean_percent") is not None:
+        host_record["cpu"] = cast(CpuSection, device_result["cpu"])
+    if host_record["memory"]["peak_mb"] is None and device_result["memory"].get("peak_mb") is not None:
+        host_record["memory"] = cast(MemorySection, device_result["memory"])
+    if host_record["conditions"]["battery_percent"] is None and device_result["conditions"].get("battery_percent") is not None:
+        host_record["conditions"] = cast(ConditionsSection, device_result["conditions"])
     host_record["timestamps"] = device_result["timestamps"]
     return host_record

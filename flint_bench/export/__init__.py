@@ -16,9 +16,11 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -96,20 +98,19 @@ def sha256_file(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def captured_native_stderr():
+def captured_native_stderr() -> Iterator[list[str]]:
     """Capture what C++ code writes to fd 2 (ExecuTorch logs the failing operator there)."""
-    log = tempfile.TemporaryFile(mode="w+b")
-    saved = os.dup(2)
-    os.dup2(log.fileno(), 2)
-    text: list[str] = []
-    try:
-        yield text
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        log.seek(0)
-        text.append(log.read().decode(errors="replace"))
-        log.close()
+    with tempfile.TemporaryFile(mode="w+b") as log:
+        saved = os.dup(2)
+        os.dup2(log.fileno(), 2)
+        text: list[str] = []
+        try:
+            yield text
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            log.seek(0)
+            text.append(log.read().decode(errors="replace"))
 
 
 def failing_operator(native_log: str) -> str | None:
@@ -146,11 +147,11 @@ def export_onnx(model: ModelDef, path: Path) -> None:
             dynamo=False,
             input_names=names,
             output_names=["predictions"],
-            dynamic_axes={n: {0: "batch"} for n in names + ["predictions"]},
+            dynamic_axes={n: {0: "batch"} for n in [*names, "predictions"]},
         )
 
 
-def load_training_program(program: bytes):
+def load_training_program(program: bytes) -> Any:  # executorch's TrainingModule (untyped binding)
     """ExecuTorch TrainingModule for a .pte's bytes. The binding reads weights from the buffer
     without owning it, so the module keeps a reference: a freed buffer silently changes the weights."""
     from executorch.extension.training import _load_for_executorch_for_training_from_buffer
@@ -193,7 +194,8 @@ def export_model(model: ModelDef, cache_dir: Path | None = None) -> Artifacts:
             return Artifacts(model.name, folder, manifests, cached=True, export_seconds=0.0)
 
     start = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{model.name}-", dir=cache_dir.mkdir(parents=True, exist_ok=True) or cache_dir))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{model.name}-", dir=cache_dir))
     try:
         try:
             training = export_training_program(model)
@@ -233,3 +235,29 @@ def export_model(model: ModelDef, cache_dir: Path | None = None) -> Artifacts:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return Artifacts(model.name, folder, manifests, cached=False, export_seconds=seconds)
+
+
+def export_models(models: list[ModelDef], out: Path | None = None) -> list[dict[str, Any]]:
+    """Export each model (through the cache); with `out`, copy each model's artifacts to out/<model>.
+    A model that cannot be exported gets a row with its error; the others are still exported."""
+    rows: list[dict[str, Any]] = []
+    for m in models:
+        try:
+            art = export_model(m)
+        except ExportError as e:
+            rows.append({"model": m.name, "error": str(e)})
+            continue
+        folder = art.folder
+        if out:
+            folder = out / m.name
+            shutil.copytree(art.folder, folder, dirs_exist_ok=True)
+        rows.append(
+            {
+                "model": m.name,
+                "cached": art.cached,
+                "folder": str(folder),
+                "export_seconds": art.export_seconds,
+                "artifacts": {f: asdict(man) for f, man in art.manifests.items()},
+            }
+        )
+    return rows

@@ -1,5 +1,9 @@
 """Farm plug-ins behind one interface (base.Farm), found through a registry by the TOML's `kind`.
 
+    with open_farm(load_farm_file("farm_configs/adb.toml")) as farm:
+        records = farm.run_many(job, farm.devices())
+
+
 Plug-ins are imported lazily: a farm whose optional package is missing reports how to install it
 instead of failing with an ImportError (the pattern of Flower's backend registry).
 """
@@ -9,7 +13,6 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..core.config import from_dict, read_toml
 from ..core.errors import ConfigError, MissingDependency
@@ -18,9 +21,9 @@ from .base import Farm, RunSettings
 # kind -> (module, class, pip extra that provides its optional dependency or None)
 REGISTRY: dict[str, tuple[str, str, str | None]] = {
     "local": ("flint_bench.farms.local", "LocalFarm", None),
-    "adb": ("flint_bench.farms.adb", "AdbFarm", None),
-    "appium": ("flint_bench.farms.appium", "AppiumFarm", None),
-    "aws-devicefarm": ("flint_bench.farms.aws", "AwsDeviceFarm", "aws"),
+    "adb": ("flint_bench.farms.adb.farm", "AdbFarm", None),
+    "appium": ("flint_bench.farms.appium.farm", "AppiumFarm", None),
+    "aws-devicefarm": ("flint_bench.farms.aws.farm", "AwsDeviceFarm", "aws"),
 }
 
 
@@ -32,7 +35,8 @@ def farm_class(kind: str) -> type[Farm]:
         if e.name and not e.name.startswith("flint_bench"):
             raise MissingDependency(f"The '{kind}' farm", e.name.split(".")[0], extra) from None
         raise
-    return getattr(module, class_name)
+    cls: type[Farm] = getattr(module, class_name)
+    return cls
 
 
 @dataclass
@@ -43,7 +47,7 @@ class FarmFile:
     name: str
     description: str = ""
     run: RunSettings = field(default_factory=RunSettings)
-    settings: Any = None
+    settings: object = None  # an instance of the kind's settings_class
     path: Path | None = None
 
 
@@ -51,7 +55,7 @@ def load_farm_file(path: str | Path) -> FarmFile:
     path = Path(path)
     data = read_toml(path)
     kind = data.get("kind")
-    if kind not in REGISTRY:
+    if not isinstance(kind, str) or kind not in REGISTRY:
         raise ConfigError(str(path), "kind", f"must be one of {sorted(REGISTRY)}, got {kind!r}")
     table = kind.replace("-", "_")
     allowed = {"kind", "name", "description", "run", table}
@@ -63,7 +67,7 @@ def load_farm_file(path: str | Path) -> FarmFile:
         raise ConfigError(str(path), "name", "must be a non-empty string")
     run = from_dict(RunSettings, data.get("run", {}), path, prefix="run.")
     cls = farm_class(kind)
-    settings = from_dict(cls.settings_class, data.get(table, {}), path, prefix=f"{table}.")
+    settings: object = from_dict(cls.settings_class, data.get(table, {}), path, prefix=f"{table}.")
     return FarmFile(kind=kind, name=name, description=data.get("description", ""), run=run, settings=settings, path=path)
 
 
@@ -81,4 +85,5 @@ def farm_file_or_default(path: str | Path | None) -> FarmFile:
 
 
 def open_farm(farm_file: FarmFile) -> Farm:
+    """The farm a farm file describes; use it as a context manager so it cleans up what it started."""
     return farm_class(farm_file.kind)(farm_file.name, farm_file.settings, farm_file.path)

@@ -1,18 +1,30 @@
-"""The one small interface every farm implements, and the job/device records it exchanges."""
+"""The one small interface every farm implements, and the job/device records it exchanges.
+
+A farm benchmarks one model on a batch of devices (`run_many`) and yields each device's record as
+soon as that device finishes, so the runner saves it at once. This module imports nothing heavy:
+torch, the zoo and the exporter are only needed once a job is built.
+"""
 
 from __future__ import annotations
 
 import abc
 import dataclasses
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
-import torch
+from ..core.config import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+from ..core.contract import SCHEMA_VERSION, FailureKind, blank_record, fail
+from ..core.records import BenchmarkSection, DeviceSection, ModelSection, Record
 
-from ..core.contract import SCHEMA_VERSION, blank_record
-from ..export import Artifacts
-from ..zoo import ModelDef
+if TYPE_CHECKING:
+    from ..export import Artifacts, Manifest
+    from ..zoo import ModelDef
 
 
 @dataclass
@@ -31,25 +43,25 @@ class Device:
     device_class: str | None = None
     handle: dict[str, Any] = field(default_factory=dict, repr=False)  # backend-private (threads, serial, ...)
 
-    def as_record(self) -> dict:
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "handle"}
+    def as_record(self) -> DeviceSection:
+        return cast(DeviceSection, {k: v for k, v in dataclasses.asdict(self).items() if k != "handle"})
 
 
 @dataclass
 class RunSettings:
     """[run] table of a farm config; the CLI flags override it."""
 
-    examples: int = 5000
-    repeats: int = 3
-    warmup_steps: int = 5
-    epochs: int = 1
-    batch_size: int | None = None  # None: the model's own
+    examples: PositiveInt = 5000
+    repeats: PositiveInt = 3
+    warmup_steps: NonNegativeInt = 5
+    epochs: PositiveInt = 1
+    batch_size: PositiveInt | None = None  # None: the model's own
     seed: int = 0
-    timeout_s: float = 900.0
-    cooldown_s: float = 0.0
-    max_parallel_devices: int = 4
+    timeout_s: PositiveFloat = 900.0
+    cooldown_s: NonNegativeFloat = 0.0  # rest between two benchmarks on one device
+    max_parallel_devices: PositiveInt = 4
 
-    def benchmark_section(self, model: ModelDef) -> dict:
+    def benchmark_section(self, model: ModelDef) -> BenchmarkSection:
         """The record's `benchmark` section: what was asked of the device."""
         return {
             "examples": self.examples,
@@ -61,21 +73,39 @@ class RunSettings:
             "learning_rate": model.lr,
         }
 
-    def validate(self, file: str, prefix: str) -> None:
-        from ..core.errors import ConfigError
 
-        for key in ("examples", "repeats", "epochs", "max_parallel_devices"):
-            if getattr(self, key) < 1:
-                raise ConfigError(file, prefix + key, f"must be at least 1, got {getattr(self, key)}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ConfigError(file, prefix + "batch_size", "must be at least 1")
-        if self.timeout_s <= 0:
-            raise ConfigError(file, prefix + "timeout_s", "must be positive")
+def model_section(model: ModelDef, manifest: Manifest | None) -> ModelSection:
+    """The record's `model` section: from the exported training program's manifest, or (the export
+    failed) from what the model itself knows."""
+    return {
+        "name": model.name,
+        "description": model.description,
+        "format": manifest.format if manifest else "executorch-training",
+        "artifact_sha256": manifest.sha256 if manifest else None,
+        "trainable_params": manifest.trainable_params if manifest else model.trainable_params,
+        "total_params": manifest.total_params if manifest else model.total_params,
+        "storage_bytes": manifest.bytes if manifest else None,
+        "update_bytes": manifest.update_bytes if manifest else model.update_bytes,
+        "task": manifest.task if manifest else model.task,
+    }
+
+
+def new_record(run_id: str, model: ModelDef, device: Device, settings: RunSettings, manifest: Manifest | None) -> Record:
+    """The blank record of one model on one device, before anything is measured."""
+    record = blank_record(run_id, model_section(model, manifest), device.as_record(), settings.benchmark_section(model))
+    if manifest is not None:
+        # a client downloads the training program and uploads its update once per task
+        record["network"] = {
+            "download_bytes": manifest.bytes,
+            "upload_bytes": manifest.update_bytes,
+            "total_bytes": manifest.bytes + manifest.update_bytes,
+        }
+    return record
 
 
 @dataclass
 class BenchJob:
-    """One model to benchmark on one device: everything a farm needs to build the spec."""
+    """One model to benchmark on a farm's devices: everything a farm needs to build the spec."""
 
     run_id: str
     model: ModelDef
@@ -88,21 +118,17 @@ class BenchJob:
         return self.settings.batch_size or self.model.batch_size
 
     @property
+    def manifest(self) -> Manifest:
+        return self.artifacts.manifests["executorch-training"]
+
+    @property
     def training_artifact(self) -> Path:
         return self.artifacts.path("executorch-training")
 
     def spec(
         self, artifact: str, data_file: str | None, inference_artifact: str | None = None, threads: int | None = None
-    ) -> dict:
+    ) -> dict[str, Any]:
         """The benchmark spec (spec.schema.json) with paths as the device will see them."""
-        batch = self.model.example_batch(self.batch_size)
-        inputs = []
-        for i, t in enumerate(batch):
-            item = {"name": f"input_{i}", "dtype": "int64" if t.dtype == torch.int64 else "float32", "shape": list(t.shape)}
-            if t.numel():
-                item |= {"low": float(t.min()), "high": float(t.max())}
-            inputs.append(item)
-        m = self.artifacts.manifests["executorch-training"]
         return {
             "schema_version": SCHEMA_VERSION,
             "run_id": self.run_id,
@@ -110,11 +136,15 @@ class BenchJob:
                 "name": self.model.name,
                 "format": "executorch-training",
                 "artifact": artifact,
-                "sha256": m.sha256,
+                "sha256": self.manifest.sha256,
                 "method": "forward",
                 "inference_artifact": inference_artifact,
             },
-            "data": {"file": data_file, "features": self.model.n_features, "inputs": inputs},
+            "data": {
+                "file": data_file,
+                "features": self.model.n_features,
+                "inputs": self.model.input_description(self.batch_size),
+            },
             "examples": self.settings.examples,
             "batch_size": self.batch_size,
             "epochs": self.settings.epochs,
@@ -125,23 +155,8 @@ class BenchJob:
             "threads": threads,
         }
 
-    def blank_record(self, device: Device) -> dict:
-        m = self.artifacts.manifests["executorch-training"]
-        model = {
-            "name": self.model.name,
-            "description": self.model.description,
-            "format": m.format,
-            "artifact_sha256": m.sha256,
-            "trainable_params": m.trainable_params,
-            "total_params": m.total_params,
-            "storage_bytes": m.bytes,
-            "update_bytes": m.update_bytes,
-            "task": m.task,
-        }
-        record = blank_record(self.run_id, model, device.as_record(), self.settings.benchmark_section(self.model))
-        # a client downloads the training program and uploads its update once per task
-        record["network"] = {"download_bytes": m.bytes, "upload_bytes": m.update_bytes, "total_bytes": m.bytes + m.update_bytes}
-        return record
+    def blank_record(self, device: Device) -> Record:
+        return new_record(self.run_id, self.model, device, self.settings, self.manifest)
 
 
 @dataclass
@@ -154,31 +169,80 @@ class Check:
 
 
 class DeviceLost(Exception):
-    """The device went away mid-run (unplugged, session closed); the runner records it and moves on."""
+    """The device went away mid-run (unplugged, session closed); its record says so and the others go on."""
+
+
+def failure_record(job: BenchJob, device: Device, error: Exception) -> Record:
+    """The record of a device whose benchmark raised: a lost device, or a harness bug that must not
+    take the other devices' results with it."""
+    if isinstance(error, DeviceLost):
+        return fail(job.blank_record(device), FailureKind.DISCONNECTED, f"device {device.id} went away: {error}")
+    return fail(job.blank_record(device), FailureKind.HARNESS, f"{type(error).__name__}: {error}")
 
 
 class Farm(abc.ABC):
+    """A set of devices. Use as a context manager: leaving it releases what the farm started."""
+
     kind: ClassVar[str]
     settings_class: ClassVar[type]  # dataclass parsed from the farm file's [<kind>] table
     parallel: ClassVar[bool] = True  # False when devices share one machine's CPU (local)
 
     def __init__(self, name: str, settings: Any, config_path: Path | None = None):
         self.name, self.settings, self.config_path = name, settings, config_path
+        self._last_finished: dict[str, float] = {}  # device id -> monotonic time its last benchmark ended
+        self._rest_lock = threading.Lock()
 
     @abc.abstractmethod
     def devices(self) -> list[Device]:
         """The devices this farm offers after selection."""
 
     @abc.abstractmethod
-    def run(self, device: Device, job: BenchJob) -> dict:
+    def run(self, device: Device, job: BenchJob) -> Record:
         """Benchmark one model on one device; return a contract-valid result record (ok or failed)."""
 
-    def plan(self, pending: dict[str, list[Device]]) -> None:
-        """Called once before the runs: the devices each model will run on (after --resume).
-        Farms that schedule one batch per model (AWS Device Farm) book only these."""
+    def run_many(self, job: BenchJob, devices: Sequence[Device]) -> Iterator[Record]:
+        """Benchmark one model on `devices`, yielding each device's record as soon as it is done.
+
+        This default calls `run` per device: `max_parallel_devices` at a time when the farm is
+        parallel, else one after another. A device that raises gets a failure record; the others finish."""
+        workers = min(len(devices), job.settings.max_parallel_devices) if self.parallel else 1
+        if workers <= 1:
+            for device in devices:
+                yield self._run_one(device, job)
+            return
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for future in as_completed([pool.submit(self._run_one, device, job) for device in devices]):
+                yield future.result()
+
+    def _run_one(self, device: Device, job: BenchJob) -> Record:
+        self._rest(device, job.settings.cooldown_s)
+        try:
+            return self.run(device, job)
+        except Exception as e:  # one device's failure must never take the others' results with it
+            return failure_record(job, device, e)
+        finally:
+            with self._rest_lock:
+                self._last_finished[self._rest_key(device)] = time.monotonic()
+
+    def _rest_key(self, device: Device) -> str:
+        # devices of a farm that is not parallel share one machine: it is the machine that rests
+        return device.id if self.parallel else ""
+
+    def _rest(self, device: Device, cooldown_s: float) -> None:
+        """Wait until the device has rested `cooldown_s` since its previous benchmark."""
+        with self._rest_lock:
+            last = self._last_finished.get(self._rest_key(device))
+        if last is not None and cooldown_s:
+            time.sleep(max(0.0, last + cooldown_s - time.monotonic()))
 
     def doctor(self) -> list[Check]:
         return [Check("devices", bool(self.devices()), "at least one device is available")]
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - a farm that starts nothing has nothing to release
+        """Release what the farm started (sessions, processes, cloud runs); safe to call twice."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None) -> None:
+        self.close()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from flint_bench.export import export_model, load_training_program
-from flint_bench.metrics import PRIMARY_METRIC, evaluate
+from flint_bench.simulator.metrics import PRIMARY_METRIC, evaluate
 from flint_bench.zoo import load_model
 
 

@@ -92,3 +92,10 @@ def farm_file(tmp_path, phones, adb_server):
         return path
 
     return write
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that use the real adb server carry the `adb` marker (`-m "not adb"` leaves them out)."""
+    for item in items:
+        if "adb_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.adb)

@@ -13,6 +13,7 @@ Run standalone for a demo: `python tests/farms/adb/fake_device.py --phones 3` (p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -168,10 +169,8 @@ class Connection:
                 s.closed = True
                 s.can_send.set()
                 s.inbox.put(None)
-            try:
+            with contextlib.suppress(OSError):
                 self.sock.close()
-            except OSError:
-                pass
 
     def dispatch(self, cmd: int, arg0: int, arg1: int, data: bytes) -> None:
         if cmd == A_CNXN:
@@ -195,13 +194,12 @@ class Connection:
             if (s := self.streams.get(arg1)) is not None:
                 s.inbox.put(data)
                 self.send(A_OKAY, arg1, arg0)
-        elif cmd == A_CLSE:
-            if (s := self.streams.pop(arg1, None)) is not None:
-                s.inbox.put(None)
-                if not s.closed:
-                    s.closed = True
-                    self.send(A_CLSE, arg1, arg0)
-                s.can_send.set()
+        elif cmd == A_CLSE and (s := self.streams.pop(arg1, None)) is not None:
+            s.inbox.put(None)
+            if not s.closed:
+                s.closed = True
+                self.send(A_CLSE, arg1, arg0)
+            s.can_send.set()
 
     def _run(self, handler, stream: Stream) -> None:
         try:
@@ -209,10 +207,8 @@ class Connection:
         except (EOFError, ConnectionError, OSError):
             pass
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
 
 
 class FakePhone:
@@ -284,20 +280,16 @@ class FakePhone:
         """Vanish from the network: close the listener and every connection (adb sees the device go offline)."""
         self.dead = True
         for s in [self.listener] + [c.sock for c in self.connections]:
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             s.close()
 
     def stop(self) -> None:
         self.disconnect()
         pid_file = self.root / "state/app.pid"
         if pid_file.is_file():
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 os.killpg(int(pid_file.read_text()), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
 
     # ---- services -------------------------------------------------------------------------
     def map_path(self, path: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from flint_bench.core.errors import UserError
-from flint_bench.farms.adb import (
-    AdbSettings,
-    device_from_props,
+from flint_bench.core.versions import version_tuple
+from flint_bench.farms.adb import AdbSettings
+from flint_bench.farms.adb.emulators import Sdk
+from flint_bench.farms.adb.parsers import (
     parse_battery,
     parse_cpu_range,
     parse_getprop,
@@ -15,10 +16,8 @@ from flint_bench.farms.adb import (
     parse_pss_kb,
     parse_thermal_status,
     parse_version_name,
-    select,
-    version_tuple,
 )
-from flint_bench.farms.emulators import Sdk
+from flint_bench.farms.adb.selection import device_from_props, select
 
 
 def test_parsers_on_real_android_output():
@@ -39,7 +38,7 @@ def test_parsers_on_real_android_output():
     assert parse_pss_kb("  Native Heap   1000\n        TOTAL    45678    3000    200\n") == 45678  # Android <= 9 layout
     assert parse_proc_stat_ticks("4242 (org.flint (x) y) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0") == 300
     assert parse_cpu_range("0-3,6\n") == 5 and parse_cpu_range("0\n") == 1 and parse_cpu_range("garbage") is None
-    assert version_tuple("8.1.0") == (8, 1, 0) and version_tuple("UpsideDownCake") is None
+    assert version_tuple("8.1.0") == (8, 1, 0) and version_tuple("UpsideDownCake") == ()
 
 
 def _dev(serial, **props):
@@ -114,7 +113,7 @@ def test_the_test_phone_speaks_adb_to_the_real_server(phones, adb_server):
 
 def test_emulator_that_dies_while_booting_is_reported_with_its_log(tmp_path, adb_server):
     from flint_bench.farms.adb import EmulatorSettings
-    from flint_bench.farms.emulators import stop
+    from flint_bench.farms.adb.emulators import stop
 
     tool = tmp_path / "emulator" / "emulator"
     tool.parent.mkdir()

@@ -41,7 +41,7 @@ def test_kill9_then_resume_runs_only_the_missing_pairs(tmp_path):
     for blob in before.values():
         assert json.loads(blob)["status"] == "ok"  # atomic writes: every record on disk is whole
 
-    res = subprocess.run(args + ["--resume", "--format", "json"], capture_output=True, text=True, timeout=300)
+    res = subprocess.run([*args, "--resume", "--format", "json"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     summary = json.loads(res.stdout)
     assert summary["skipped"] == len(before)

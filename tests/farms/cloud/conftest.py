@@ -250,3 +250,10 @@ def local_worker_result(model_a, tmp_path_factory) -> dict:
     result = run(spec)
     assert result["status"] == "ok", result["error"]
     return result
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that use the real Appium server carry the `appium` marker (`-m "not appium"` leaves them out)."""
+    for item in items:
+        if "appium_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.appium)

@@ -12,8 +12,10 @@ from flint_bench.core.config import from_dict
 from flint_bench.core.contract import validate
 from flint_bench.core.errors import ConfigError, UserError
 from flint_bench.farms import FarmFile, load_farm_file, open_farm
-from flint_bench.farms.appium import AppiumDevice, AppiumSettings, Selection, combine_memory, select_devices
+from flint_bench.farms.appium import AppiumDevice, AppiumSettings, Selection
+from flint_bench.farms.appium.selection import select_devices
 from flint_bench.farms.base import RunSettings
+from flint_bench.farms.sections import combine_memory
 from flint_bench.runner import run_benchmarks
 
 from .conftest import SECRET_KEY, SECRET_USER

@@ -285,7 +285,7 @@ def test_doctor_and_device_listing_errors(app_file, monkeypatch):
     stub.add_client_error(
         "list_devices", "UnrecognizedClientException", "The security token included in the request is invalid.", 400
     )
-    with stub, pytest.raises(UserError, match="cannot list devices.*security token.*AWS_ACCESS_KEY_ID"):
+    with stub, pytest.raises(UserError, match=r"cannot list devices.*security token.*AWS_ACCESS_KEY_ID"):
         farm.devices()
 
 

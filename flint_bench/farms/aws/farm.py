@@ -7,178 +7,34 @@ deviceSelectionConfiguration; poll get_run; walk jobs -> suites -> tests -> arti
 job's customer artifacts (a zip of $DEVICEFARM_LOG_DIR) and parse flint/result.json into the
 device's record. A job that failed or left no result becomes a failure record.
 
-The runner calls run(device, job) from one thread per device; the first call for a model
-schedules the Device Farm run for every device and the others wait for its outcome, so a model
-costs one run, not one per device. Credentials come from boto3's own chain (AWS_* environment
+The unit of work is `run_many(job, devices)`: one Device Farm run per model over the devices
+still to benchmark, so a model costs one run, not one per device. Credentials come from boto3's own chain (AWS_* environment
 variables, AWS_PROFILE, an instance role) and are never read or printed here.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-import re
-import shlex
 import threading
 import time
 import zipfile
-from concurrent.futures import Future
-from dataclasses import dataclass, field
-from importlib import resources
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import boto3  # the `aws` extra; the registry turns its absence into an install hint
-import jinja2
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..core.contract import ContractError, fail, merge_device_result
-from ..core.errors import ConfigError, UserError
-from .base import BenchJob, Check, Device, Farm
+from ...core.contract import ContractError, FailureKind, fail, merge_device_result
+from ...core.errors import UserError
+from ...core.records import Record
+from ..base import BenchJob, Check, Device, Farm, failure_record
+from .bundle import RESULT_NAME, TEST_TYPE, UPLOAD_TYPES, device_from_api, model_bundle, render_test_spec, result_from_artifacts
+from .settings import AwsSettings
 
 log = logging.getLogger(__name__)
-
-TEST_TYPE = "APPIUM_PYTHON"  # any custom-environment type runs our test spec; this one takes a zip test package
-UPLOAD_TYPES = {"app": "ANDROID_APP", "bundle": "APPIUM_PYTHON_TEST_PACKAGE", "spec": "APPIUM_PYTHON_TEST_SPEC"}
-RESULT_NAME = "flint/result.json"  # under $DEVICEFARM_LOG_DIR on the test host
-
-
-@dataclass
-class DeviceFilter:
-    """One deviceSelectionConfiguration filter, as in the Device Farm API."""
-
-    attribute: Literal[
-        "ARN",
-        "PLATFORM",
-        "OS_VERSION",
-        "MODEL",
-        "AVAILABILITY",
-        "FORM_FACTOR",
-        "MANUFACTURER",
-        "REMOTE_ACCESS_ENABLED",
-        "REMOTE_DEBUG_ENABLED",
-        "INSTANCE_ARN",
-        "INSTANCE_LABELS",
-        "FLEET_TYPE",
-    ]
-    operator: Literal[
-        "EQUALS", "LESS_THAN", "LESS_THAN_OR_EQUALS", "GREATER_THAN", "GREATER_THAN_OR_EQUALS", "IN", "NOT_IN", "CONTAINS"
-    ]
-    values: list[str]
-
-
-@dataclass
-class AwsSettings:
-    project_arn: str
-    app: str  # the benchmark .apk
-    region: str = "us-west-2"  # Device Farm's only region
-    device_pool_arn: str | None = None  # or filters below
-    filters: list[DeviceFilter] = field(default_factory=list)
-    max_devices: int = 5
-    package: str = "org.flint.bench"
-    activity: str = ".BenchmarkActivity"
-    remote_dir: str = "/sdcard/Android/data/{package}/files"
-    test_host: str = "amazon_linux_2"
-    test_spec_template: str | None = None  # a jinja2 file of your own; default: templates/devicefarm-android.yml.j2
-    poll_interval_s: float = 15.0
-    upload_timeout_s: float = 600.0
-    job_timeout_minutes: int = 30
-
-    def validate(self, file: str, prefix: str) -> None:
-        if not re.fullmatch(r"arn:aws:devicefarm:[a-z0-9-]+:\d{12}:project:[\w-]+", self.project_arn):
-            raise ConfigError(
-                file,
-                prefix + "project_arn",
-                f"not a Device Farm project ARN (arn:aws:devicefarm:us-west-2:<account>:project:<id>): {self.project_arn!r}",
-            )
-        if self.device_pool_arn is not None and ":devicepool:" not in self.device_pool_arn:
-            raise ConfigError(file, prefix + "device_pool_arn", f"not a device pool ARN: {self.device_pool_arn!r}")
-        if self.device_pool_arn and self.filters:
-            raise ConfigError(file, prefix + "filters", "give device_pool_arn or filters, not both")
-        # these are rendered into shell commands of the test spec: allow no shell metacharacters
-        if not re.fullmatch(r"[A-Za-z][\w]*(\.[A-Za-z][\w]*)+", self.package):
-            raise ConfigError(file, prefix + "package", f"not a Java package name: {self.package!r}")
-        if not re.fullmatch(r"\.?[A-Za-z][\w]*(\.[A-Za-z][\w]*)*", self.activity):
-            raise ConfigError(file, prefix + "activity", f"not an activity class name: {self.activity!r}")
-        if not re.fullmatch(r"/[\w./{}-]+", self.remote_dir):
-            raise ConfigError(
-                file, prefix + "remote_dir", f"must be an absolute device path of letters, digits, . _ - /: {self.remote_dir!r}"
-            )
-        if not 1 <= self.max_devices <= 100:
-            raise ConfigError(file, prefix + "max_devices", "must be between 1 and 100")
-        if self.poll_interval_s <= 0 or self.upload_timeout_s <= 0 or self.job_timeout_minutes < 1:
-            raise ConfigError(
-                file,
-                prefix + "poll_interval_s",
-                "poll_interval_s and upload_timeout_s must be positive, job_timeout_minutes at least 1",
-            )
-
-    @property
-    def device_dir(self) -> str:
-        return self.remote_dir.replace("{package}", self.package).rstrip("/")
-
-
-def render_test_spec(settings: AwsSettings, *, timeout_s: float, cooldown_s: float, description: str) -> str:
-    """The custom-environment test spec YAML (pure: settings in, text out)."""
-    if settings.test_spec_template:
-        path = Path(settings.test_spec_template)
-        if not path.is_file():
-            raise UserError(f"[aws_devicefarm] test_spec_template = {str(path)!r}: file not found.")
-        source = path.read_text()
-    else:
-        source = resources.files("flint_bench.farms").joinpath("templates/devicefarm-android.yml.j2").read_text()
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    return env.from_string(source).render(
-        description=re.sub(r"[^\w .:/-]", "_", description),
-        package=settings.package,
-        activity=settings.activity,
-        remote_dir=shlex.quote(settings.device_dir),
-        test_host=settings.test_host,
-        timeout_s=int(timeout_s),
-        poll_s=2,
-        cooldown_s=int(cooldown_s),
-    )
-
-
-def model_bundle(job: BenchJob) -> bytes:
-    """The test package: our spec, program and data under flint/, plus the layout an Appium Python package needs."""
-    spec = job.spec("model.pte", "data.npz", None)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("flint/spec.json", json.dumps(spec, indent=1))
-        z.write(job.training_artifact, "flint/model.pte")
-        z.write(job.data_file, "flint/data.npz")
-        z.writestr("requirements.txt", "")  # the test spec runs adb only: nothing to pip install
-        z.writestr("wheelhouse/", "")
-        z.writestr("tests/README.txt", "flint-bench runs the custom-environment test spec, not pytest; see flint/.\n")
-    return buf.getvalue()
-
-
-def device_from_api(d: dict, farm: str) -> Device:
-    memory = d.get("memory")
-    return Device(
-        id=d.get("name") or d["arn"].rsplit("/", 1)[-1],
-        farm=farm,
-        manufacturer=d.get("manufacturer"),
-        model=d.get("model") or d.get("modelId"),
-        soc=None,
-        os=(d.get("platform") or "").title() or None,
-        os_version=d.get("os"),
-        abi=(d.get("cpu") or {}).get("architecture"),
-        cores=None,
-        memory_mb=round(memory / 2**20, 1) if memory else None,
-        emulator=False,
-        handle={"arn": d["arn"], "model_id": d.get("modelId"), "form_factor": d.get("formFactor")},
-    )
-
-
-def result_from_artifacts(zip_bytes: bytes) -> dict | None:
-    """flint/result.json from a customer-artifacts zip (Device Farm nests $DEVICEFARM_LOG_DIR under host folders)."""
-    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as z:
-        names = [n for n in z.namelist() if n.endswith(RESULT_NAME)]
-        return json.loads(z.read(names[0])) if names else None
 
 
 class DeviceFarmError(Exception):
@@ -188,24 +44,24 @@ class DeviceFarmError(Exception):
 class AwsDeviceFarm(Farm):
     kind = "aws-devicefarm"
     settings_class = AwsSettings
+    settings: AwsSettings
 
     def __init__(self, name: str, settings: AwsSettings, config_path: Path | None = None):
         super().__init__(name, settings, config_path)
-        self._client = None
-        self._lock = threading.Lock()
+        self._client: Any = None  # boto3's devicefarm client (generated at run time, untyped)
         self._app_arn: str | None = None
-        self._runs: dict[tuple[str, str], Future] = {}
         self._devices: list[Device] | None = None
-        self._pending: dict[str, list[Device]] = {}
+        self._active_runs: set[str] = set()  # scheduled runs not yet finished: close() stops them
+        self._runs_lock = threading.Lock()
 
     @property
-    def client(self):
+    def client(self) -> Any:
         if self._client is None:
             self._client = boto3.client("devicefarm", region_name=self.settings.region)
         return self._client
 
     @client.setter
-    def client(self, value) -> None:
+    def client(self, value: Any) -> None:
         self._client = value
 
     # ---- devices -------------------------------------------------------------------------------
@@ -265,32 +121,32 @@ class AwsDeviceFarm(Farm):
         return checks
 
     # ---- run -----------------------------------------------------------------------------------
-    def plan(self, pending: dict[str, list[Device]]) -> None:
-        self._pending = pending
-
-    def run(self, device: Device, job: BenchJob) -> dict:
-        key = (job.run_id, job.model.name)
-        with self._lock:
-            future = self._runs.get(key)
-            owner = future is None
-            if owner:
-                future = self._runs[key] = Future()
-        if owner:
-            try:
-                future.set_result(self._run_model(job))
-            except Exception as e:  # every device of this model gets the same failure
-                future.set_exception(e)
+    def run_many(self, job: BenchJob, devices: Sequence[Device]) -> Iterator[Record]:
+        """One Device Farm run of the model on `devices`; then each device's record from its job."""
         try:
-            outcome: dict[str, Any] = future.result()
+            outcome = self._run_model(job, devices)
         except (DeviceFarmError, ClientError, BotoCoreError, requests.RequestException, UserError) as e:
-            return fail(job.blank_record(device), "device-farm", f"{e}")
-        return self._record_for(device, job, outcome)
+            # every device of this model gets the same failure
+            for device in devices:
+                yield fail(job.blank_record(device), FailureKind.DEVICE_FARM, f"{e}")
+            return
+        except Exception as e:  # a harness bug: recorded per device, never a lost run
+            for device in devices:
+                yield failure_record(job, device, e)
+            return
+        for device in devices:
+            yield self._record_for(device, job, outcome)
 
-    def _record_for(self, device: Device, job: BenchJob, outcome: dict) -> dict:
+    def run(self, device: Device, job: BenchJob) -> Record:
+        return next(self.run_many(job, [device]))
+
+    def _record_for(self, device: Device, job: BenchJob, outcome: dict[str, Any]) -> Record:
         record = job.blank_record(device)
         found = outcome["jobs"].get(device.handle["arn"])
         if found is None:
-            return fail(record, "device-farm", f"run {outcome['run_arn']} has no job on {device.id} ({device.handle['arn']})")
+            return fail(
+                record, FailureKind.DEVICE_FARM, f"run {outcome['run_arn']} has no job on {device.id} ({device.handle['arn']})"
+            )
         record["extra"] = {
             "aws": {
                 "run_arn": outcome["run_arn"],
@@ -303,14 +159,14 @@ class AwsDeviceFarm(Farm):
         if result is None:
             return fail(
                 record,
-                "device-farm",
+                FailureKind.DEVICE_FARM,
                 f"job on {device.id} ended {found.get('result')} without {RESULT_NAME}: {found.get('message') or 'no message'}"
                 f"{' (' + found['artifact_error'] + ')' if found.get('artifact_error') else ''}",
             )
         try:
             merge_device_result(record, result)
         except ContractError as e:
-            return fail(record, "invalid-result", f"the app's result on {device.id} is not valid: {e}")
+            return fail(record, FailureKind.INVALID_RESULT, f"the app's result on {device.id} is not valid: {e}")
         return record
 
     def _upload(self, name: str, kind: str, data: bytes) -> str:
@@ -347,9 +203,9 @@ class AwsDeviceFarm(Farm):
             self._app_arn = self._upload(path.name, "app", path.read_bytes())
         return self._app_arn
 
-    def _run_model(self, job: BenchJob) -> dict:
+    def _run_model(self, job: BenchJob, devices: Sequence[Device]) -> dict[str, Any]:
+        """Upload, schedule one run on `devices` (with --resume: only those still to run), wait for it."""
         s = self.settings
-        devices = self._pending.get(job.model.name) or self.devices()  # with --resume: only the devices still to run
         app_arn = self._app()
         tag = f"flint-bench {job.run_id} {job.model.name}"
         bundle_arn = self._upload(f"flint-{job.model.name}-bundle.zip", "bundle", model_bundle(job))
@@ -375,6 +231,22 @@ class AwsDeviceFarm(Farm):
             **where,
         )["run"]
         log.info("scheduled %s for %s on %d device(s)", run["arn"], job.model.name, len(devices))
+        with self._runs_lock:
+            self._active_runs.add(run["arn"])
+        try:
+            outcome = self._wait_for_run(run, job)
+        except Exception:  # the run ended or was stopped; an interrupt leaves it for close() to stop
+            self._forget(run["arn"])
+            raise
+        self._forget(run["arn"])
+        return outcome
+
+    def _forget(self, run_arn: str) -> None:
+        with self._runs_lock:
+            self._active_runs.discard(run_arn)
+
+    def _wait_for_run(self, run: dict[str, Any], job: BenchJob) -> dict[str, Any]:
+        s = self.settings
         # the whole run may take a job timeout per device batch; give up (and stop it) past that
         deadline = time.monotonic() + max(job.settings.timeout_s, s.job_timeout_minutes * 60) * 2 + 600
         while run["status"] != "COMPLETED":
@@ -397,7 +269,7 @@ class AwsDeviceFarm(Farm):
                 jobs[j["device"]["arn"]] = found
         return {"run_arn": run["arn"], "result": run.get("result"), "jobs": jobs}
 
-    def _job_result(self, job_arn: str) -> dict | None:
+    def _job_result(self, job_arn: str) -> dict[str, Any] | None:
         """Walk suites -> tests -> artifacts of one job; the result.json inside its customer artifacts."""
         pages = self.client.get_paginator
         for suite_page in pages("list_suites").paginate(arn=job_arn):
@@ -413,3 +285,13 @@ class AwsDeviceFarm(Farm):
                                     if found is not None:
                                         return found
         return None
+
+    def close(self) -> None:
+        """Stop Device Farm runs still going (an interrupted benchmark), so they stop costing device minutes."""
+        with self._runs_lock:
+            runs = list(self._active_runs)
+        for arn in runs:
+            try:
+                self.client.stop_run(arn=arn)
+            except (ClientError, BotoCoreError) as e:
+                log.warning("could not stop %s: %s", arn, e)

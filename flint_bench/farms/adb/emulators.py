@@ -11,12 +11,13 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from ..core.errors import UserError
-from .adb import AdbSettings
+from ...core.errors import UserError
+from .settings import AdbSettings
 
 INSTALL_HINT = (
     "Install the Android SDK command-line tools (https://developer.android.com/studio#command-tools), then "
@@ -33,8 +34,8 @@ class Sdk:
     avdmanager: Path | None
 
     @classmethod
-    def find(cls, env: dict[str, str] | None = None) -> Sdk:
-        env = os.environ if env is None else env
+    def find(cls, environ: Mapping[str, str] | None = None) -> Sdk:
+        env = os.environ if environ is None else environ
         candidates = [(name, env.get(name)) for name in ("ANDROID_HOME", "ANDROID_SDK_ROOT")]
         for name, value in candidates:
             if not value:
@@ -132,10 +133,10 @@ def _port_busy(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _client(settings: AdbSettings):
+def _client(settings: AdbSettings) -> Any:  # adbutils.AdbClient (untyped)
     from adbutils import AdbClient
 
-    return AdbClient(settings.server_host, settings.server_port or int(os.environ.get("ANDROID_ADB_SERVER_PORT") or 5037))
+    return AdbClient(settings.server_host, settings.port)
 
 
 def _running_emulators(settings: AdbSettings) -> list[str]:
@@ -145,7 +146,7 @@ def _running_emulators(settings: AdbSettings) -> list[str]:
         return [i.serial for i in _client(settings).list() if i.serial.startswith("emulator-")]
     except AdbError as e:
         raise UserError(
-            f"Cannot reach the adb server at {settings.server_host}:{settings.server_port or 5037} ({e}); start it with `adb start-server`."
+            f"Cannot reach the adb server at {settings.server_host}:{settings.port} ({e}); start it with `adb start-server`."
         ) from None
 
 
@@ -178,7 +179,7 @@ def stop(settings: AdbSettings, serials: list[str] | None = None) -> list[str]:
     bad = [s for s in targets if not s.startswith("emulator-")]
     if bad:
         raise UserError(f"{bad} are not emulators (serials look like emulator-5554); unplug phones instead.")
-    port = str(settings.server_port or int(os.environ.get("ANDROID_ADB_SERVER_PORT") or 5037))
+    port = str(settings.port)
     stopped = []
     for serial in targets:
         out = subprocess.run(

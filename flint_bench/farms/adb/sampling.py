@@ -1,0 +1,71 @@
+"""Host-side sampling of the benchmark app over adb: CPU % from /proc/<pid>/stat, PSS from dumpsys."""
+
+from __future__ import annotations
+
+import shlex
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from .connection import ShellResult
+from .parsers import parse_proc_stat_ticks, parse_pss_kb
+
+CLK_TCK = 100  # USER_HZ on every Android kernel (and Linux): /proc/<pid>/stat times are in 1/100 s
+
+
+class AppSampler:
+    """Samples the app process (found with pidof) on a thread while the benchmark runs."""
+
+    def __init__(self, shell: Callable[[str], ShellResult], package: str, hz: float, pss_interval_s: float):
+        self.shell, self.package, self.interval, self.pss_interval = shell, package, 1.0 / hz, pss_interval_s
+        self.pid: int | None = None
+        self.seen = False
+        self.gone = False  # the process was seen and has exited
+        self.cpu: list[float] = []
+        self.pss_mb: list[float] = []
+        self.error: Exception | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        from adbutils import AdbError
+
+        try:
+            self._sample_until_stopped()
+        except AdbError as e:
+            self.error = e
+
+    def _sample_until_stopped(self) -> None:
+        last: tuple[int, float] | None = None
+        next_pss = 0.0
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            if self.pid is None:
+                out = self.shell(f"pidof {shlex.quote(self.package)}").stdout.split()
+                if out and out[0].isdigit():
+                    self.pid, self.seen = int(out[0]), True
+            else:
+                want_pss = t0 >= next_pss
+                res = self.shell(f"cat /proc/{self.pid}/stat" + (f" && dumpsys meminfo {self.pid}" if want_pss else ""))
+                ticks = parse_proc_stat_ticks(res.stdout.split("\n", 1)[0]) if res.returncode == 0 else None
+                now = time.monotonic()
+                if ticks is None:
+                    self.gone, self.pid = True, None
+                    return
+                if last is not None and now > last[1]:
+                    self.cpu.append(100.0 * (ticks - last[0]) / CLK_TCK / (now - last[1]))
+                last = (ticks, now)
+                if want_pss and (kb := parse_pss_kb(res.stdout)) is not None:
+                    self.pss_mb.append(kb / 1024)
+                    next_pss = t0 + self.pss_interval
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - t0)))

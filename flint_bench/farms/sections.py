@@ -1,0 +1,62 @@
+"""Builders of the record sections a host measures (CPU, memory, conditions), shared by every farm
+that samples a benchmark itself (local, adb, appium), so each figure is computed one way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..core.records import ConditionsSection, CpuSection, MemorySection
+
+
+def cpu_section(samples: Sequence[float], method: str, mean: float | None) -> CpuSection:
+    """CPU % of the app process (100 = one core): `mean` as the farm measured it, max over `samples`."""
+    return {"mean_percent": mean, "max_percent": max(samples, default=mean), "samples": len(samples), "method": method}
+
+
+def sampled_cpu_section(samples: Sequence[float], method: str) -> CpuSection:
+    """CPU % where the mean is the mean of the periodic samples (at least one)."""
+    return cpu_section(samples, method, sum(samples) / len(samples))
+
+
+def memory_section(peak_mb: float, method: str) -> MemorySection:
+    """The peak the host sampled; the baseline comes later, from a reading that is comparable."""
+    return {"peak_mb": peak_mb, "baseline_mb": None, "peak_delta_mb": None, "method": method}
+
+
+def set_baseline(memory: MemorySection, baseline_mb: float | None) -> None:
+    """Peak minus the reading just before the model was loaded, when both are known."""
+    if baseline_mb is not None and memory["peak_mb"] is not None:
+        memory["baseline_mb"] = baseline_mb
+        memory["peak_delta_mb"] = max(0.0, memory["peak_mb"] - baseline_mb)
+
+
+def combine_memory(memory: MemorySection, app: Mapping[str, Any]) -> None:
+    """Fold in the app's own memory figures when it measured PSS (the Android app's Debug.getPss):
+    its peak where higher than ours, and its baseline, comparable with our PSS samples. An RSS
+    baseline (the reference worker) is not comparable and is left out."""
+    if not str(app.get("method", "")).startswith("pss"):
+        return
+    app_peak = app.get("peak_mb")
+    if app_peak is not None and (memory["peak_mb"] is None or app_peak > memory["peak_mb"]):
+        memory["peak_mb"] = app_peak
+        memory["method"] += "; the app's own PSS peak where higher"
+    set_baseline(memory, app.get("baseline_mb"))
+
+
+def conditions_section(
+    *,
+    battery_percent: float | None,
+    charging: bool | None,
+    cooldown_seconds: float | None = None,
+    thermal_state: str | None = None,
+    temperature_c: float | None = None,
+) -> ConditionsSection:
+    """The device's state just before the benchmark."""
+    return {
+        "battery_percent": battery_percent,
+        "charging": charging,
+        "thermal_state": thermal_state,
+        "cooldown_seconds": cooldown_seconds,
+        "temperature_c": temperature_c,
+    }
