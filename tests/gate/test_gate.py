@@ -203,6 +203,8 @@ def test_bad_input_exits_2(real_records, tmp_path, cli):
     good = write_folder(tmp_path / "good", real_records[:1])
     code, _, err = cli("gate", "--head", tmp_path / "missing", "--base", good)
     assert code == 2 and "not found" in err
+    code, out, _ = cli("gate", "--head", tmp_path / "missing", "--format", "json")
+    assert code == 2 and "not found" in json.loads(out)["error"]["message"]
     other = json.loads(json.dumps(real_records[0]))
     other["schema_version"] = "999"
     (tmp_path / "other").mkdir()

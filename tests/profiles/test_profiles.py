@@ -1,5 +1,7 @@
 """Device profiles from result records, inverse-CDF sampling, budgets and the compat verdicts."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -132,3 +134,9 @@ def test_cli_profiles_and_compat(make_record, tmp_path, write, flint, flint_json
     assert row["compatible"] == 2 and row["excluded"][0]["device_model"] == "Galaxy A10" and row["excluded"][0]["reasons"]
     proc = flint("compat", "--profiles", tmp_path / "missing.parquet", "--budgets", write("c.toml", BUDGETS), expect=2)
     assert "missing.parquet: profiles file not found" in proc.stderr
+    # with --format json the error is the one JSON document on stdout, with the same exit code
+    proc = flint(
+        "compat", "--profiles", tmp_path / "missing.parquet", "--budgets", write("d.toml", BUDGETS), "--format", "json", expect=2
+    )
+    error = json.loads(proc.stdout)["error"]
+    assert error["exit_code"] == 2 and "profiles file not found" in error["message"]
