@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from flint_bench.simulator import simulation
+from flint_bench.simulator.backends import create_backend
 from flint_bench.simulator.config import parse
 from flint_bench.simulator.training import Executor, get_flat
 
@@ -91,7 +92,7 @@ def naive_loop(model, tensors, offsets, clients, lr: float, batch: int) -> float
             model.loss(net(*data[:nf]), *data[nf:]).backward()
             opt.step()
         with torch.no_grad():
-            for acc, p, g in zip(avg, net.parameters(), global_net.parameters()):
+            for acc, p, g in zip(avg, net.parameters(), global_net.parameters(), strict=True):
                 acc += (p - g) / len(clients)
     return len(clients) / (time.perf_counter() - t)
 
@@ -131,11 +132,12 @@ def main() -> None:
     )
     # warm-up: the first vmap call imports torch._dynamo (about 1.5 s, once per process)
     executor_rate(model, px.tensors, px.offsets, np.argsort(px.sizes)[-4:], 64, model.lr, model.batch_size)
-    backend = simulation.LocalBackend(setup)
+    backend = create_backend("local", simulation.training_data(setup))
     st = simulation.new_trial(setup, 0)
     cfg.sim.max_aggregations = 20 if QUICK else 60
     t = time.perf_counter()
-    simulation.run_trial(setup, st, backend)
+    with backend:
+        simulation.run_trial(setup, st, backend)
     wall = time.perf_counter() - t
     trained = st.sched.c.succeeded
     e2e = trained / wall

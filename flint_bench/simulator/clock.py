@@ -13,6 +13,7 @@ import bisect
 import heapq
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class Counters:
     compute_s_by_class: list[float] = field(default_factory=list)
     uploads_per_hour: list[int] = field(default_factory=list)  # histogram over virtual hours, for the forecast
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, float]:
         return {
             "rounds": self.rounds,
             "aggregations": self.aggregations,
@@ -69,7 +70,7 @@ class _Base:
         self.stream, self.now = stream, 0.0
         self.busy = np.zeros(n_devices, dtype=bool)
         self.c = Counters(compute_s_by_class=[0.0] * n_classes)
-        self._chunk = None
+        self._chunk: tuple[list[Any], ...] | None = None  # the current SessionChunk as Python lists
         self._i = 0
         self.exhausted = False
         self._refill()
@@ -86,17 +87,17 @@ class _Base:
         self._i = 0
         return True
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # checkpoints: the current chunk as compact arrays, not 5 x 65k Python objects
         state = self.__dict__.copy()
         if self._chunk is not None:
             state["_chunk"] = tuple(np.asarray(a) for a in self._chunk)
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state["_chunk"] is not None:
+            state["_chunk"] = tuple(a.tolist() for a in state["_chunk"])
         self.__dict__.update(state)
-        if self._chunk is not None:
-            self._chunk = tuple(a.tolist() for a in self._chunk)
 
     def _peek_start(self) -> float:
         """Start time of the next unconsumed session (inf when the trace is exhausted)."""
@@ -111,12 +112,19 @@ class FedBuffScheduler(_Base):
     """Asynchronous: keep `concurrency` tasks in flight; every `buffer` fresh-enough uploads make one aggregation."""
 
     def __init__(
-        self, stream, n_devices, n_classes, concurrency: int, buffer: int, max_staleness: int, task_timeout_s: float | None = None
+        self,
+        stream: SessionStream,
+        n_devices: int,
+        n_classes: int,
+        concurrency: int,
+        buffer: int,
+        max_staleness: int,
+        task_timeout_s: float | None = None,
     ):
         super().__init__(stream, n_devices, n_classes)
         self.concurrency, self.buffer, self.max_staleness = concurrency, buffer, max_staleness
         self.timeout = math.inf if task_timeout_s is None else task_timeout_s
-        self.heap: list[tuple] = []
+        self.heap: list[tuple[float, int, int, int, float, int, int]] = []
         self.seq = 0
         self.version = 0
         self.buf_clients: list[int] = []
@@ -196,20 +204,22 @@ class FedBuffScheduler(_Base):
 class FedAvgScheduler(_Base):
     """Synchronous rounds: select ceil(cohort·overcommit) devices, aggregate the first `cohort` completions."""
 
-    def __init__(self, stream, n_devices, n_classes, cohort: int, overcommit: float, deadline_s: float | None):
+    def __init__(
+        self, stream: SessionStream, n_devices: int, n_classes: int, cohort: int, overcommit: float, deadline_s: float | None
+    ):
         super().__init__(stream, n_devices, n_classes)
         self.cohort, self.n_select, self.deadline = cohort, math.ceil(cohort * overcommit - 1e-9), deadline_s
         self.version = 0
 
-    def _select(self, t0: float, until: float):
+    def _select(self, t0: float, until: float) -> list[tuple[float, float, int, int, float]]:
         """Sessions for this round, in check-in order: (start time, session end, device, class, duration).
 
         Stops early, without consuming the check-in, once the round would already be closed when the
         next device checks in (`cohort` successes finished, the deadline, or `until`): that device
         is left for the next round.
         """
-        chosen: list[tuple] = []
-        seen = set()
+        chosen: list[tuple[float, float, int, int, float]] = []
+        seen: set[int] = set()
         ok_finish: list[float] = []  # sorted finish times of the successes so far
         stop = min(until, t0 + self.deadline) if self.deadline is not None else until
         while len(chosen) < self.n_select:
@@ -260,7 +270,7 @@ class FedAvgScheduler(_Base):
                 c.interrupted += int((~ok & (end <= until) & began).sum())
                 spent = np.clip(np.minimum(event, until) - at, 0, None)
                 c.compute_s += float(spent.sum())
-                for k, x in zip(cls.tolist(), spent.tolist()):
+                for k, x in zip(cls.tolist(), spent.tolist(), strict=True):
                     c.compute_s_by_class[k] += x
                 self.now = until
                 return None
@@ -279,7 +289,7 @@ class FedAvgScheduler(_Base):
             c.interrupted += int(interrupted.sum())
             c.stale += int((~aggregated & ~interrupted & began).sum())  # stragglers, cancelled at the close
             c.compute_s += float(spent.sum())
-            for k, s in zip(cls.tolist(), spent.tolist()):
+            for k, s in zip(cls.tolist(), spent.tolist(), strict=True):
                 c.compute_s_by_class[k] += s
             for t in finish[aggregated].tolist():
                 c.upload_at(t)
@@ -292,3 +302,6 @@ class FedAvgScheduler(_Base):
             self.version += 1
             c.aggregations += 1
             return agg
+
+
+Scheduler = FedAvgScheduler | FedBuffScheduler

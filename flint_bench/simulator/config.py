@@ -5,7 +5,7 @@
 [fedavg]        cohort, overcommit, round_deadline_s
 [fedbuff]       concurrency, buffer, max_staleness
 [proxy]         clients, quantity statistics, Dirichlet label skew
-[population]    device classes (or a profiles Parquet), bandwidth, availability
+[population]    compute classes (share + time distribution) or a profiles Parquet, bandwidth, availability
 [sweep]         dotted key -> list of values (only for `simulate --sweep`)
 ```
 """
@@ -14,11 +14,22 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from ..core.config import from_dict, read_toml
+from ..core.config import (
+    Annotated,
+    Ge,
+    Gt,
+    Le,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    from_dict,
+)
 from ..core.errors import ConfigError
 
 
@@ -27,26 +38,18 @@ class TimeDist:
     """A per-example training-time distribution in seconds (lognormal by median and sigma, or constant)."""
 
     dist: Literal["lognormal", "constant"] = "lognormal"
-    median: float = 0.001
-    sigma: float = 0.5
-
-    def validate(self, file: str, prefix: str) -> None:
-        if self.median <= 0:
-            raise ConfigError(file, prefix + "median", "must be > 0 seconds")
-        if self.sigma < 0:
-            raise ConfigError(file, prefix + "sigma", "must be >= 0")
+    median: PositiveFloat = 0.001
+    sigma: NonNegativeFloat = 0.5
 
 
 @dataclass
-class DeviceClass:
-    name: str
-    share: float = 1.0
-    per_example_s: TimeDist = field(default_factory=TimeDist)
-    memory_mb: float | None = None
+class ComputeClass:
+    """A share of the population with one training-time distribution (`[[population.classes]]`)."""
 
-    def validate(self, file: str, prefix: str) -> None:
-        if self.share <= 0:
-            raise ConfigError(file, prefix + "share", "must be > 0 (a relative weight of this class in the device mix)")
+    name: str
+    share: PositiveFloat = 1.0  # a relative weight of this class in the device mix
+    per_example_s: TimeDist = field(default_factory=TimeDist)
+    memory_mb: float | None = None  # echoed in summary.json's config; the simulator does not model memory
 
 
 @dataclass
@@ -54,24 +57,17 @@ class Availability:
     """Sessions when a device may train. A trace file (device_id,start,end seconds), else synthetic diurnal."""
 
     trace: str | None = None
-    checkins_per_device_per_day: float = 1.0
-    mean_session_minutes: float = 30.0
-    trough_fraction: float = 0.15  # the paper's Figure 2: daily troughs at ~15% of the weekly peak
+    checkins_per_device_per_day: PositiveFloat = 1.0
+    mean_session_minutes: PositiveFloat = 30.0
+    # the paper's Figure 2: daily troughs at ~15% of the weekly peak
+    trough_fraction: Annotated[float, Gt(0), Le(1)] = 0.15
     peak_hour: float = 20.0
     always: bool = False  # every device available all the time (for controlled experiments)
-
-    def validate(self, file: str, prefix: str) -> None:
-        if not 0 < self.trough_fraction <= 1:
-            raise ConfigError(file, prefix + "trough_fraction", "must be in (0, 1]")
-        if self.checkins_per_device_per_day <= 0:
-            raise ConfigError(file, prefix + "checkins_per_device_per_day", "must be > 0")
-        if self.mean_session_minutes <= 0:
-            raise ConfigError(file, prefix + "mean_session_minutes", "must be > 0")
 
 
 @dataclass
 class Population:
-    classes: list[DeviceClass] = field(default_factory=lambda: [DeviceClass(name="default")])
+    classes: list[ComputeClass] = field(default_factory=lambda: [ComputeClass(name="default")])
     profiles: str | None = None  # Parquet from `flint-bench profiles build`; overrides `classes`
     bandwidth: str = "builtin"  # "builtin" (flint_bench/data/bandwidth.toml), a number in Mbit/s, or a CSV of samples
     availability: Availability = field(default_factory=Availability)
@@ -83,12 +79,12 @@ class Population:
 
 @dataclass
 class Proxy:
-    clients: int = 1000
+    clients: PositiveInt = 1000
     mean_records: float = 1.53
-    std_records: float = 1.47
+    std_records: NonNegativeFloat = 1.47
     max_records: int = 406
     min_records: int = 1
-    label_alpha: float | None = None  # Dirichlet label skew (binary tasks); None = IID labels
+    label_alpha: PositiveFloat | None = None  # Dirichlet label skew (binary tasks; smaller = more skew); None = IID labels
     holdout: int = 2000
     version: int = 0  # proxy version: a different seed gives another partition of the same population
     # A real dataset partitioned by its id field instead of synthetic skew: an .npz with input_0..input_k
@@ -98,41 +94,25 @@ class Proxy:
     id_field: str = "client_id"
 
     def validate(self, file: str, prefix: str) -> None:
-        if self.clients < 1:
-            raise ConfigError(file, prefix + "clients", "must be >= 1")
         if self.mean_records < self.min_records or self.max_records < self.mean_records:
             raise ConfigError(file, prefix + "mean_records", "must lie between min_records and max_records")
-        if self.std_records < 0:
-            raise ConfigError(file, prefix + "std_records", "must be >= 0")
-        if self.label_alpha is not None and self.label_alpha <= 0:
-            raise ConfigError(file, prefix + "label_alpha", "must be > 0 (smaller = more label skew)")
 
 
 @dataclass
 class FedAvg:
-    cohort: int = 20
-    overcommit: float = 1.3
+    cohort: PositiveInt = 20
+    overcommit: Annotated[float, Ge(1)] = 1.3  # 1.3 selects 30% more clients than the cohort
     round_deadline_s: float | None = None
-
-    def validate(self, file: str, prefix: str) -> None:
-        if self.cohort < 1:
-            raise ConfigError(file, prefix + "cohort", "must be >= 1")
-        if self.overcommit < 1:
-            raise ConfigError(file, prefix + "overcommit", "must be >= 1 (1.3 selects 30% more clients than the cohort)")
 
 
 @dataclass
 class FedBuff:
     concurrency: int = 50
-    buffer: int = 10
-    max_staleness: int = 10
-    task_timeout_s: float | None = None  # abort tasks running longer (frees their slot); None = never
+    buffer: PositiveInt = 10
+    max_staleness: NonNegativeInt = 10
+    task_timeout_s: PositiveFloat | None = None  # abort tasks running longer (frees their slot); None = never
 
     def validate(self, file: str, prefix: str) -> None:
-        if self.task_timeout_s is not None and self.task_timeout_s <= 0:
-            raise ConfigError(file, prefix + "task_timeout_s", "must be > 0 seconds (or leave it out: no timeout)")
-        if self.buffer < 1:
-            raise ConfigError(file, prefix + "buffer", "must be >= 1")
         if self.buffer > self.concurrency:
             raise ConfigError(
                 file,
@@ -140,21 +120,19 @@ class FedBuff:
                 f"buffer size {self.buffer} is larger than concurrency {self.concurrency}; "
                 "the buffer could never fill. Lower fedbuff.buffer or raise fedbuff.concurrency",
             )
-        if self.max_staleness < 0:
-            raise ConfigError(file, prefix + "max_staleness", "must be >= 0")
 
 
 @dataclass
 class Sim:
     model: str
     mode: Literal["fedavg", "fedbuff"] = "fedavg"
-    trials: int = 1
+    trials: PositiveInt = 1
     seed: int = 0
     target_metric: float | None = None
     time_budget_hours: float | None = None
-    max_aggregations: int = 100
-    eval_every: int = 5
-    local_epochs: int = 1
+    max_aggregations: PositiveInt = 100
+    eval_every: PositiveInt = 5
+    local_epochs: PositiveInt = 1
     client_lr: float | None = None  # default: the model's lr
     client_batch_size: int | None = None  # default: the model's batch size; 0 = full batch
     server_lr: float = 1.0
@@ -163,18 +141,11 @@ class Sim:
     lr_step_gamma: float = 0.5
     centralized_epochs: int = 1  # the centralized baseline on the pooled proxy data; 0 skips it
     train: bool = True  # False: system metrics only (no model training)
-    train_chunk: int = 64  # clients trained together through torch.func.vmap; 0 = one model in place, one client at a time
-    executors: int = 2
-    checkpoint_every: int = 1  # aggregations between checkpoints (with --out): 1 = a restart loses at most one round
-
-    def validate(self, file: str, prefix: str) -> None:
-        for key in ("trials", "max_aggregations", "eval_every", "local_epochs", "executors"):
-            if getattr(self, key) < 1:
-                raise ConfigError(file, prefix + key, "must be >= 1")
-        if self.checkpoint_every < 1:
-            raise ConfigError(file, prefix + "checkpoint_every", "must be >= 1")
-        if self.train_chunk < 0:
-            raise ConfigError(file, prefix + "train_chunk", "must be >= 0")
+    # clients trained together through torch.func.vmap; 0 = one model in place, one client at a time
+    train_chunk: NonNegativeInt = 64
+    executors: PositiveInt = 2
+    # aggregations between checkpoints (with --out): 1 = a restart loses at most one round
+    checkpoint_every: PositiveInt = 1
 
 
 @dataclass
@@ -188,8 +159,6 @@ class SimConfig:
     file: str = field(default="<dict>", compare=False)
 
     def validate(self, file: str, prefix: str) -> None:
-        import math
-
         if (
             self.proxy.dataset is None
             and self.sim.mode == "fedavg"
@@ -219,10 +188,6 @@ def parse(data: dict[str, Any], file: str | Path = "<dict>") -> SimConfig:
     return cfg
 
 
-def load_sim_config(path: str | Path) -> SimConfig:
-    return parse(read_toml(path), path)
-
-
 def with_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of a raw config table with dotted keys ('fedbuff.buffer') set."""
     data = copy.deepcopy(data)
@@ -246,4 +211,4 @@ def sweep_grid(data: dict[str, Any], file: str | Path) -> list[dict[str, Any]]:
         if key.split(".")[0] not in SECTIONS - {"sweep"}:
             raise ConfigError(str(file), f"sweep.{key}", f"must be a dotted key inside one of {sorted(SECTIONS - {'sweep'})}")
     keys = list(grid)
-    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(grid[k] for k in keys))]

@@ -1,4 +1,4 @@
-"""The device population: device classes (per-example time distributions), bandwidth, availability sessions.
+"""The device population: compute classes (per-example time distributions), bandwidth, availability sessions.
 
 A *session* is a (device, start, end) window in which the device is eligible and checked in; each
 session can carry one client task. Sessions come as a stream sorted by start, in numpy chunks, with
@@ -9,27 +9,47 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ..core.errors import ConfigError
 from .config import Availability, Population
-from .strategies import mbit_to_bytes_per_s, task_duration
 
 DAY, WEEK = 86400.0, 7 * 86400.0
 CHUNK = 1 << 16
 
 Sampler = Callable[[np.random.Generator, int], np.ndarray]
+# (session start, session end, device code) arrays sorted by start, and each device's model name if the trace has one
+Trace = tuple[np.ndarray, np.ndarray, np.ndarray, list[str] | None]
+# one chunk of sessions: start, end, device, class, task duration (s)
+SessionChunk = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Number = TypeVar("Number", float, np.ndarray)
+
+
+def task_duration(
+    t_per_example_s: Number, epochs: int, records: Number, update_bytes: float, bandwidth_bytes_per_s: Number
+) -> Number:
+    """The paper's taskDuration(k) = t·E·|Dk| + 2·M/N: local training plus model download and update upload.
+
+    t: seconds per example; E: local epochs; |Dk|: the client's records; M: update bytes; N: bytes/s.
+    Scalars or numpy arrays (broadcast).
+    """
+    return t_per_example_s * epochs * records + 2.0 * update_bytes / bandwidth_bytes_per_s
+
+
+def mbit_to_bytes_per_s(mbit_per_s: float | np.ndarray) -> np.ndarray:
+    return np.asarray(mbit_per_s) * 1e6 / 8.0  # megabits to bytes
 
 
 class QuantileSampler:
     """Inverse-CDF sampling from 101 quantiles q0..q100 (linear between them). Picklable (checkpoints)."""
 
-    def __init__(self, quantiles):
+    def __init__(self, quantiles: Sequence[float] | np.ndarray):
         self.q = np.asarray(quantiles, dtype=float)
         self.grid = np.linspace(0.0, 1.0, len(self.q))
 
@@ -54,7 +74,7 @@ class ConstantSampler:
 
 
 class EmpiricalSampler:
-    def __init__(self, values):
+    def __init__(self, values: Sequence[float] | np.ndarray):
         self.values = np.asarray(values, dtype=float)
 
     def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -62,30 +82,31 @@ class EmpiricalSampler:
 
 
 @dataclass
-class DeviceClasses:
+class ComputeClasses:
+    """The population's classes: names, shares of devices, and per-example training-time samplers."""
+
     names: list[str]
     shares: np.ndarray
-    samplers: list[Sampler]
-    memory_mb: list[float | None]
+    samplers: Sequence[Sampler]
     update_bytes: float | None = None  # from the profiles, when given
     device_models: list[str] | None = None  # per class, from the profiles: matches a trace's device_model column
 
 
-def classes_from_config(pop: Population, model_name: str, file: str) -> DeviceClasses:
+def classes_from_config(pop: Population, model_name: str, file: str) -> ComputeClasses:
     if pop.profiles:
         return classes_from_profiles(Path(pop.profiles), model_name, file)
-    samplers = [
+    samplers: list[Sampler] = [
         LognormalSampler(c.per_example_s.median, c.per_example_s.sigma)
         if c.per_example_s.dist == "lognormal"
         else ConstantSampler(c.per_example_s.median)
         for c in pop.classes
     ]
     shares = np.array([c.share for c in pop.classes], dtype=float)
-    return DeviceClasses([c.name for c in pop.classes], shares / shares.sum(), samplers, [c.memory_mb for c in pop.classes])
+    return ComputeClasses([c.name for c in pop.classes], shares / shares.sum(), samplers)
 
 
-def classes_from_profiles(path: Path, model_name: str, file: str) -> DeviceClasses:
-    """One device class per (device_model, os) row of the profiles Parquet for this model."""
+def classes_from_profiles(path: Path, model_name: str, file: str) -> ComputeClasses:
+    """One compute class per (device_model, os) row of the profiles Parquet for this model."""
     import pandas as pd
 
     if not path.is_file():
@@ -108,13 +129,11 @@ def classes_from_profiles(path: Path, model_name: str, file: str) -> DeviceClass
         )
     shares = rows["share"].to_numpy(float) if "share" in rows else np.ones(len(rows))
     names = [f"{r.device_model}/{getattr(r, 'os', '')}".rstrip("/") for r in rows.itertuples()]
-    mem = rows["peak_memory_mb"].tolist() if "peak_memory_mb" in rows else [None] * len(rows)
     upd = float(rows["update_bytes"].iloc[0]) if "update_bytes" in rows else None
-    return DeviceClasses(
+    return ComputeClasses(
         names,
         shares / shares.sum(),
         [QuantileSampler(q) for q in rows["per_example_s_quantiles"]],
-        mem,
         upd,
         rows["device_model"].astype(str).tolist(),
     )
@@ -146,14 +165,14 @@ def bandwidth_sampler(spec: str, file: str) -> Sampler:
     return EmpiricalSampler(samples["mbit_per_s"].to_numpy(float))
 
 
-def diurnal_factor(t, trough: float, peak_hour: float):
+def diurnal_factor(t: float | np.ndarray, trough: float, peak_hour: float) -> np.ndarray:
     """Relative check-in rate at virtual time t (s): 1 at the weekly peak, `trough` at the daily troughs."""
     daily = 0.5 + 0.5 * np.cos(2 * np.pi * (np.asarray(t) / 3600.0 - peak_hour) / 24.0)
     weekly = 0.85 + 0.15 * (0.5 + 0.5 * np.cos(2 * np.pi * np.asarray(t) / WEEK))
     return trough + (1 - trough) * daily * weekly
 
 
-def load_trace(path: Path, file: str):
+def load_trace(path: Path, file: str) -> Trace:
     import pandas as pd
 
     if not path.is_file():
@@ -183,13 +202,13 @@ class SessionStream:
         avail: Availability,
         n_devices: int,
         device_class: np.ndarray,
-        t_samplers: list[Sampler],
+        t_samplers: Sequence[Sampler],
         bw_sampler: Sampler,
         sizes: np.ndarray,
         epochs: int,
         update_bytes: float,
         rng: np.random.Generator,
-        trace: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        trace: Trace | None = None,
     ):
         self.avail, self.n, self.device_class, self.t_samplers = avail, n_devices, device_class, t_samplers
         self.bw, self.sizes, self.epochs, self.update_bytes, self.rng = bw_sampler, sizes, epochs, update_bytes, rng
@@ -198,18 +217,18 @@ class SessionStream:
         # thinning: candidates at the peak rate, kept with probability factor(t); mean rate = checkins/day
         self.peak_rate = n_devices * avail.checkins_per_device_per_day / DAY / float(f.mean())
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # a trace can hold millions of sessions: checkpoints keep only the position; `attach` restores it
         state = self.__dict__.copy()
         state["trace"] = None
         state["had_trace"] = self.trace is not None
         return state
 
-    def attach(self, trace) -> None:
+    def attach(self, trace: Trace | None) -> None:
         if getattr(self, "had_trace", False):
             self.trace = trace
 
-    def next_chunk(self):
+    def next_chunk(self) -> SessionChunk | None:
         """Arrays for the next sessions, or None when a trace is exhausted."""
         if self.trace is not None:
             s, e, d = self.trace[:3]
@@ -244,13 +263,13 @@ class SessionStream:
 
 
 def assign_classes(
-    n_devices: int, classes: DeviceClasses, rng: np.random.Generator, trace_models: list[str] | None = None
+    n_devices: int, classes: ComputeClasses, rng: np.random.Generator, trace_models: list[str] | None = None
 ) -> np.ndarray:
     """Each device's class: by the device mix (shares); with a trace naming device models and profiles
     for them, a device whose model has a profile gets that profile (the first one, by share order)."""
     cls = rng.choice(len(classes.shares), size=n_devices, p=classes.shares).astype(np.int64)
     if trace_models and classes.device_models:
-        index = {}
+        index: dict[str, int] = {}
         for i, m in enumerate(classes.device_models):
             index.setdefault(m, i)
         for device, m in enumerate(trace_models[:n_devices]):

@@ -7,15 +7,20 @@ contiguous client ranges (`partition`).
 
 from __future__ import annotations
 
-import json
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .config import Proxy
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..zoo import ModelDef
 
 HOLDOUT_SEED_OFFSET = 1_000_003  # held-out rows come from a different generator stream than the clients'
 
@@ -49,10 +54,12 @@ def partition_by_id(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, sizes.astype(np.int64)
 
 
-def load_dataset(model, p: Proxy, file: str) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+def load_dataset(model: ModelDef, p: Proxy, file: str) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """The arrays of `proxy.dataset` and its id column; errors name the config key and the file."""
     from ..core.errors import ConfigError
 
+    if p.dataset is None:
+        raise ValueError("load_dataset needs proxy.dataset")
     path = Path(p.dataset)
     path = path if path.is_absolute() else Path(file).parent / path
     if not path.is_file():
@@ -73,7 +80,7 @@ def load_dataset(model, p: Proxy, file: str) -> tuple[tuple[np.ndarray, ...], np
     return arrays, ids
 
 
-def dataset_sizes(model, p: Proxy, file: str) -> np.ndarray:
+def dataset_sizes(model: ModelDef, p: Proxy, file: str) -> np.ndarray:
     """Records per training client of a dataset partitioned by id (the last tenth of the ids is held out)."""
     _, sizes = partition_by_id(load_dataset(model, p, file)[1])
     return sizes[: len(sizes) - _holdout_clients(len(sizes))]
@@ -112,9 +119,9 @@ def _label_skew_order(labels: np.ndarray, sizes: np.ndarray, alpha: float, rng: 
 
 @dataclass
 class ProxyData:
-    tensors: tuple[Any, ...]  # torch tensors, rows ordered by client
+    tensors: tuple[torch.Tensor, ...]  # rows ordered by client
     offsets: np.ndarray  # int64, len clients + 1
-    holdout: tuple[Any, ...]
+    holdout: tuple[torch.Tensor, ...]
     metadata: dict[str, Any]
 
     @property
@@ -126,7 +133,7 @@ class ProxyData:
         return len(self.offsets) - 1
 
 
-def build_proxy(model, p: Proxy, sim_seed: int, file: str = "<config>") -> ProxyData:
+def build_proxy(model: ModelDef, p: Proxy, sim_seed: int, file: str = "<config>") -> ProxyData:
     """Generate the proxy for `model` (a zoo ModelDef): sizes, records from the model's generator, label skew."""
     import torch
 
@@ -195,16 +202,10 @@ def build_proxy(model, p: Proxy, sim_seed: int, file: str = "<config>") -> Proxy
 def partition(n_clients: int, executors: int) -> list[tuple[int, int]]:
     """Contiguous client ranges, one per executor (the paper: one partition file per executor)."""
     bounds = np.linspace(0, n_clients, executors + 1).astype(int)
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
 
 
-def slice_partition(data: ProxyData, lo: int, hi: int) -> tuple[tuple[Any, ...], np.ndarray]:
+def slice_partition(data: ProxyData, lo: int, hi: int) -> tuple[tuple[torch.Tensor, ...], np.ndarray]:
     """The rows and rebased offsets of clients [lo, hi)."""
     a, b = int(data.offsets[lo]), int(data.offsets[hi])
     return tuple(t[a:b] for t in data.tensors), data.offsets[lo : hi + 1] - a
-
-
-def write_metadata(data: ProxyData, folder: Path) -> Path:
-    path = Path(folder) / "proxy_metadata.json"
-    path.write_text(json.dumps(data.metadata, indent=2))
-    return path

@@ -1,66 +1,119 @@
-"""Pure maths of the simulator: task duration, staleness weights, FedAvg / FedBuff aggregation, lr schedules.
+"""The server's side of each FL mode, one strategy object per mode (FedAvg, FedBuff).
 
-No I/O, no global state; works on numpy arrays or torch tensors alike.
+A strategy owns the server maths: the scheduler that decides which updates one aggregation
+applies, the weight of each client's delta, how many past model versions clients may still be
+training on, and the server step. The trial loop calls these and never asks which mode it runs.
+No I/O, no state of its own (the trial's state lives in `simulation.TrialState`).
 """
 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from ..core.errors import ConfigError
+from .clock import Aggregation, FedAvgScheduler, FedBuffScheduler, Scheduler
+from .config import FedAvg, FedBuff, SimConfig
+from .population import SessionStream
 
-def task_duration(t_per_example_s, epochs: int, records, update_bytes: float, bandwidth_bytes_per_s):
-    """The paper's taskDuration(k) = t·E·|Dk| + 2·M/N: local training plus model download and update upload.
-
-    t: seconds per example; E: local epochs; |Dk|: the client's records; M: update bytes; N: bytes/s.
-    Scalars or numpy arrays (broadcast).
-    """
-    return t_per_example_s * epochs * records + 2.0 * update_bytes / bandwidth_bytes_per_s
-
-
-def mbit_to_bytes_per_s(mbit_per_s):
-    return np.asarray(mbit_per_s) * 1e6 / 8.0
+if TYPE_CHECKING:
+    import torch
 
 
-def staleness_weight(staleness):
+def staleness_weight(staleness: Sequence[int] | np.ndarray) -> np.ndarray:
     """FedBuff's down-weighting of an update computed on a model `staleness` versions old: 1/sqrt(1+τ)."""
     return 1.0 / np.sqrt(1.0 + np.asarray(staleness, dtype=float))
 
 
-def fedavg_weights(records: Sequence[float]) -> np.ndarray:
-    """FedAvg weights |Dk| / Σ|Dj|."""
-    w = np.asarray(records, dtype=float)
-    return w / w.sum()
+class Strategy(ABC):
+    """Server maths of one mode. `server_lr` is the server optimizer's step (plain SGD on the pseudo-gradient -Δ)."""
+
+    mode: ClassVar[str]
+    server_lr: float
+
+    @abstractmethod
+    def scheduler(self, stream: SessionStream, n_devices: int, n_classes: int) -> Scheduler:
+        """The virtual-clock scheduler that hands out this mode's aggregations."""
+
+    @abstractmethod
+    def client_weights(self, agg: Aggregation, records: np.ndarray) -> np.ndarray:
+        """Weights of the clients' deltas in `agg` (records[i]: records of client agg.clients[i])."""
+
+    @property
+    @abstractmethod
+    def versions_kept(self) -> int:
+        """Model versions kept behind the newest: the oldest start a client update may still use."""
+
+    # an optional hook: most modes run on any number of clients
+    def check_clients(self, n_clients: int, file: str) -> None:  # noqa: B027
+        """Fail (naming the key) when the mode cannot run on `n_clients` training clients."""
+
+    def server_step(self, params: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+        """w <- w + η_s · Δ, where Δ is the weighted sum of the client deltas."""
+        return params + self.server_lr * delta
 
 
-def fedbuff_weights(staleness: Sequence[int], buffer_size: int) -> np.ndarray:
-    """FedBuff weights 1/sqrt(1+τ_i) / K: the buffer's weighted deltas are summed and divided by K."""
-    return staleness_weight(staleness) / buffer_size
+@dataclass(frozen=True)
+class FedAvgStrategy(Strategy):
+    """Synchronous rounds; every client starts on the newest model; deltas weighted |Dk| / Σ|Dj|."""
+
+    settings: FedAvg
+    server_lr: float = 1.0
+    mode: ClassVar[str] = "fedavg"
+
+    def scheduler(self, stream: SessionStream, n_devices: int, n_classes: int) -> Scheduler:
+        s = self.settings
+        return FedAvgScheduler(stream, n_devices, n_classes, s.cohort, s.overcommit, s.round_deadline_s)
+
+    def client_weights(self, agg: Aggregation, records: np.ndarray) -> np.ndarray:
+        w = np.asarray(records, dtype=float)
+        return w / w.sum()
+
+    @property
+    def versions_kept(self) -> int:
+        return 0
+
+    def check_clients(self, n_clients: int, file: str) -> None:
+        if math.ceil(self.settings.cohort * self.settings.overcommit - 1e-9) > n_clients:
+            raise ConfigError(
+                file,
+                "fedavg.cohort",
+                f"cohort x overcommit selects more devices than the {n_clients} training clients of proxy.dataset; lower fedavg.cohort / fedavg.overcommit",
+            )
 
 
-def fedavg_delta(deltas, records: Sequence[float]):
-    """FedAvg: the client deltas (rows) averaged with weights |Dk| / Σ|Dj|."""
-    return _weighted_sum(deltas, fedavg_weights(records))
+@dataclass(frozen=True)
+class FedBuffStrategy(Strategy):
+    """Asynchronous buffer of K updates; delta i weighted 1/sqrt(1+τ_i) / K; updates staler than the limit are dropped."""
+
+    settings: FedBuff
+    server_lr: float = 1.0
+    mode: ClassVar[str] = "fedbuff"
+
+    def scheduler(self, stream: SessionStream, n_devices: int, n_classes: int) -> Scheduler:
+        s = self.settings
+        return FedBuffScheduler(stream, n_devices, n_classes, s.concurrency, s.buffer, s.max_staleness, s.task_timeout_s)
+
+    def client_weights(self, agg: Aggregation, records: np.ndarray) -> np.ndarray:
+        return staleness_weight(agg.staleness) / self.settings.buffer
+
+    @property
+    def versions_kept(self) -> int:
+        return self.settings.max_staleness
 
 
-def fedbuff_delta(deltas, staleness: Sequence[int], buffer_size: int):
-    """FedBuff: Σ 1/sqrt(1+τ_i) · Δ_i over the buffer, divided by the buffer size K."""
-    return _weighted_sum(deltas, fedbuff_weights(staleness, buffer_size))
-
-
-def _weighted_sum(deltas, weights):
-    if isinstance(deltas, np.ndarray):
-        return weights @ deltas
-    import torch
-
-    return torch.as_tensor(weights, dtype=deltas.dtype) @ deltas
-
-
-def apply_server_step(global_params, delta, server_lr: float):
-    """The server optimizer (plain SGD on the pseudo-gradient -delta): w <- w + η_s · Δ."""
-    return global_params + server_lr * delta
+def strategy_for(cfg: SimConfig) -> Strategy:
+    """The strategy of `sim.mode`, with its config section and the server learning rate."""
+    by_mode: dict[str, Strategy] = {
+        FedAvgStrategy.mode: FedAvgStrategy(cfg.fedavg, cfg.sim.server_lr),
+        FedBuffStrategy.mode: FedBuffStrategy(cfg.fedbuff, cfg.sim.server_lr),
+    }
+    return by_mode[cfg.sim.mode]
 
 
 def client_lr(base: float, schedule: str, aggregation: int, total: int, step_every: int = 50, gamma: float = 0.5) -> float:

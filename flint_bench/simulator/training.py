@@ -22,10 +22,16 @@ so a client's update does not depend on which executor or chunk trains it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from ..zoo import ModelDef
+
+SeedKey = tuple[int, ...]
 
 
 @dataclass
@@ -49,7 +55,7 @@ class ParamLayout:
         return cls(names, shapes, offsets, n)
 
     def unflatten(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {n: flat[o : o + s.numel()].view(s) for n, s, o in zip(self.names, self.shapes, self.offsets)}
+        return {n: flat[o : o + s.numel()].view(s) for n, s, o in zip(self.names, self.shapes, self.offsets, strict=True)}
 
 
 def get_flat(net: nn.Module) -> torch.Tensor:
@@ -65,7 +71,7 @@ def set_flat(net: nn.Module, flat: torch.Tensor) -> None:
                 o += p.numel()
 
 
-def client_perm(seed_key: tuple[int, ...], client: int, n: int) -> np.ndarray:
+def client_perm(seed_key: SeedKey, client: int, n: int) -> np.ndarray:
     return np.random.default_rng([*seed_key, int(client)]).permutation(n)
 
 
@@ -77,7 +83,7 @@ class Executor:
 
     def __init__(
         self,
-        model,
+        model: ModelDef,
         tensors: tuple[torch.Tensor, ...],
         offsets: np.ndarray,
         lo: int,
@@ -111,7 +117,7 @@ class Executor:
         lr: float,
         epochs: int,
         batch_size: int,
-        seed_key: tuple[int, ...],
+        seed_key: SeedKey,
     ) -> torch.Tensor:
         """Σ_i weights[i] · (trained_i − start_i) for global client ids `clients` (all in this partition).
 
@@ -131,7 +137,7 @@ class Executor:
             members = np.flatnonzero(single & (start_index == v))
             total += self._one_step_sum(local[members], sizes[members], starts[int(v)], np.asarray(weights)[members], lr)
         if not self.use_vmap:
-            for i in np.flatnonzero(~single):
+            for i in np.flatnonzero(~single).tolist():
                 total += float(weights[i]) * self._train_one(
                     int(local[i]), int(clients[i]), starts[start_index[i]], lr, epochs, batch_size, seed_key
                 )
@@ -170,12 +176,14 @@ class Executor:
             a = b
         return out
 
-    def _order(self, client: int, n: int, epoch: int, batch_size: int, seed_key) -> np.ndarray:
+    def _order(self, client: int, n: int, epoch: int, batch_size: int, seed_key: SeedKey) -> np.ndarray:
         if n <= batch_size:  # one full batch: the order inside a batch does not change the mean loss
             return np.arange(n)
         return client_perm((*seed_key, epoch), client, n)
 
-    def _train_one(self, local: int, client: int, start: torch.Tensor, lr, epochs, batch_size, seed_key) -> torch.Tensor:
+    def _train_one(
+        self, local: int, client: int, start: torch.Tensor, lr: float, epochs: int, batch_size: int, seed_key: SeedKey
+    ) -> torch.Tensor:
         net, a = self.net, int(self.offsets[local])
         n = int(self.offsets[local + 1]) - a
         b = batch_size or n
@@ -190,12 +198,20 @@ class Executor:
                 loss = self.model.loss(net(*batch[:nf]), *batch[nf:])
                 grads = torch.autograd.grad(loss, params)
                 with torch.no_grad():
-                    for p, g in zip(params, grads):
+                    for p, g in zip(params, grads, strict=True):
                         p.sub_(lr * g)
         return get_flat(net) - start
 
     def _train_group(
-        self, local: np.ndarray, clients: np.ndarray, n: int, starts: torch.Tensor, lr, epochs, batch_size, seed_key
+        self,
+        local: np.ndarray,
+        clients: np.ndarray,
+        n: int,
+        starts: torch.Tensor,
+        lr: float,
+        epochs: int,
+        batch_size: int,
+        seed_key: SeedKey,
     ) -> torch.Tensor:
         b = batch_size or n
         flat = starts.clone()
@@ -215,10 +231,10 @@ class Executor:
         return flat - starts
 
 
-def evaluate(model, flat: torch.Tensor, holdout: tuple[torch.Tensor, ...]) -> tuple[float, float]:
+def evaluate(model: ModelDef, flat: torch.Tensor, holdout: tuple[torch.Tensor, ...]) -> tuple[float, float]:
     """(primary metric, loss) of the model with parameters `flat` on the held-out rows."""
-    from ..metrics import PRIMARY_METRIC
-    from ..metrics import evaluate as metric_eval
+    from .metrics import PRIMARY_METRIC
+    from .metrics import evaluate as metric_eval
 
     set_flat(model.net, flat)
     nf = model.n_features
@@ -229,17 +245,25 @@ def evaluate(model, flat: torch.Tensor, holdout: tuple[torch.Tensor, ...]) -> tu
     return metric_eval(model.task, pred.numpy(), labels)[PRIMARY_METRIC[model.task]], loss
 
 
-def init_flat(model, seed: int) -> torch.Tensor:
+def init_flat(model: ModelDef, seed: int) -> torch.Tensor:
     """Re-initialise the model's parameters reproducibly (one init per trial)."""
     torch.manual_seed(seed)
     for m in model.net.modules():
-        if hasattr(m, "reset_parameters"):
-            m.reset_parameters()
+        reset = getattr(m, "reset_parameters", None)
+        if callable(reset):
+            reset()
     return get_flat(model.net)
 
 
 def centralized(
-    model, tensors: tuple[torch.Tensor, ...], holdout, epochs: int, lr: float, batch_size: int, seed: int, start: torch.Tensor
+    model: ModelDef,
+    tensors: tuple[torch.Tensor, ...],
+    holdout: tuple[torch.Tensor, ...],
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    start: torch.Tensor,
 ) -> tuple[float, float]:
     """The centralized baseline: minibatch SGD over the pooled proxy rows, same model and init."""
     set_flat(model.net, start)
@@ -254,6 +278,6 @@ def centralized(
             batch = [t[rows] for t in tensors]
             grads = torch.autograd.grad(model.loss(net(*batch[:nf]), *batch[nf:]), params)
             with torch.no_grad():
-                for p, gr in zip(params, grads):
+                for p, gr in zip(params, grads, strict=True):
                     p.sub_(lr * gr)
     return evaluate(model, get_flat(net), holdout)

@@ -141,7 +141,7 @@ def test_json_summary_and_outputs(tmp_path):
 
 
 def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
-    from flint_bench.simulator import simulation
+    from flint_bench.simulator import experiment
     from flint_bench.simulator.config import parse
 
     raw = raw_config(
@@ -174,7 +174,7 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
     assert r.returncode == 0, r.stderr
     resumed = json.loads(r.stdout)["per_trial"]
 
-    reference = simulation.run(parse(tomllib.loads(cfg_file.read_text()), cfg_file), {}, None)["per_trial"]
+    reference = experiment.run(parse(tomllib.loads(cfg_file.read_text()), cfg_file), {}, None).summary["per_trial"]
     keys = [
         "virtual_hours",
         "aggregations",

@@ -1,4 +1,4 @@
-"""Pure maths and client training: taskDuration, staleness weights, FedAvg weighting == a centralized step."""
+"""Pure maths and client training: taskDuration, the strategies' weights and server step, FedAvg weighting == a centralized step."""
 
 from __future__ import annotations
 
@@ -6,16 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from flint_bench.simulator.strategies import (
-    apply_server_step,
-    client_lr,
-    fedavg_delta,
-    fedavg_weights,
-    fedbuff_delta,
-    mbit_to_bytes_per_s,
-    staleness_weight,
-    task_duration,
-)
+from flint_bench.simulator.clock import Aggregation
+from flint_bench.simulator.config import FedAvg, FedBuff
+from flint_bench.simulator.population import mbit_to_bytes_per_s, task_duration
+from flint_bench.simulator.strategies import FedAvgStrategy, FedBuffStrategy, client_lr, staleness_weight
+
+
+def aggregation(n: int, staleness: list[int] | None = None) -> Aggregation:
+    stale = np.asarray(staleness if staleness is not None else [0] * n, dtype=np.int64)
+    return Aggregation(index=9, time_s=0.0, clients=np.arange(n), start_versions=9 - stale, staleness=stale)
 
 
 def test_task_duration_hand_computed():
@@ -33,16 +32,21 @@ def test_task_duration_hand_computed():
 def test_staleness_weight_and_fedbuff_sum():
     np.testing.assert_allclose(staleness_weight([0, 3, 8]), [1.0, 0.5, 1 / 3])
     deltas = np.array([[1.0, 0.0], [0.0, 2.0], [4.0, 4.0]])
-    # (1*d0 + 0.5*d1 + (1/3)*d2) / K with K = 3
+    # (1*d0 + 0.5*d1 + (1/3)*d2) / K with K = 3; the records do not matter
     expected = (deltas[0] + 0.5 * deltas[1] + deltas[2] / 3) / 3
-    np.testing.assert_allclose(fedbuff_delta(deltas, [0, 3, 8], 3), expected)
+    fedbuff = FedBuffStrategy(FedBuff(concurrency=5, buffer=3, max_staleness=8))
+    weights = fedbuff.client_weights(aggregation(3, [0, 3, 8]), np.array([5, 1, 9]))
+    np.testing.assert_allclose(weights @ deltas, expected)
+    assert fedbuff.versions_kept == 8  # a client may still start from a model 8 versions old
 
 
 def test_fedavg_weights_by_records_and_server_step():
-    np.testing.assert_allclose(fedavg_weights([1, 3]), [0.25, 0.75])
-    d = np.array([[4.0], [8.0]])
-    np.testing.assert_allclose(fedavg_delta(d, [1, 3]), [7.0])
-    np.testing.assert_allclose(apply_server_step(np.array([1.0]), np.array([7.0]), 0.5), [4.5])
+    fedavg = FedAvgStrategy(FedAvg(), server_lr=0.5)
+    weights = fedavg.client_weights(aggregation(2), np.array([1, 3]))
+    np.testing.assert_allclose(weights, [0.25, 0.75])
+    np.testing.assert_allclose(weights @ np.array([[4.0], [8.0]]), [7.0])
+    torch.testing.assert_close(fedavg.server_step(torch.tensor([1.0]), torch.tensor([7.0])), torch.tensor([4.5]))
+    assert fedavg.versions_kept == 0  # every client starts on the newest model
 
 
 def test_lr_schedules():
@@ -69,12 +73,19 @@ def test_fedavg_every_client_one_full_batch_step_equals_centralized_step(model_n
     from flint_bench.simulator.training import get_flat, set_flat
 
     sizes = [3, 1, 7, 2, 7, 5]
-    model, tensors, offsets, ex = _executor(model_name, sizes, chunk)
+    model, tensors, _offsets, ex = _executor(model_name, sizes, chunk)
     start = get_flat(model.net)
     lr = 0.3
     clients = np.arange(len(sizes))
     delta = ex.weighted_delta_sum(
-        clients, start[None], np.zeros(len(sizes), dtype=int), fedavg_weights(sizes), lr, 1, 0, (0, 0, 0)
+        clients,
+        start[None],
+        np.zeros(len(sizes), dtype=int),
+        FedAvgStrategy(FedAvg()).client_weights(aggregation(len(sizes)), np.array(sizes)),
+        lr,
+        1,
+        0,
+        (0, 0, 0),
     )
     federated = start + delta
 

@@ -47,5 +47,5 @@ def test_a_dataset_without_the_id_array_names_the_key(dataset):
     cfg = parse(
         raw_config("fedbuff", proxy={"dataset": "real.npz", "id_field": "member"}, sim={"train": True}), str(folder / "sim.toml")
     )
-    with pytest.raises(ConfigError, match="proxy.dataset.*member"):
+    with pytest.raises(ConfigError, match=r"proxy.dataset.*member"):
         build_proxy(load_model("A"), cfg.proxy, 0, cfg.file)

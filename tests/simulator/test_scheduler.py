@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flint_bench.simulator import simulation
+from flint_bench.simulator import experiment, simulation
 from flint_bench.simulator.clock import FedAvgScheduler, FedBuffScheduler
 
 from .helpers import config
@@ -21,7 +21,7 @@ class ListStream:
         if self.rows is None:
             return None
         rows, self.rows = self.rows, None
-        cols = list(zip(*rows))
+        cols = list(zip(*rows, strict=True))
         return tuple(np.array(c, dtype=float if i in (0, 1, 4) else np.int64) for i, c in enumerate(cols))
 
 
@@ -95,7 +95,7 @@ def test_identical_durations_same_virtual_time_per_aggregation():
     hours = {}
     for mode in ("fedavg", "fedbuff"):
         cfg = config(mode, fedavg={"overcommit": 1.0}, fedbuff={"concurrency": 10, "buffer": 10}, sim={"max_aggregations": 20})
-        s = simulation.run(cfg, {}, None)
+        s = experiment.run(cfg, {}, None).summary
         hours[mode] = s["metrics"]["virtual_hours"]["median"]
         assert s["metrics"]["aggregations"]["median"] == 20
     assert hours["fedbuff"] == pytest.approx(hours["fedavg"], rel=0.05)
@@ -110,7 +110,7 @@ def _time_to_target(mode: str, sigma: float) -> float:
         fedavg={"cohort": 10, "overcommit": 1.3},
         fedbuff={"concurrency": 20, "buffer": 10, "max_staleness": 10},
     )
-    m = simulation.run(cfg, {}, None)["metrics"]["virtual_hours_to_target"]
+    m = experiment.run(cfg, {}, None).summary["metrics"]["virtual_hours_to_target"]
     assert m["n"] == 5, "every trial must reach the target"
     return m["median"]
 
@@ -201,10 +201,10 @@ def test_time_budget_stops_the_clock_and_reports_the_metric_there(mode):
         sim={"train": True, "time_budget_hours": 0.05, "max_aggregations": 10_000, "eval_every": 3},
         population={"classes": [{"name": "t", "per_example_s": {"median": 1.0, "sigma": 1.0}}]},
     )
-    s = simulation.run(cfg, {}, None)
-    t = s["per_trial"][0]
+    result = experiment.run(cfg, {}, None)
+    t = result.summary["per_trial"][0]
     assert t["virtual_hours"] == pytest.approx(0.05)
     assert t["metric_at_budget"] == t["final_metric"] is not None
     assert t["tasks_started"] >= t["tasks_succeeded"] + t["tasks_interrupted"] + t["tasks_stale"]
-    rows = s["_rows"]
+    rows = result.rows
     assert rows[-1]["virtual_time_s"] == pytest.approx(180.0) and all(r["virtual_time_s"] <= 180.0 for r in rows)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def aupr(scores, labels) -> float:
+def aupr(scores: ArrayLike, labels: ArrayLike) -> float:
     """Area under the precision-recall curve (average precision, the step-wise sum used by sklearn)."""
     s = np.asarray(scores, dtype=float).ravel()
     y = np.asarray(labels, dtype=float).ravel() > 0.5
@@ -19,7 +20,7 @@ def aupr(scores, labels) -> float:
     return float((precision * y).sum() / positives)
 
 
-def ndcg(scores, relevance, k: int | None = None) -> float:
+def ndcg(scores: ArrayLike, relevance: ArrayLike, k: int | None = None) -> float:
     """Mean NDCG@k over rows: each row is one query's candidate list."""
     s = np.atleast_2d(np.asarray(scores, dtype=float))
     r = np.atleast_2d(np.asarray(relevance, dtype=float))
@@ -33,11 +34,11 @@ def ndcg(scores, relevance, k: int | None = None) -> float:
     return float((dcg[valid] / idcg[valid]).mean()) if valid.any() else float("nan")
 
 
-def accuracy(logits, labels) -> float:
+def accuracy(logits: ArrayLike, labels: ArrayLike) -> float:
     return float((np.asarray(logits).argmax(axis=1) == np.asarray(labels)).mean())
 
 
-def evaluate(task: str, predictions, labels) -> dict[str, float]:
+def evaluate(task: str, predictions: ArrayLike, labels: ArrayLike) -> dict[str, float]:
     """The metric(s) a task is judged by; keys name the metric."""
     p, y = np.asarray(predictions), np.asarray(labels)
     if task == "binary":
