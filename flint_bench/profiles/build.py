@@ -1,8 +1,9 @@
 """Device profiles: result records aggregated per (device model, OS, OS version, ML model).
 
-Pure functions (records in, DataFrame out) plus Parquet read/write. The per-example training-time
-distribution is kept as a 101-point quantile sketch (q0..q100) so the simulator can sample it by
-inverse CDF without carrying every raw sample.
+Pure functions (records in, DataFrame out), plus the I/O around them: a results folder in
+(`profiles_from_results`), Parquet out and back (`write_profiles`, `read_profiles`, the one reader
+of profile files). The per-example training-time distribution is kept as a 101-point quantile
+sketch (q0..q100) so the simulator can sample it by inverse CDF without carrying every raw sample.
 """
 
 from __future__ import annotations
