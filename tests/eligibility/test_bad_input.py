@@ -75,3 +75,19 @@ def test_compat_criterion_without_profiles_is_a_user_error(table1_log, write, fl
     rules = write("c.toml", '[[criteria]]\nname = "fits"\ncompat = { model = "E", target = "first_party" }\n')
     err = _no_traceback(flint("eligibility", "-s", table1_log["csv"], "-r", rules, expect=None))
     assert "c.toml" in err and "--profiles" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["eligibility", "-s", "nope.parquet", "-r", "nope.toml"],
+        ["sessions", "synth", "-n", "10", "--out", "log.txt"],
+        ["sessions", "synth", "-n", "10", "--start", "Feb 29"],
+    ],
+)
+def test_with_format_json_an_error_is_one_json_object(args, tmp_path, flint):
+    import json
+
+    proc = flint(*[str(tmp_path / a) if a.startswith(("nope", "log.")) else a for a in args], "--format", "json", expect=2)
+    error = json.loads(proc.stdout)["error"]
+    assert error["exit_code"] == 2 and error["kind"] == "UserError" and error["message"]

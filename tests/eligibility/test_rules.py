@@ -88,3 +88,37 @@ def test_duplicate_names_and_bad_fairness_settings():
     with pytest.raises(ConfigError) as e:
         rules_from_dict({"criteria": [c], "unit": "week"})
     assert e.value.key == "unit"
+
+
+def test_validation_never_changes_the_config():
+    rules = rules_from_dict(
+        {
+            "criteria": [
+                {"name": "b", "field": "battery", "op": ">=", "value": 80},
+                {"name": "d", "field": "os_release_date", "op": "in", "value": ["2019-09-01"]},
+                {"name": "c", "compat": {"model": "E", "target": "t"}},
+            ]
+        },
+        "r.toml",
+    )
+    battery, date, compat = rules.criteria
+    assert battery.value == 80 and isinstance(battery.value, int) and battery.operand == 80.0
+    assert date.value == ["2019-09-01"] and [str(d) for d in date.operand] == ["2019-09-01"]
+    assert battery.family is None and battery.effective_family == "device_state"
+    assert compat.family is None and compat.effective_family == "compute"
+    assert rules.source == "r.toml"
+
+
+@pytest.mark.parametrize(
+    "fairness, key",
+    [
+        ({"min_ratio": 0}, "fairness.min_ratio"),
+        ({"min_ratio": 1.5}, "fairness.min_ratio"),
+        ({"min_devices": 0}, "fairness.min_devices"),
+    ],
+)
+def test_fairness_ranges_are_declared(fairness, key):
+    c = {"name": "c", "field": "wifi", "op": "==", "value": True}
+    with pytest.raises(ConfigError) as e:
+        rules_from_dict({"criteria": [c], "fairness": fairness})
+    assert e.value.key == key

@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flint_bench.core.errors import ConfigError, UserError
 from flint_bench.eligibility import SessionTable, read_sessions, schema
 from flint_bench.eligibility.availability import hourly_active, trough_to_peak
-from flint_bench.eligibility.synth import SynthSettings, write_synthetic_log
+from flint_bench.eligibility.synth import SynthSettings, synth_settings, write_synthetic_log
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +82,19 @@ def test_trough_helpers():
 def test_cli_synth_json(tmp_path, flint_json):
     doc = flint_json("sessions", "synth", "--devices", 500, "--days", 2, "--out", tmp_path / "x.parquet", "--seed", 1)
     assert doc["devices"] == 500 and doc["sessions"] > 500 and (tmp_path / "x.parquet").is_file()
+
+
+@pytest.mark.parametrize(
+    "options, key",
+    [({"ios_share": 1.5}, "ios_share"), ({"devices": 0}, "devices"), ({"sessions_per_day": 0.0}, "sessions_per_day")],
+)
+def test_synth_settings_constraints_are_declared(options, key):
+    with pytest.raises(ConfigError) as e:
+        synth_settings(**options)
+    assert e.value.key == key
+
+
+def test_synth_settings_parse_the_start_date():
+    assert synth_settings(start="2024-02-29").start.isoformat() == "2024-02-29"
+    with pytest.raises(UserError, match="--start"):
+        synth_settings(start="Feb 29")
