@@ -238,3 +238,12 @@ def test_resume_without_checkpoint_exits_2(tmp_path):
     raw = raw_config()
     r = cli("--config", str(toml_dump(raw, tmp_path / "sim.toml")), "--resume", str(tmp_path / "nothing"))
     assert r.returncode == 2 and "checkpoint.pkl" in r.stderr
+
+
+def test_errors_with_format_json_are_one_json_document_on_stdout(tmp_path):
+    raw = raw_config()
+    raw["fedavg"] = {**raw["fedavg"], "cohort": 0}
+    r = cli("--config", str(toml_dump(raw, tmp_path / "bad.toml")), "--format", "json")
+    assert r.returncode == 2
+    error = json.loads(r.stdout)["error"]
+    assert error["kind"] == "ConfigError" and error["exit_code"] == 2 and "'fedavg.cohort'" in error["message"]
