@@ -82,3 +82,19 @@ def test_an_invalid_record_from_a_backend_becomes_a_failure_record_and_the_other
     by_device = {r["device"]["id"]: r for r in outcome.records}
     assert by_device["good"]["status"] == "ok"
     assert by_device["bad"]["error"]["kind"] == "invalid-result" and "status" in by_device["bad"]["error"]["message"]
+
+
+def test_supervision_is_a_result_object():
+    import subprocess
+    import sys
+
+    from flint_bench.core.contract import FailureKind
+    from flint_bench.farms.local import supervise
+
+    def worker(code: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    done = supervise(worker("import sys; print('PHASE train_start', flush=True); sys.exit(3)"), 30, None, 20)
+    assert done.exit_code == 3 and done.stopped is None
+    slow = supervise(worker("import time; time.sleep(30)"), 0.3, None, 20)
+    assert slow.stopped is not None and slow.stopped[0] is FailureKind.TIMEOUT and "timeout_s = 0.3" in slow.stopped[1]

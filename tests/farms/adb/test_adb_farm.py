@@ -12,7 +12,7 @@ from flint_bench.core.errors import UserError
 
 
 def cli(*args: str) -> tuple[int, str]:
-    """Run the CLI in-process; a UserError counts as exit 2 like `flint-bench` itself."""
+    """Run the CLI in-process; a UserError is exit 2 with its message on stderr, like `flint-bench` itself."""
     from flint_bench.cli import app
 
     result = CliRunner().invoke(app, list(args))
@@ -20,7 +20,7 @@ def cli(*args: str) -> tuple[int, str]:
         return 2, str(result.exception)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
-    return result.exit_code, result.stdout
+    return result.exit_code, result.stdout if result.exit_code != 2 else result.stderr
 
 
 def records(out: Path) -> dict[str, dict]:
