@@ -21,11 +21,26 @@ def modules() -> dict[str, Path]:
     return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
+def runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node that can run, lazy imports inside functions included; `if TYPE_CHECKING:` blocks
+    are annotations for the type checker and never run."""
+    nodes, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and ast.unparse(child.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+                todo.extend(child.orelse)
+            else:
+                todo.append(child)
+    return nodes
+
+
 def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
     """Every flint_bench module `path` imports, at any depth of the file (lazy imports count)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in runtime_nodes(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -35,7 +50,8 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
                 stem = ".".join(base + ([node.module] if node.module else []))
             else:
                 stem = node.module or ""
-            targets = [stem] + [f"{stem}.{a.name}" for a in node.names]
+            # `from pkg import mod` imports the submodule; `from pkg import name` imports pkg itself
+            targets = [f"{stem}.{a.name}" if f"{stem}.{a.name}" in known else stem for a in node.names]
         else:
             continue
         for target in targets:
