@@ -36,11 +36,8 @@ def run_farm(out: Path, models: list[str], examples: int, repeats: int) -> list[
     from flint_bench.runner import run_benchmarks
     from flint_bench.zoo import load_models
 
-    farm = open_farm(FarmFile(kind="local", name="local", settings=LocalSettings()))
-    try:
+    with open_farm(FarmFile(kind="local", name="local", settings=LocalSettings())) as farm:
         run_benchmarks(farm, load_models(models), RunSettings(examples=examples, repeats=repeats, warmup_steps=3), out)
-    finally:
-        farm.close()
     return [r for r in load_records(out) if r["status"] == "ok"]
 
 

@@ -39,10 +39,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"
         for run in (1, 2):
-            farm = open_farm(FarmFile(kind="local", name="local", settings=LocalSettings()))
-            start = time.perf_counter()
-            outcome = run_benchmarks(farm, load_models(None), settings, Path(tmp) / f"results{run}", cache_dir=cache)
-            wall = time.perf_counter() - start
+            with open_farm(FarmFile(kind="local", name="local", settings=LocalSettings())) as farm:
+                start = time.perf_counter()
+                outcome = run_benchmarks(farm, load_models(None), settings, Path(tmp) / f"results{run}", cache_dir=cache)
+                wall = time.perf_counter() - start
             training = measured_training_seconds(outcome.records)
             failed = [r["model"]["name"] for r in outcome.failed]
             print(

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from ..core.units import bytes_to_mib
+
 # CPU time advances in 10 ms clock ticks: a shorter phase cannot be measured honestly
 MIN_CPU_WINDOW_S = 0.05
 
@@ -54,7 +56,7 @@ class ProcessSampler:
         the training phase, so even a phase shorter than one interval is measured."""
         with self._lock:
             try:
-                times, rss = self.process.cpu_times(), self.process.memory_info().rss / 2**20
+                times, rss = self.process.cpu_times(), bytes_to_mib(self.process.memory_info().rss)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 return
             now, cpu = time.monotonic(), times.user + times.system
@@ -71,7 +73,7 @@ class ProcessSampler:
         with self._lock:
             try:
                 with self.process.oneshot():
-                    cpu, rss = self.process.cpu_percent(None), self.process.memory_info().rss / 2**20
+                    cpu, rss = self.process.cpu_percent(None), bytes_to_mib(self.process.memory_info().rss)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 return
             self.peak_rss_mb = max(self.peak_rss_mb, rss)
@@ -84,4 +86,4 @@ class ProcessSampler:
             self.sample()
 
     def rss_mb(self) -> float:
-        return self.process.memory_info().rss / 2**20
+        return bytes_to_mib(self.process.memory_info().rss)

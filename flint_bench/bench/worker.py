@@ -17,6 +17,8 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.units import bytes_to_mib
+
 if TYPE_CHECKING:
     import torch
 
@@ -143,7 +145,7 @@ def run(spec_path: Path) -> Record:
             )
         batches = load_batches(spec, spec_path)
 
-        baseline_mb = psutil.Process().memory_info().rss / 2**20
+        baseline_mb = bytes_to_mib(psutil.Process().memory_info().rss)
         phase("train_start")
         t0 = time.perf_counter()
         module = load_training_program(program)

@@ -1,18 +1,28 @@
-"""Units shared by records, profiles, budgets, the report and the simulator.
+"""Units shared by records, profiles, budgets, the report and the simulator: the only place for them.
 
-Sizes are decimal megabytes (1 MB = 10^6 bytes), as in the paper's Table 5; memory readings from
-the OS come in bytes or KiB and are converted here, never by hand.
+Two kinds of "MB", as the paper's Table 5 uses them:
+- sizes of files and traffic (storage, network) are decimal megabytes: 1 MB = 10^6 bytes;
+- memory figures (the record's `memory.*_mb`, device RAM) are mebibytes, 2^20 bytes, the unit in
+  which Android's meminfo, iOS and psutil-based tools report memory.
 """
 
 from __future__ import annotations
 
 MB = 1e6
+MIB = 2**20
 KIB = 1024
 
 
 def bytes_to_mb(n_bytes: float | None) -> float | None:
+    """File and network sizes: bytes -> decimal MB."""
     return None if n_bytes is None else n_bytes / MB
 
 
-def kib_to_mb(n_kib: float | None) -> float | None:
-    return None if n_kib is None else n_kib * KIB / MB
+def bytes_to_mib(n_bytes: float) -> float:
+    """Memory: bytes (psutil RSS, device RAM) -> MiB."""
+    return n_bytes / MIB
+
+
+def kib_to_mib(n_kib: float) -> float:
+    """Memory: KiB (dumpsys meminfo, /proc, getrusage on Linux) -> MiB."""
+    return n_kib / KIB

@@ -28,7 +28,7 @@ import numpy.typing as npt
 from ..core.config import Fraction, PositiveFloat, PositiveInt, from_dict
 from ..core.errors import UserError
 from ..core.fileio import write_atomic
-from ..core.units import kib_to_mb
+from ..core.units import kib_to_mib
 from .availability import check_table_path, hourly_active, trough_to_peak
 from .catalog import PLATFORMS, RELEASE_DAYS, TIERS, VERSION_CODE, VERSION_LABELS, Catalog, build_catalog
 
@@ -282,5 +282,5 @@ def write_synthetic_log(settings: SynthSettings, out: str | Path) -> dict[str, A
     write_atomic(out, write)
     return _summary(settings, out, catalog, tally) | {
         "seconds": round(time.perf_counter() - t0, 2),
-        "peak_rss_mb": round(kib_to_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) or 0.0, 1),
+        "peak_rss_mb": round(kib_to_mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss), 1),
     }

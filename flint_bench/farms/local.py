@@ -26,6 +26,7 @@ from ..core.config import Annotated, Ge, PositiveFloat, PositiveInt
 from ..core.contract import ContractError, FailureKind, fail, merge_device_result
 from ..core.errors import ConfigError
 from ..core.records import Record
+from ..core.units import bytes_to_mib
 from .base import BenchJob, Check, Device, Farm
 from .sections import cpu_section, memory_section, set_baseline
 
@@ -134,7 +135,7 @@ class LocalFarm(Farm):
         self._workers_lock = threading.Lock()
 
     def devices(self) -> list[Device]:
-        total_mb = psutil.virtual_memory().total / 2**20
+        total_mb = bytes_to_mib(psutil.virtual_memory().total)
         classes = self.settings.devices or [DeviceClass(name="local-cpu")]
         return [
             Device(

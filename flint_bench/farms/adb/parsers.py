@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import TypedDict
 
+from ...core.units import kib_to_mib
+
 THERMAL_NAMES = ["none", "light", "moderate", "severe", "critical", "emergency", "shutdown"]
 
 
@@ -14,7 +16,7 @@ def parse_getprop(text: str) -> dict[str, str]:
 
 def parse_meminfo_total_mb(text: str) -> float | None:
     m = re.search(r"^MemTotal:\s+(\d+)\s*kB", text, re.M)
-    return round(int(m.group(1)) / 1024, 1) if m else None
+    return round(kib_to_mib(int(m.group(1))), 1) if m else None
 
 
 def parse_cpu_range(text: str) -> int | None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
+from ...core.units import kib_to_mib
 from .connection import ShellResult
 from .parsers import parse_proc_stat_ticks, parse_pss_kb
 
@@ -66,6 +67,6 @@ class AppSampler:
                     self.cpu.append(100.0 * (ticks - last[0]) / CLK_TCK / (now - last[1]))
                 last = (ticks, now)
                 if want_pss and (kb := parse_pss_kb(res.stdout)) is not None:
-                    self.pss_mb.append(kb / 1024)
+                    self.pss_mb.append(kib_to_mib(kb))
                     next_pss = t0 + self.pss_interval
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - t0)))

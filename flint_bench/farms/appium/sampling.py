@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from ...core.records import Record
+from ...core.units import kib_to_mib
 from ..sections import memory_section, sampled_cpu_section
 from .session import wd_message
 
@@ -38,7 +39,7 @@ class PerfSampler:
         if "user" in cpu and "kernel" in cpu:
             self.cpu.append(cpu["user"] + cpu["kernel"])
         if "totalPss" in mem:
-            self.pss_mb.append(mem["totalPss"] / 1024)  # dumpsys meminfo reports KB
+            self.pss_mb.append(kib_to_mib(mem["totalPss"]))  # dumpsys meminfo reports KB
 
     def fill(self, record: Record) -> None:
         if self.cpu:

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from ...core.errors import UserError
+from ...core.units import bytes_to_mib
 from ..base import BenchJob, Device
 from .settings import AwsSettings
 
@@ -71,7 +72,7 @@ def device_from_api(d: dict[str, Any], farm: str) -> Device:
         os_version=d.get("os"),
         abi=(d.get("cpu") or {}).get("architecture"),
         cores=None,
-        memory_mb=round(memory / 2**20, 1) if memory else None,
+        memory_mb=round(bytes_to_mib(memory), 1) if memory else None,
         emulator=False,
         handle={"arn": d["arn"], "model_id": d.get("modelId"), "form_factor": d.get("formFactor")},
     )
