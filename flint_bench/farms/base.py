@@ -18,9 +18,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
-from ..core.config import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+from ..core.config import Annotated, Ge, Gt, Interval, Le
 from ..core.contract import SCHEMA_VERSION, FailureKind, blank_record, fail
+from ..core.errors import ConfigError
 from ..core.records import BenchmarkSection, DeviceSection, ModelSection, Record
+from .text import DEVICE_TEXT_LIMIT, MESSAGE_LIMIT, Redactor, terminal_safe
 
 if TYPE_CHECKING:
     from ..export import Artifacts, Manifest
@@ -43,23 +45,42 @@ class Device:
     device_class: str | None = None
     handle: dict[str, Any] = field(default_factory=dict, repr=False)  # backend-private (threads, serial, ...)
 
+    def __post_init__(self) -> None:
+        # attributes come from the device (getprop, a hub's answer): never let them drive a terminal
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str):
+                setattr(self, f.name, terminal_safe(value))
+
     def as_record(self) -> DeviceSection:
         return cast(DeviceSection, {k: v for k, v in dataclasses.asdict(self).items() if k != "handle"})
+
+
+MAX_EXAMPLES = 10_000_000  # far above any on-device training set; bounds the data file the host writes
 
 
 @dataclass
 class RunSettings:
     """[run] table of a farm config; the CLI flags override it."""
 
-    examples: PositiveInt = 5000
-    repeats: PositiveInt = 3
-    warmup_steps: NonNegativeInt = 5
-    epochs: PositiveInt = 1
-    batch_size: PositiveInt | None = None  # None: the model's own
-    seed: int = 0
-    timeout_s: PositiveFloat = 900.0
-    cooldown_s: NonNegativeFloat = 0.0  # rest between two benchmarks on one device
-    max_parallel_devices: PositiveInt = 4
+    examples: Annotated[int, Interval(ge=1, le=MAX_EXAMPLES)] = 5000
+    repeats: Annotated[int, Interval(ge=1, le=1000)] = 3
+    warmup_steps: Annotated[int, Interval(ge=0, le=1_000_000)] = 5
+    epochs: Annotated[int, Interval(ge=1, le=10_000)] = 1
+    batch_size: Annotated[int, Interval(ge=1, le=MAX_EXAMPLES)] | None = None  # None: the model's own
+    seed: Annotated[int, Interval(ge=0, le=2**32 - 1)] = 0  # numpy and torch seeds are 32-bit
+    timeout_s: Annotated[float, Gt(0), Le(7 * 86400)] = 900.0
+    cooldown_s: Annotated[float, Ge(0), Le(86400)] = 0.0  # rest between two benchmarks on one device
+    max_parallel_devices: Annotated[int, Interval(ge=1, le=1024)] = 4
+
+    def validate(self, file: str, prefix: str) -> None:
+        if self.batch_size is not None and self.batch_size > self.examples:
+            raise ConfigError(
+                file,
+                f"{prefix}batch_size",
+                f"{self.batch_size} is larger than examples = {self.examples}: a step trains on a whole batch, "
+                "so lower batch_size or raise examples",
+            )
 
     def benchmark_section(self, model: ModelDef) -> BenchmarkSection:
         """The record's `benchmark` section: what was asked of the device."""
@@ -164,8 +185,17 @@ class Check:
     """One line of `farm doctor`: what was checked, whether it is fine, and how to fix it if not."""
 
     name: str
-    ok: bool
+    ok: bool | None  # None: could not be told (e.g. the phone reports no battery or thermal state)
     message: str
+
+    def __post_init__(self) -> None:
+        # names and messages quote devices and servers (adb errors, hub answers)
+        self.name = terminal_safe(self.name, DEVICE_TEXT_LIMIT)
+        self.message = terminal_safe(self.message, MESSAGE_LIMIT)
+
+    @property
+    def failed(self) -> bool:
+        return self.ok is False
 
 
 class DeviceLost(Exception):
@@ -178,6 +208,18 @@ def failure_record(job: BenchJob, device: Device, error: Exception) -> Record:
     if isinstance(error, DeviceLost):
         return fail(job.blank_record(device), FailureKind.DISCONNECTED, f"device {device.id} went away: {error}")
     return fail(job.blank_record(device), FailureKind.HARNESS, f"{type(error).__name__}: {error}")
+
+
+def clean_record(record: Record, redact: Redactor) -> Record:
+    """`record` with its device section and error message safe to print, and no secret in any field."""
+    device = cast(dict[str, Any], record["device"])
+    for key, value in device.items():
+        if isinstance(value, str):
+            device[key] = terminal_safe(value)
+    if record.get("error"):
+        error = record["error"]
+        error["message"] = terminal_safe(error["message"], MESSAGE_LIMIT, keep_lines=True)
+    return cast(Record, redact.tree(record))
 
 
 class Farm(abc.ABC):
@@ -200,10 +242,19 @@ class Farm(abc.ABC):
     def run(self, device: Device, job: BenchJob) -> Record:
         """Benchmark one model on one device; return a contract-valid result record (ok or failed)."""
 
-    def run_many(self, job: BenchJob, devices: Sequence[Device]) -> Iterator[Record]:
-        """Benchmark one model on `devices`, yielding each device's record as soon as it is done.
+    def redactor(self) -> Redactor:
+        """The farm's secrets (credentials), removed in every form from what its records carry."""
+        return Redactor()
 
-        This default calls `run` per device: `max_parallel_devices` at a time when the farm is
+    def run_many(self, job: BenchJob, devices: Sequence[Device]) -> Iterator[Record]:
+        """Benchmark one model on `devices`, yielding each device's record as soon as it is done;
+        every record leaves with its device text terminal-safe and the farm's secrets redacted."""
+        redact = self.redactor()
+        for record in self._run_many(job, devices):
+            yield clean_record(record, redact)
+
+    def _run_many(self, job: BenchJob, devices: Sequence[Device]) -> Iterator[Record]:
+        """This default calls `run` per device: `max_parallel_devices` at a time when the farm is
         parallel, else one after another. A device that raises gets a failure record; the others finish."""
         workers = min(len(devices), job.settings.max_parallel_devices) if self.parallel else 1
         if workers <= 1:

@@ -30,16 +30,18 @@ class AdbConnection:
     def __init__(self, name: str, settings: AdbSettings, config_path: Path | None):
         self.name, self.settings, self.config_path = name, settings, config_path
 
-    def client(self) -> Any:  # adbutils.AdbClient (adbutils ships no type information)
+    def client(self, timeout: float | None = None) -> Any:  # adbutils.AdbClient (adbutils ships no type information)
+        """A client whose every socket read and write (sync transfers included) has a deadline: a phone
+        that stops answering with its connection open raises instead of blocking the run forever."""
         from adbutils import AdbClient
 
-        return AdbClient(self.settings.server_host, self.settings.port)
+        return AdbClient(self.settings.server_host, self.settings.port, socket_timeout=timeout or self.settings.io_timeout_s)
 
-    def device(self, serial: str) -> Any:  # adbutils.AdbDevice
-        return self.client().device(serial)
+    def device(self, serial: str, timeout: float | None = None) -> Any:  # adbutils.AdbDevice
+        return self.client(timeout).device(serial)
 
-    def shell(self, serial: str, cmd: str, timeout: float = 60) -> ShellResult:
-        result: ShellResult = self.device(serial).shell2(cmd, timeout=timeout, v2=True)
+    def shell(self, serial: str, cmd: str, timeout: float | None = None) -> ShellResult:
+        result: ShellResult = self.device(serial).shell2(cmd, timeout=timeout or self.settings.io_timeout_s, v2=True)
         return result
 
     def apk_path(self) -> Path | None:

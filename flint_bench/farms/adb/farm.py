@@ -15,7 +15,6 @@ import shlex
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from ...core.contract import ContractError, FailureKind, fail, merge_device_result
 from ...core.records import Record
@@ -27,6 +26,9 @@ from .doctor import doctor
 from .sampling import AppSampler
 from .selection import select
 from .settings import AdbSettings
+
+CLEANUP_TIMEOUT_S = 5.0  # stopping the app after a failure: a frozen phone must not hold the run much longer
+MIN_CHECK_S = 1.0  # the shortest deadline of one result check (a loaded adb server needs some time)
 
 
 class AdbFarm(Farm):
@@ -48,12 +50,14 @@ class AdbFarm(Farm):
         return doctor(self.adb)
 
     def run(self, device: Device, job: BenchJob) -> Record:
-        from adbutils import AdbError
+        from adbutils import AdbError, AdbTimeout
 
         record = job.blank_record(device)
         serial = device.handle.get("serial", device.id)
         try:
             return self._run(serial, job, record)
+        except (AdbTimeout, TimeoutError) as e:  # the phone stopped answering with its connection open
+            return fail(record, FailureKind.TIMEOUT, f"{serial} stopped answering (no reply within adb.io_timeout_s): {e}")
         except AdbError as e:
             if self.adb.is_lost(serial):
                 raise DeviceLost(f"{e} (adb no longer lists {serial} as a ready device)") from e
@@ -93,19 +97,19 @@ class AdbFarm(Farm):
             cleanup = f"am force-stop {q(s.package)}"
             if not s.keep_files:
                 cleanup += f"; rm -f {q(spec_path)} {q(result_path)} {q(folder + '/model.pte')} {q(folder + '/data.npz')}"
-            with contextlib.suppress(Exception):  # the device may be gone; the record says why
-                self.adb.shell(serial, cleanup)
+            with contextlib.suppress(Exception):  # the device may be gone or frozen; the record says why
+                self.adb.shell(serial, cleanup, timeout=min(s.io_timeout_s, CLEANUP_TIMEOUT_S))
 
     def _launch_and_wait(self, serial: str, job: BenchJob, record: Record, spec_path: str, result_path: str) -> Record:
         s, q = self.settings, shlex.quote
         device = self.adb.device(serial)
-        with AppSampler(lambda cmd: self.adb.shell(serial, cmd, timeout=30), s.package, s.sample_hz, s.pss_interval_s) as sampler:
+        with AppSampler(lambda cmd: self.adb.shell(serial, cmd), s.package, s.sample_hz, s.pss_interval_s) as sampler:
             out = self.adb.shell(
                 serial, f"am start -n {q(s.component)} --es spec {q(spec_path)} --es result {q(result_path)}"
             ).output
             if "Error" in out or "Exception" in out:
                 return fail(record, FailureKind.LAUNCH, f"`am start {s.component}` failed on {serial}: {out.strip()[-500:]}")
-            problem = self._wait_for_result(serial, device, sampler, result_path, s.result_timeout_s or job.settings.timeout_s)
+            problem = self._wait_for_result(serial, sampler, result_path, s.result_timeout_s or job.settings.timeout_s)
             if problem is not None:
                 return fail(record, *problem)
         try:
@@ -130,22 +134,36 @@ class AdbFarm(Farm):
         return record
 
     def _wait_for_result(
-        self, serial: str, device: Any, sampler: AppSampler, result_path: str, timeout: float
+        self, serial: str, sampler: AppSampler, result_path: str, timeout: float
     ) -> tuple[FailureKind, str] | None:
         """Poll until the app has written its result; why not, when it does not."""
+        from adbutils import AdbTimeout
+
         s = self.settings
         started = time.monotonic()
+        timed_out = (FailureKind.TIMEOUT, f"no result in {result_path} on {serial} within {timeout:g} s; the app was stopped")
+
+        def written() -> bool:
+            # each check may take no longer than what is left of the deadline (a frozen phone never answers)
+            left = max(MIN_CHECK_S, min(s.io_timeout_s, started + timeout - time.monotonic()))
+            return bool(self.adb.device(serial, timeout=left).sync.stat(result_path).size > 0)
+
         while True:
-            if device.sync.stat(result_path).size > 0:
-                return None
+            try:
+                if written():
+                    return None
+            except (AdbTimeout, TimeoutError):
+                if time.monotonic() - started < timeout:
+                    raise  # a phone that stopped answering before the deadline: `run` says so
+                return timed_out
             if sampler.error is not None:
                 raise sampler.error
             elapsed = time.monotonic() - started
             if elapsed > timeout:
-                return FailureKind.TIMEOUT, f"no result in {result_path} on {serial} within {timeout:g} s; the app was stopped"
+                return timed_out
             if sampler.gone or (not sampler.seen and elapsed > s.launch_grace_s):
                 time.sleep(s.poll_interval_s)  # the app may have written the result just before exiting
-                if device.sync.stat(result_path).size > 0:
+                if written():
                     return None
                 what = "exited" if sampler.seen else f"did not start within launch_grace_s = {s.launch_grace_s:g} s"
                 return (

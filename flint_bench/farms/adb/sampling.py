@@ -13,6 +13,7 @@ from ...core.units import kib_to_mib
 from .connection import ShellResult
 from .parsers import parse_proc_stat_ticks, parse_pss_kb
 
+JOIN_TIMEOUT_S = 2.0
 CLK_TCK = 100  # USER_HZ on every Android kernel (and Linux): /proc/<pid>/stat times are in 1/100 s
 
 
@@ -36,14 +37,15 @@ class AppSampler:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        # a sample in flight on a frozen phone ends at its own deadline; the benchmark need not wait for it
+        self._thread.join(timeout=JOIN_TIMEOUT_S)
 
     def _loop(self) -> None:
         from adbutils import AdbError
 
         try:
             self._sample_until_stopped()
-        except AdbError as e:
+        except (AdbError, TimeoutError) as e:
             self.error = e
 
     def _sample_until_stopped(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ...core.config import Annotated, Interval, NonNegativeFloat, PositiveFloat, PositiveInt
+from ...core.config import Annotated, Interval, Percentile, Port, PositiveInt
 from ...core.errors import ConfigError
 from ...core.versions import version_tuple
 from ..android import check_app_names
@@ -19,7 +19,7 @@ class EmulatorSettings:
     headless: bool = True
     # console port; adb serial is emulator-<port>, even ports only
     first_port: Annotated[int, Interval(ge=5554, le=5682)] = 5554
-    boot_timeout_s: PositiveFloat = 300.0
+    boot_timeout_s: Annotated[float, Interval(gt=0, le=7200)] = 300.0
     extra_args: list[str] = field(default_factory=lambda: ["-no-audio", "-no-boot-anim", "-no-snapshot-save"])
 
     def validate(self, file: str, prefix: str) -> None:
@@ -34,7 +34,7 @@ class AdbSettings:
     """[adb] table of a farm config."""
 
     server_host: str = "127.0.0.1"
-    server_port: Annotated[int, Interval(ge=1, le=65535)] | None = None  # None: $ANDROID_ADB_SERVER_PORT, else 5037
+    server_port: Port | None = None  # None: $ANDROID_ADB_SERVER_PORT, else 5037
     connect: list[str] = field(default_factory=list)  # host:port of TCP phones to `adb connect` first
     # selection: an empty list / None means "any"
     serials: list[str] = field(default_factory=list)
@@ -53,21 +53,28 @@ class AdbSettings:
     apk: str | None = None  # installed when the device's versionName differs from app_version (relative to this file)
     app_version: str | None = None
     storage_dir: str = "/sdcard/Android/data/{package}/files"  # the app's external files folder
-    install_timeout_s: PositiveFloat = 180.0
-    result_timeout_s: PositiveFloat | None = None  # None: [run].timeout_s
-    launch_grace_s: PositiveFloat = 15.0  # the app process must appear (or a result) this soon after `am start`
-    poll_interval_s: PositiveFloat = 0.5
-    sample_hz: PositiveFloat = 2.0  # CPU % from /proc/<pid>/stat
-    pss_interval_s: PositiveFloat = 1.0  # PSS from `dumpsys meminfo <pid>` (slower, so sampled less often)
+    install_timeout_s: Annotated[float, Interval(gt=0, le=3600)] = 180.0
+    # every exchange with a phone (a shell command, a step of a file transfer) must answer this soon;
+    # a phone that stops answering becomes a `timeout` failure record
+    io_timeout_s: Annotated[float, Interval(gt=0, le=600)] = 30.0
+    result_timeout_s: Annotated[float, Interval(gt=0, le=7 * 86400)] | None = None  # None: [run].timeout_s
+    launch_grace_s: Annotated[float, Interval(gt=0, le=3600)] = (
+        15.0  # the app must appear (or a result) this soon after `am start`
+    )
+    poll_interval_s: Annotated[float, Interval(gt=0, le=60)] = 0.5
+    sample_hz: Annotated[float, Interval(gt=0, le=50)] = 2.0  # CPU % from /proc/<pid>/stat: one adb shell per sample
+    pss_interval_s: Annotated[float, Interval(gt=0, le=3600)] = (
+        1.0  # PSS from `dumpsys meminfo <pid>` (slower, so sampled less often)
+    )
     # conditions before each benchmark
-    cooldown_s: NonNegativeFloat = 0.0
+    cooldown_s: Annotated[float, Interval(ge=0, le=86400)] = 0.0
     force_idle: bool = False  # `dumpsys deviceidle force-idle` during cooldown (ExecuTorch's benchmark flow)
     # wait while `dumpsys thermalservice` status is above this (Android thermal status: 0 none, 1 light,
     # 2 moderate, 3 severe, 4 critical, 5 emergency, 6 shutdown)
     max_thermal_status: Annotated[int, Interval(ge=0, le=6)] = 1
-    max_battery_temp_c: float = 42.0
-    thermal_wait_s: PositiveFloat = 300.0  # give up (failed record, kind 'thermal') after this long
-    min_battery_percent: float = 0.0
+    max_battery_temp_c: Annotated[float, Interval(ge=0, le=100)] = 42.0
+    thermal_wait_s: Annotated[float, Interval(gt=0, le=86400)] = 300.0  # give up (failed record, kind 'thermal') after this long
+    min_battery_percent: Percentile = 0.0
     keep_files: bool = False  # leave spec/model/result on the device (debugging)
     emulators: EmulatorSettings = field(default_factory=EmulatorSettings)
 

@@ -25,11 +25,22 @@ from ...core.contract import ContractError, FailureKind, fail, merge_device_resu
 from ...core.records import Record
 from ..base import BenchJob, Check, Device, DeviceLost, Farm
 from ..sections import combine_memory
+from ..text import Redactor
 from .doctor import doctor
 from .provider import Credentials, ProviderApi, ProviderError
 from .sampling import PerfSampler
 from .selection import as_device, select_devices
-from .session import describe, is_current, open_session, read_conditions, read_result, result_where, wd_message
+from .session import (
+    HUNG,
+    describe,
+    is_current,
+    open_session,
+    read_conditions,
+    read_result,
+    result_where,
+    set_http_timeout,
+    wd_message,
+)
 from .settings import AppiumDevice, AppiumSettings
 
 log = logging.getLogger(__name__)
@@ -72,6 +83,9 @@ class AppiumFarm(Farm):
     def doctor(self) -> list[Check]:
         return doctor(self.settings, self.credentials, self.api)
 
+    def redactor(self) -> Redactor:
+        return self.credentials.redactor()
+
     def app_ref(self) -> str:
         """The `app` capability: an uploaded app id, uploaded once per farm (devices share it)."""
         s = self.settings
@@ -112,6 +126,12 @@ class AppiumFarm(Farm):
             self._sessions.add(driver)
         try:
             return self._benchmark(driver, device, job, record)
+        except HUNG as e:
+            return fail(
+                record,
+                FailureKind.TIMEOUT,
+                self.credentials.redact(f"{self.settings.hub} stopped answering for {device.id}: {type(e).__name__}: {e}"),
+            )
         except InvalidSessionIdException as e:
             raise DeviceLost(self.credentials.redact(f"the Appium session ended under us: {wd_message(e)}")) from None
         except WebDriverException as e:
@@ -149,14 +169,19 @@ class AppiumFarm(Farm):
     def _wait_for_result(self, driver: Any, spec: dict[str, Any], timeout_s: float, perf: PerfSampler) -> str | None:
         """Poll until this run's result appears; a result of an earlier run or model on the same phone is ignored."""
         deadline = time.monotonic() + timeout_s
-        while True:
-            perf.sample()
-            text = read_result(self.settings, driver)
-            if text is not None and is_current(text, spec):
-                return text
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(min(self.settings.poll_interval_s, max(0.0, deadline - time.monotonic())))
+        try:
+            while True:
+                # no single poll may outlast the deadline by more than a second (or the command timeout)
+                set_http_timeout(driver, min(self.settings.command_timeout_s, max(1.0, deadline - time.monotonic())))
+                perf.sample()
+                text = read_result(self.settings, driver)
+                if text is not None and is_current(text, spec):
+                    return text
+                if time.monotonic() >= deadline:
+                    return None
+                time.sleep(min(self.settings.poll_interval_s, max(0.0, deadline - time.monotonic())))
+        finally:
+            set_http_timeout(driver, self.settings.command_timeout_s)
 
     def _quit(self, driver: Any) -> None:
         with self._sessions_lock:

@@ -12,6 +12,7 @@ import requests
 
 from ...core.contract import FailureKind
 from ...core.errors import UserError
+from ..text import Redactor
 from .settings import AppiumDevice, AppiumSettings
 
 
@@ -48,11 +49,12 @@ class Credentials:
     def auth(self) -> tuple[str, str] | None:
         return (self.username, self.access_key) if self.username and self.access_key else None
 
+    def redactor(self) -> Redactor:
+        """Both secrets in every form a hub may echo: raw, URL-encoded, the Basic header's base64 of user:key."""
+        return Redactor([self.access_key, self.username], [(self.username, self.access_key)])
+
     def redact(self, text: str) -> str:
-        for secret in (self.access_key, self.username):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return self.redactor()(text)
 
     def names(self) -> str:
         return f"${self.username_env} / ${self.access_key_env}"

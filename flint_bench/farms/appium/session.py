@@ -67,7 +67,24 @@ def open_session(s: AppiumSettings, credentials: Credentials, device: AppiumDevi
         username=auth[0] if auth else None,
         password=auth[1] if auth else None,
     )
-    return webdriver.Remote(s.hub, options=options(s, device, app, session_name), client_config=config)
+    driver = webdriver.Remote(s.hub, options=options(s, device, app, session_name), client_config=config)
+    set_http_timeout(driver, s.command_timeout_s)  # a session may queue; a command on an open one may not hang
+    return driver
+
+
+def set_http_timeout(driver: Any, seconds: float) -> None:
+    """The deadline of the session's next HTTP requests (selenium reads it from the client config per request)."""
+    driver.command_executor._client_config.timeout = seconds
+
+
+def _hung() -> tuple[type[BaseException], ...]:
+    import requests
+    import urllib3
+
+    return (TimeoutError, urllib3.exceptions.TimeoutError, urllib3.exceptions.MaxRetryError, requests.Timeout)
+
+
+HUNG = _hung()  # what a hub that stops answering raises through selenium's HTTP client
 
 
 def describe(record: Record, caps: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ...core.config import PositiveFloat, PositiveInt
+from ...core.config import Annotated, Interval, PositiveInt
 from ...core.errors import ConfigError
 
 
@@ -86,10 +86,11 @@ class AppiumSettings:
     remote_dir: str | None = None  # default: REMOTE_DIRS[platform]
     result_source: Literal["file", "element"] = "file"
     sample_performance: bool = True  # android: the app's CPU % and PSS via `mobile: getPerformanceData` each poll
-    session_timeout_s: PositiveFloat = 300.0  # cloud hubs may queue a session until a device is free
-    upload_timeout_s: PositiveFloat = 600.0
-    poll_interval_s: PositiveFloat = 2.0
-    new_command_timeout_s: int = 300
+    session_timeout_s: Annotated[float, Interval(gt=0, le=7200)] = 300.0  # cloud hubs may queue a session until a device is free
+    command_timeout_s: Annotated[float, Interval(gt=0, le=3600)] = 120.0  # each HTTP command of an open session
+    upload_timeout_s: Annotated[float, Interval(gt=0, le=86400)] = 600.0
+    poll_interval_s: Annotated[float, Interval(gt=0, le=600)] = 2.0
+    new_command_timeout_s: Annotated[int, Interval(ge=1, le=86400)] = 300
     build_name: str = "flint-bench"
     capabilities: dict[str, Any] = field(default_factory=dict)  # extra capabilities for every session
     devices: list[AppiumDevice] = field(default_factory=list)

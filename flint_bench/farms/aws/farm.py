@@ -7,7 +7,7 @@ deviceSelectionConfiguration; poll get_run; walk jobs -> suites -> tests -> arti
 job's customer artifacts (a zip of $DEVICEFARM_LOG_DIR) and parse flint/result.json into the
 device's record. A job that failed or left no result becomes a failure record.
 
-The unit of work is `run_many(job, devices)`: one Device Farm run per model over the devices
+The unit of work is `_run_many(job, devices)`: one Device Farm run per model over the devices
 still to benchmark, so a model costs one run, not one per device. Credentials come from boto3's own chain (AWS_* environment
 variables, AWS_PROFILE, an instance role) and are never read or printed here.
 """
@@ -25,12 +25,14 @@ from typing import Any
 
 import boto3  # the `aws` extra; the registry turns its absence into an install hint
 import requests
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ...core.contract import ContractError, FailureKind, fail, merge_device_result
 from ...core.errors import UserError
 from ...core.records import Record
 from ..base import BenchJob, Check, Device, Farm, failure_record
+from ..text import Redactor
 from .bundle import RESULT_NAME, TEST_TYPE, UPLOAD_TYPES, device_from_api, model_bundle, render_test_spec, result_from_artifacts
 from .settings import AwsSettings
 
@@ -57,7 +59,10 @@ class AwsDeviceFarm(Farm):
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client("devicefarm", region_name=self.settings.region)
+            s = self.settings
+            # every API call has a deadline: a hung connection is an error, retried a bounded number of times
+            config = Config(connect_timeout=s.api_timeout_s, read_timeout=s.api_timeout_s, retries={"max_attempts": 3})
+            self._client = boto3.client("devicefarm", region_name=s.region, config=config)
         return self._client
 
     @client.setter
@@ -121,7 +126,7 @@ class AwsDeviceFarm(Farm):
         return checks
 
     # ---- run -----------------------------------------------------------------------------------
-    def run_many(self, job: BenchJob, devices: Sequence[Device]) -> Iterator[Record]:
+    def _run_many(self, job: BenchJob, devices: Sequence[Device]) -> Iterator[Record]:
         """One Device Farm run of the model on `devices`; then each device's record from its job."""
         try:
             outcome = self._run_model(job, devices)
@@ -138,7 +143,13 @@ class AwsDeviceFarm(Farm):
             yield self._record_for(device, job, outcome)
 
     def run(self, device: Device, job: BenchJob) -> Record:
-        return next(self.run_many(job, [device]))
+        return next(self._run_many(job, [device]))
+
+    def redactor(self) -> Redactor:
+        """The AWS keys of boto3's chain: never in a record, whatever an error message quotes."""
+        creds = boto3.session.Session().get_credentials()
+        frozen = creds.get_frozen_credentials() if creds is not None else None
+        return Redactor([frozen.access_key, frozen.secret_key, frozen.token] if frozen else [])
 
     def _record_for(self, device: Device, job: BenchJob, outcome: dict[str, Any]) -> Record:
         record = job.blank_record(device)
@@ -279,7 +290,7 @@ class AwsDeviceFarm(Farm):
                         for art_page in pages("list_artifacts").paginate(arn=test["arn"], type="FILE"):
                             for art in art_page["artifacts"]:
                                 if art.get("type") == "CUSTOMER_ARTIFACT":
-                                    r = requests.get(art["url"], timeout=300)
+                                    r = requests.get(art["url"], timeout=self.settings.upload_timeout_s)
                                     r.raise_for_status()
                                     found = result_from_artifacts(r.content)
                                     if found is not None:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ...core.config import Annotated, Interval, PositiveFloat, PositiveInt
+from ...core.config import Annotated, Interval
 from ...core.errors import ConfigError
 from ..android import check_app_names
 
@@ -48,9 +48,10 @@ class AwsSettings:
     remote_dir: str = "/sdcard/Android/data/{package}/files"
     test_host: str = "amazon_linux_2"
     test_spec_template: str | None = None  # a jinja2 file of your own; default: templates/devicefarm-android.yml.j2
-    poll_interval_s: PositiveFloat = 15.0
-    upload_timeout_s: PositiveFloat = 600.0
-    job_timeout_minutes: PositiveInt = 30
+    poll_interval_s: Annotated[float, Interval(gt=0, le=600)] = 15.0
+    upload_timeout_s: Annotated[float, Interval(gt=0, le=86400)] = 600.0
+    api_timeout_s: Annotated[float, Interval(gt=0, le=600)] = 60.0  # connect and read deadline of each API call
+    job_timeout_minutes: Annotated[int, Interval(ge=1, le=150)] = 30  # Device Farm allows at most 150
 
     def validate(self, file: str, prefix: str) -> None:
         if not re.fullmatch(r"arn:aws:devicefarm:[a-z0-9-]+:\d{12}:project:[\w-]+", self.project_arn):

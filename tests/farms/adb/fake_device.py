@@ -141,6 +141,8 @@ class Connection:
         self.max_payload = 4096
 
     def send(self, cmd: int, arg0: int, arg1: int, data: bytes = b"") -> None:
+        if self.phone.frozen:
+            return  # a frozen phone answers nothing, yet keeps the connection open
         header = struct.pack("<6I", cmd, arg0, arg1, len(data), sum(data) & 0xFFFFFFFF, cmd ^ 0xFFFFFFFF)
         with self.lock:
             self.sock.sendall(header + data)
@@ -161,7 +163,8 @@ class Connection:
                 if magic != cmd ^ 0xFFFFFFFF:
                     raise EOFError("bad magic")
                 data = self._recv_exact(length) if length else b""
-                self.dispatch(cmd, arg0, arg1, data)
+                if not self.phone.frozen:
+                    self.dispatch(cmd, arg0, arg1, data)
         except (EOFError, OSError):
             pass
         finally:
@@ -215,7 +218,8 @@ class FakePhone:
     """One test phone: a TCP listener on 127.0.0.1, a root folder, props and behaviour switches.
 
     behaviour: "ok" (default), "no-result" (the app never writes a result), "malformed" (it writes
-    broken JSON), "disconnect" (the phone drops off the network `drop_after_s` after `am start`).
+    broken JSON), "disconnect" (the phone drops off the network `drop_after_s` after `am start`),
+    "freeze" (`drop_after_s` after `am start` it stops answering anything, its connections left open).
     """
 
     def __init__(self, root: Path, props: dict, behaviour: str = "ok", drop_after_s: float = 1.0):
@@ -232,6 +236,7 @@ class FakePhone:
         self.connections: list[Connection] = []
         self.shell_log: list[str] = []  # every command the host ran (for the quoting tests)
         self.dead = False
+        self.frozen = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _setup(self, props: dict) -> None:
@@ -284,6 +289,10 @@ class FakePhone:
                 s.shutdown(socket.SHUT_RDWR)
             s.close()
 
+    def freeze(self) -> None:
+        """Hang: read and ignore every packet, answer none, close nothing (the adb server still lists the phone)."""
+        self.frozen = True
+
     def stop(self) -> None:
         self.disconnect()
         pid_file = self.root / "state/app.pid"
@@ -315,8 +324,8 @@ class FakePhone:
             "FLINT_BENCH_CACHE": os.environ.get("FLINT_BENCH_CACHE", ""),
         }
         proc = subprocess.run(["/bin/sh", "-c", self.map_path(command)], cwd=self.root, env=env, capture_output=True, timeout=120)
-        if "am start" in command and self.behaviour == "disconnect":
-            threading.Timer(self.drop_after_s, self.disconnect).start()
+        if "am start" in command and self.behaviour in ("disconnect", "freeze"):
+            threading.Timer(self.drop_after_s, self.disconnect if self.behaviour == "disconnect" else self.freeze).start()
         if v2:
             for kind, data in ((1, proc.stdout), (2, proc.stderr)):
                 if data:
