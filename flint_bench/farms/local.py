@@ -10,19 +10,20 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
 from ..bench.sampler import MIN_CPU_WINDOW_S, ProcessSampler, Samples
-from ..core.config import Annotated, Ge, PositiveFloat, PositiveInt
+from ..core.config import Annotated, Interval
 from ..core.contract import ContractError, FailureKind, fail, merge_device_result
 from ..core.errors import ConfigError
 from ..core.records import Record
@@ -36,15 +37,15 @@ class DeviceClass:
     """A slice of this machine that stands in for one kind of phone."""
 
     name: str
-    threads: PositiveInt | None = None
+    threads: Annotated[int, Interval(ge=1, le=1024)] | None = None
     cpu_affinity: list[int] | None = None
-    memory_limit_mb: PositiveFloat | None = None
+    memory_limit_mb: Annotated[float, Interval(gt=0, le=16 * 2**20)] | None = None  # up to 16 TiB
 
 
 @dataclass
 class LocalSettings:
     devices: list[DeviceClass] = field(default_factory=list)  # empty: the whole machine as one device
-    sample_hz: Annotated[float, Ge(10)] = 20.0  # the harness samples at >= 10 Hz
+    sample_hz: Annotated[float, Interval(ge=10, le=1000)] = 20.0  # the harness samples at >= 10 Hz
 
     def validate(self, file: str, prefix: str) -> None:
         cpus = os.cpu_count() or 1
@@ -113,6 +114,29 @@ def supervise(proc: subprocess.Popen[str], timeout_s: float, memory_limit_mb: fl
     return Supervision(exit_code, watchdog.reason, "".join(stderr)[-2000:].strip(), sampler.training)
 
 
+TEMP_PREFIX = "flint-local-"  # + the pid of the run: a folder whose run is gone is a leftover
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def tie_to_parent(parent: int) -> None:
+    """In the worker, before exec: the kernel kills it when the run dies (even by kill -9), so no
+    worker outlives its run. Linux only; elsewhere close() and the timeout still stop it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the run died before the signal was armed
+            os._exit(1)
+
+
+def remove_dead_runs_folders() -> None:
+    """Remove the temp folders of earlier runs that died before cleaning up (their pid is gone)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
+        pid = folder.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _soc() -> str | None:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -131,6 +155,7 @@ class LocalFarm(Farm):
 
     def __init__(self, name: str, settings: LocalSettings, config_path: Path | None = None):
         super().__init__(name, settings, config_path)
+        remove_dead_runs_folders()
         self._workers: set[subprocess.Popen[str]] = set()
         self._workers_lock = threading.Lock()
 
@@ -167,7 +192,7 @@ class LocalFarm(Farm):
     def run(self, device: Device, job: BenchJob) -> Record:
         record = job.blank_record(device)
         cls: DeviceClass = device.handle["class"]
-        with tempfile.TemporaryDirectory(prefix="flint-local-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as tmp:
             spec_path, result_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"
             spec = job.spec(str(job.training_artifact), str(job.data_file), str(job.artifacts.path("onnx")), threads=cls.threads)
             spec_path.write_text(json.dumps(spec))
@@ -192,15 +217,21 @@ class LocalFarm(Farm):
     def _run_worker(self, spec_path: Path, result_path: Path, cls: DeviceClass, timeout_s: float) -> Supervision:
         env = os.environ | ({"OMP_NUM_THREADS": str(cls.threads)} if cls.threads else {})
         affinity = cls.cpu_affinity
-        # pin before exec, so every thread the runtime starts later inherits the affinity
-        pin: Callable[[], None] | None = (lambda: os.sched_setaffinity(0, affinity)) if affinity else None
+
+        parent = os.getpid()
+
+        def before_exec() -> None:
+            tie_to_parent(parent)
+            if affinity:  # pin before exec, so every thread the runtime starts later inherits the affinity
+                os.sched_setaffinity(0, affinity)
+
         proc = subprocess.Popen(
             [sys.executable, "-m", "flint_bench.bench.worker", str(spec_path), str(result_path)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=env,
-            preexec_fn=pin,
+            preexec_fn=before_exec,
         )
         with self._workers_lock:
             self._workers.add(proc)
