@@ -23,8 +23,10 @@ Both compare the same figures through `Target.breaches`:
   of a profile: both interpolate linearly between order statistics);
 - CPU: mean CPU % during training (100 = one core).
 
-Platform and minimum OS version say whether a target ships to a device at all. Pure, except
-`load_budgets`.
+A figure that is missing or not a finite number (NaN, infinity: a broken device result or a
+hand-edited file) is *unknown*: it never passes a limit silently, it is reported as "cannot judge"
+(`Target.unknown`). Platform and minimum OS version say whether a target ships to a device at
+all. Pure, except `load_budgets`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 import numpy as np
 
@@ -52,6 +54,37 @@ DEFAULT_STORAGE_MB: dict[Kind, float] = {"third_party": 1.0, "first_party": 10.0
 DEFAULTS_SOURCE = "built-in defaults (paper 4.1)"
 
 Metric = Literal["storage_mb", "memory_mb", "task_seconds", "cpu_percent"]
+# how each figure reads in a message: (label, unit)
+METRIC_TEXT: dict[Metric, tuple[str, str]] = {
+    "storage_mb": ("storage", " MB"),
+    "memory_mb": ("peak memory", " MB"),
+    "task_seconds": ("worst-case task", " s"),
+    "cpu_percent": ("mean CPU", "%"),
+}
+
+
+def finite(value: object) -> float | None:
+    """A measured figure as a float; None when it is missing or not a finite number (NaN, ±inf,
+    an int too large for a float, a string), so that no comparison can pass on it silently."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    try:
+        v = float(value)
+    except OverflowError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every non-finite float replaced by None (JSON null): `NaN` and `Infinity` are
+    not JSON, and `JSON.parse` (github-action-benchmark, browsers) rejects them."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return finite(value)
+    return value
 
 
 class Figures(TypedDict):
@@ -130,8 +163,17 @@ class Target:
         }
         return limits[metric]
 
+    def unknown(self, figures: Figures) -> list[Metric]:
+        """The limited figures that are missing or not finite: the check cannot judge them."""
+        return [m for m in METRIC_TEXT if self.limit(m) is not None and finite(figures[m]) is None]
+
+    def unknown_reason(self, metric: Metric) -> str:
+        label, unit = METRIC_TEXT[metric]
+        return f"{label} unknown (not measured, or not a finite number): cannot judge against limit {self.limit(metric):g}{unit}"
+
     def breaches(self, name: str, figures: Figures) -> list[BudgetBreach]:
-        """Every limit these figures break; an unmeasured figure (None) breaks nothing."""
+        """Every limit these figures break; an unknown figure (`unknown`) breaks nothing."""
+        figures = cast(Figures, {m: finite(figures[m]) for m in METRIC_TEXT})
         out = []
         storage, limit = figures["storage_mb"], self.storage_limit_mb
         if storage is not None and storage >= limit:
@@ -206,9 +248,12 @@ def load_budgets(path: str | Path | None) -> Budgets:
 
 
 def worst_task_seconds(record: Record, target: Target) -> float | None:
-    """The target's worst-case task time from the record's raw per-step samples."""
-    samples = per_example_samples(record)
-    return target.task_seconds(float(np.percentile(samples, target.task_quantile))) if samples else None
+    """The target's worst-case task time from the record's raw per-step samples; None (unknown)
+    without samples or when one is not a finite, non-negative number."""
+    samples = np.asarray(per_example_samples(record), dtype=float)
+    if samples.size == 0 or not np.all(np.isfinite(samples)) or np.any(samples < 0):
+        return None
+    return finite(target.task_seconds(float(np.percentile(samples, target.task_quantile))))
 
 
 def device_supported(target: Target, record: Record) -> str | None:
@@ -222,11 +267,21 @@ def record_figures(record: Record, target: Target) -> Figures:
     """The figures `target` limits, of one result record. A failed run has only its storage."""
     ok = record["status"] == "ok"
     return {
-        "storage_mb": storage_mb(record),
-        "memory_mb": training_memory_mb(record) if ok else None,
+        "storage_mb": finite(storage_mb(record)),
+        "memory_mb": finite(training_memory_mb(record)) if ok else None,
         "task_seconds": worst_task_seconds(record, target) if ok else None,
-        "cpu_percent": record["cpu"]["mean_percent"] if ok else None,
+        "cpu_percent": finite(record["cpu"]["mean_percent"]) if ok else None,
     }
+
+
+def shorten(text: str, width: int = 200) -> str:
+    """The first line of `text`, cut at a word boundary with an ellipsis when longer than `width`."""
+    line = (text.splitlines() or [""])[0]
+    if len(line) <= width:
+        return line
+    cut = line[: width - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > width // 2 else cut).rstrip(" ,;:.") + "…"
 
 
 def check_record(name: str, target: Target, record: Record) -> list[BudgetBreach]:
@@ -235,7 +290,7 @@ def check_record(name: str, target: Target, record: Record) -> list[BudgetBreach
     breaches = target.breaches(name, record_figures(record, target))
     if record["status"] != "ok":
         error = record["error"] or {"kind": "error", "message": "no message"}
-        first = (error["message"] or "no message").splitlines()[0][:200]
+        first = shorten(error["message"] or "no message")
         breaches.append(BudgetBreach("status", name, f"training failed ({error['kind']}): {first}"))
     return breaches
 
@@ -254,28 +309,29 @@ COMPAT_COLUMNS = [
     "compatible",
     "device_ok",
     "os_ok",
+    "unknown",
     "reasons",
 ]
 
 
-def profile_task_seconds(quantiles: Sequence[float], target: Target) -> float:
-    """The target's worst-case task time from a profile's per-example quantile sketch (q0..q100)."""
-    q = np.asarray(quantiles, dtype=float)
-    return target.task_seconds(float(np.interp(target.task_quantile / 100.0, np.linspace(0, 1, q.size), q)))
-
-
-def _number(value: object) -> float | None:
-    """A profile cell as a float; missing (None, or NaN after a Parquet round trip) is None."""
-    if isinstance(value, (int, float, np.integer, np.floating)) and not math.isnan(float(value)):
-        return float(value)
-    return None
+def profile_task_seconds(quantiles: Sequence[float] | None, target: Target) -> float | None:
+    """The target's worst-case task time from a profile's per-example quantile sketch (q0..q100);
+    None (unknown) when the sketch is missing or holds a value that is not finite and >= 0."""
+    try:
+        q = np.asarray(quantiles, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if q.ndim != 1 or q.size < 2 or not np.all(np.isfinite(q)) or np.any(q < 0):
+        return None
+    return finite(target.task_seconds(float(np.interp(target.task_quantile / 100.0, np.linspace(0, 1, q.size), q))))
 
 
 def check_compat(
     profiles: pd.DataFrame, budgets: Budgets, models: list[str] | None = None, targets: list[str] | None = None
 ) -> pd.DataFrame:
     """Each profile row against each target. Columns: COMPAT_COLUMNS; `device_ok` is every check but the
-    OS version, `reasons` the list of what fails."""
+    OS version, `unknown` the limited figures the profile lacks (or has as NaN/inf: never compatible,
+    "cannot judge"), `reasons` the list of what fails or cannot be judged."""
     import pandas as pd
 
     rows = []
@@ -284,14 +340,17 @@ def check_compat(
             if models and p["model"] not in models:
                 continue
             os_name, os_version = str(p["os"]), str(p["os_version"])
+            storage_bytes = finite(p["storage_bytes"])
             figures: Figures = {
-                "storage_mb": (_number(p["storage_bytes"]) or 0) / MB,
-                "memory_mb": _number(p["peak_memory_mb"]),
+                "storage_mb": storage_bytes / MB if storage_bytes is not None else None,
+                "memory_mb": finite(p["peak_memory_mb"]),
                 "task_seconds": profile_task_seconds(p["per_example_s_quantiles"], target),
-                "cpu_percent": _number(p.get("cpu_mean_percent")),
+                "cpu_percent": finite(p.get("cpu_mean_percent")),
             }
+            unknown = target.unknown(figures)
             reasons = [r for r in [target.platform_problem(os_name)] if r]
             reasons += [b.reason for b in target.breaches(name, figures)]
+            reasons += [target.unknown_reason(m) for m in unknown]
             device_ok = not reasons
             os_problem = target.os_version_problem(os_name, os_version)
             if os_problem:
@@ -309,6 +368,7 @@ def check_compat(
                     "compatible": device_ok and os_problem is None,
                     "device_ok": device_ok,
                     "os_ok": os_problem is None,
+                    "unknown": unknown,
                     "reasons": reasons,
                 }
             )
@@ -317,7 +377,7 @@ def check_compat(
 
 def compat_summary(verdict: pd.DataFrame) -> list[dict[str, Any]]:
     """Per target and ML model of a `check_compat` table: the device model/OS pairs that may run
-    it, and those that may not with the reasons."""
+    it, and those that may not with the reasons (`unknown`: how many of them lack a figure)."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in verdict.to_dict(orient="records"):
         groups.setdefault((str(row["target"]), str(row["model"])), []).append({str(k): v for k, v in row.items()})
@@ -330,8 +390,9 @@ def compat_summary(verdict: pd.DataFrame) -> list[dict[str, Any]]:
                 "model": model,
                 "compatible": len(ok),
                 "incompatible": len(bad),
+                "unknown": sum(1 for r in bad if len(r["unknown"])),
                 "devices": [{k: r[k] for k in ("device_model", "os", "os_version")} for r in ok],
-                "excluded": [{k: r[k] for k in ("device_model", "os", "os_version", "reasons")} for r in bad],
+                "excluded": [{k: r[k] for k in ("device_model", "os", "os_version", "unknown", "reasons")} for r in bad],
             }
         )
     return summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,7 +54,7 @@ def gate(
     from ..gate import GateSettings, run_gate, write_outputs
 
     with output_handler(format) as out:
-        if threshold <= 1.0:
+        if not (math.isfinite(threshold) and threshold > 1.0):  # NaN compares false: test what must hold
             raise UserError(f"--threshold {threshold}: must be a ratio above 1 (e.g. 1.10 for 10% slower).")
         if not 0 < alpha < 1:
             raise UserError(f"--alpha {alpha}: must be between 0 and 1 (e.g. 0.01).")
@@ -92,7 +93,9 @@ def _show(result: GateResult) -> None:
     for m, d in result.missing_head:
         err_console.print(f"{m} on {d} is in the base but not in the head", highlight=False, markup=False)
     verdict = "[red]FAILED[/]" if not result.passed else "[green]passed[/]"
-    console.print(f"gate {verdict}: {len(result.failures)} of {len(result.cases)} checks fail")
+    unjudged = sum(c.status == "cannot-judge" for c in result.cases)
+    cannot = f", {unjudged} cannot be judged (see why)" if unjudged else ""
+    console.print(f"gate {verdict}: {len(result.failures)} of {len(result.cases)} checks fail{cannot}")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape  # device and model names are data, never markup
 from rich.table import Table
 
-from ..core.units import bytes_to_mb
+from ..core.units import MB
 from .output import FORMAT_OPTION_HELP, Format, console, fmt, output_handler, rich_table
 
 if TYPE_CHECKING:
@@ -26,6 +26,22 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready rows (numpy scalars and arrays to Python; NaN to null)."""
     rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
     return rows
+
+
+def _fmt(value: Any, spec: str = ".2f", scale: float = 1.0) -> str:
+    """A table cell: missing, NaN or infinite shows as '-', never as 'nan'."""
+    from ..budgets import finite
+
+    v = finite(value)
+    return fmt(None if v is None else v * scale, spec)
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    """ok, no (a limit broken, or the OS), or unknown (a limited figure missing: cannot judge)."""
+    if row["compatible"]:
+        return "[green]ok[/]"
+    word = "[red]no[/]" if len(row["reasons"]) > len(row["unknown"]) else "[yellow]unknown[/]"
+    return f"{word}: " + escape("; ".join(row["reasons"]))
 
 
 def _profile_table(frame: pd.DataFrame, title: str) -> Table:
@@ -51,14 +67,14 @@ def _profile_table(frame: pd.DataFrame, title: str) -> Table:
                 escape(f"{r['os']} {r['os_version']}"),
                 escape(str(r["model"])),
                 r["n_samples"],
-                fmt(r["per_example_s_mean"] * 1e3, ".4g"),
-                fmt(r["per_example_s_p50"] * 1e3, ".4g"),
-                fmt(r["per_example_s_p99"] * 1e3, ".4g"),
-                fmt(r["per_example_s_mean"] * 5000, ".3g"),
-                fmt(r["peak_memory_mb"]),
-                fmt(r["cpu_mean_percent"], ".0f"),
-                fmt(bytes_to_mb(r["storage_bytes"]), ".3f"),
-                fmt(bytes_to_mb(r["update_bytes"]), ".3f"),
+                _fmt(r["per_example_s_mean"], ".4g", 1e3),
+                _fmt(r["per_example_s_p50"], ".4g", 1e3),
+                _fmt(r["per_example_s_p99"], ".4g", 1e3),
+                _fmt(r["per_example_s_mean"], ".3g", 5000),
+                _fmt(r["peak_memory_mb"]),
+                _fmt(r["cpu_mean_percent"], ".0f"),
+                _fmt(r["storage_bytes"], ".3f", 1 / MB),
+                _fmt(r["update_bytes"], ".3f", 1 / MB),
             ]
             for r in _rows(frame)
         ],
@@ -111,7 +127,7 @@ def compat(
 ) -> None:
     """Per ML model and deployment target: which device models and OS versions may run it, and why
     the others may not (storage, memory, worst-case task time, CPU, minimum OS)."""
-    from ..budgets import check_compat, compat_summary, load_budgets
+    from ..budgets import check_compat, compat_summary, json_safe, load_budgets
     from ..profiles import read_profiles
 
     with output_handler(format) as output:
@@ -119,13 +135,15 @@ def compat(
         selected = b.select(target)  # an unknown target is a user error naming the file
         verdict = check_compat(read_profiles(profiles), b, models=model, targets=target)
         summary = compat_summary(verdict)
-        document = {
-            "profiles": str(profiles),
-            "budgets": str(budgets),
-            "targets": {name: t.to_dict() for name, t in selected.items()},
-            "summary": summary,
-            "checks": _rows(verdict),
-        }
+        document = json_safe(
+            {
+                "profiles": str(profiles),
+                "budgets": str(budgets),
+                "targets": {name: t.to_dict() for name, t in selected.items()},
+                "summary": summary,
+                "checks": _rows(verdict),
+            }
+        )
         output.result(document, render=lambda: _show_compat(verdict, summary, f"compatibility · {profiles} vs {budgets}"))
 
 
@@ -136,10 +154,10 @@ def _show_compat(verdict: pd.DataFrame, summary: list[dict[str, Any]], title: st
             escape(str(r["model"])),
             escape(str(r["device_model"])),
             escape(f"{r['os']} {r['os_version']}"),
-            fmt(r["task_seconds"], ".3g"),
-            fmt(r["peak_memory_mb"]),
-            fmt(r["storage_mb"], ".3f"),
-            "[green]ok[/]" if r["compatible"] else "[red]no[/]: " + escape("; ".join(r["reasons"])),
+            _fmt(r["task_seconds"], ".3g"),
+            _fmt(r["peak_memory_mb"]),
+            _fmt(r["storage_mb"], ".3f"),
+            _verdict(r),
         ]
         for r in _rows(verdict)
     ]
@@ -149,6 +167,7 @@ def _show_compat(verdict: pd.DataFrame, summary: list[dict[str, Any]], title: st
         console.print(
             escape(f"{s['target']} / {s['model']}")
             + f": {s['compatible']} device model/OS pair(s) may run it, {s['incompatible']} may not"
+            + (f" ({s['unknown']} of them unknown: a limited figure not measured)" if s["unknown"] else "")
         )
 
 

@@ -9,6 +9,7 @@ the property `Criterion.operand`."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -43,6 +44,13 @@ class CompatRef:
     unprofiled: Literal["exclude", "include"] = "exclude"  # device models without a profile
 
 
+def _finite(v: int | float) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int beyond float range
+        return False
+
+
 def _scalar_problem(v: Any, kind: str) -> str | None:
     """Why `v` is not a value of a field of `kind`, or None."""
     ok = {
@@ -54,6 +62,8 @@ def _scalar_problem(v: Any, kind: str) -> str | None:
     }.get(kind, False)
     if not ok:
         return f"is a {kind}: expected {_EXPECTED[kind]}, got {v!r}"
+    if kind == "number" and not _finite(v):  # NaN compares false with every session: never silently
+        return f"is a number: expected a finite number, got {v!r}"
     if kind == "date" and isinstance(v, str):
         try:
             dt.date.fromisoformat(v)
@@ -133,7 +143,7 @@ class Criterion:
         if self.op in ("in", "not_in"):
             if not isinstance(self.value, list) or not self.value:
                 raise ConfigError(file, prefix + "value", f"operator '{self.op}' needs a non-empty list, got {self.value!r}")
-            items = [(prefix + "value", v) for v in self.value]
+            items = [(f"{prefix}value[{i}]", v) for i, v in enumerate(self.value)]
         elif self.op in ORDER_OPS and kind in ("bool", "category"):
             raise ConfigError(
                 file,

@@ -8,12 +8,13 @@ Pure logic: records in, verdicts out, no I/O.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..budgets import Metric, Target, check_record, device_supported, record_figures
+from ..budgets import Metric, Target, check_record, device_supported, finite, json_safe, record_figures, shorten
 from ..core.records import Record, per_example_samples, per_repeat_samples, storage_mb, training_memory_mb
 from .regression import FAILING, GateSettings, SampleRegression, ScalarRegression, Status, Verdict
 
@@ -54,7 +55,7 @@ class CaseResult:
             "metric": self.metric,
             "unit": self.unit,
             "status": self.status,
-            "verdicts": [asdict(v) for v in self.verdicts],
+            "verdicts": [json_safe(asdict(v)) for v in self.verdicts],
         }
 
 
@@ -75,6 +76,7 @@ class GateResult:
         return not self.failures
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON document; a non-finite number is null (NaN is not JSON)."""
         return {
             "passed": self.passed,
             "failures": len(self.failures),
@@ -92,7 +94,10 @@ def _key(record: Record) -> tuple[str, str]:
 
 
 def _worst(values: list[float | None]) -> float | None:
+    """The largest value; NaN when one is not finite (an unknown round leaves the worst unknown)."""
     known = [v for v in values if v is not None]
+    if any(finite(v) is None for v in known):
+        return math.nan
     return max(known) if known else None
 
 
@@ -148,7 +153,12 @@ def _budget_verdicts(record: Record, targets: dict[str, Target], cases: dict[str
             if figure in broken:
                 breach = broken[figure]
                 cases[metric].verdicts.append(Verdict(f"budget:{name}", "fail", breach.message, breach.value))
-            elif record["status"] == "ok" or figure == "storage_mb":
+            elif record["status"] != "ok" and figure != "storage_mb":
+                continue  # a failed run measured nothing but its storage; its failure is its own case
+            elif figures[figure] is None:
+                reason = f"{target.unknown_reason(figure)} ({name})"
+                cases[metric].verdicts.append(Verdict(f"budget:{name}", "cannot-judge", reason))
+            else:
                 what = (
                     f"p{target.task_quantile:g} x {target.task_examples} examples within {limit:g} s"
                     if figure == "task_seconds"
@@ -187,7 +197,7 @@ def evaluate(
         targeted = _budget_verdicts(rec, targets, by_metric)
         if rec["status"] != "ok" and targeted:
             error = rec["error"] or {"kind": "error", "message": ""}
-            message = f"training failed ({error['kind']}): {(error['message'] or '')[:200]}"
+            message = f"training failed ({error['kind']}): {shorten(error['message'] or 'no message')}"
             cases.append(CaseResult(model, device, "runs", "", [Verdict("run", "fail", message)]))
         b = base_by_key.get((model, device))
         if base is None:

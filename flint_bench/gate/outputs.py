@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..budgets import finite
 from ..core.records import Record, per_example_samples, seconds_per_5000, storage_mb, training_memory_mb
 from .checks import CaseResult, GateResult
 from .regression import Verdict
@@ -22,6 +23,7 @@ def md_cell(text: object) -> str:
 
 
 def _num(v: float | None, scale: float = 1.0) -> str:
+    v = finite(v)
     return "-" if v is None else f"{v * scale:.4g}"
 
 
@@ -72,8 +74,8 @@ def markdown(result: GateResult, title: str = "flint-bench gate") -> str:
                     f"{case.metric} ({unit})" if unit else case.metric,
                     _num(reg.base if reg else None, scale),
                     _num(reg.head if reg else None, scale),
-                    f"x{reg.ratio:.2f}" if reg and reg.ratio is not None else "-",
-                    f"{reg.p_value:.2g}" if reg and reg.p_value is not None else "-",
+                    f"x{reg.ratio:.2f}" if reg and finite(reg.ratio) is not None else "-",
+                    f"{reg.p_value:.2g}" if reg and finite(reg.p_value) is not None else "-",
                     md_cell(messages),
                 ]
             )
@@ -111,7 +113,9 @@ def junit_xml(result: GateResult) -> str:
 
 
 def benchmark_json(head: list[Record]) -> list[dict[str, Any]]:
-    """github-action-benchmark customSmallerIsBetter entries for the head results (ok runs only)."""
+    """github-action-benchmark customSmallerIsBetter entries for the head results (ok runs only).
+    A figure that is not a finite number gets no entry: the action needs a number (and `JSON.parse`
+    rejects NaN), and a missing point reads better on its chart than a made-up one."""
     out: list[dict[str, Any]] = []
     for r in sorted(head, key=lambda r: (r["model"]["name"], r["device"]["id"])):
         if r["status"] != "ok":
@@ -119,7 +123,7 @@ def benchmark_json(head: list[Record]) -> list[dict[str, Any]]:
         label = f"{r['model']['name']} on {r['device']['id']}"
         samples = per_example_samples(r)
         extra = f"{len(samples)} steps; runtime {r['runtime']['name']} {r['runtime']['version']}; commit {r['host']['commit']}"
-        per_5000, memory, storage = seconds_per_5000(r), training_memory_mb(r), storage_mb(r)
+        per_5000, memory, storage = finite(seconds_per_5000(r)), finite(training_memory_mb(r)), finite(storage_mb(r))
         if per_5000 is not None:
             s5 = r["timing"]["seconds_per_5000"]
             out.append(
@@ -127,11 +131,11 @@ def benchmark_json(head: list[Record]) -> list[dict[str, Any]]:
                     "name": f"{label}: training seconds per 5000 examples",
                     "unit": "s",
                     "value": round(per_5000, 6),
-                    "range": f"± {(s5 and s5['std']) or 0:.4g}",
+                    "range": f"± {finite(s5 and s5['std']) or 0:.4g}",
                     "extra": extra,
                 }
             )
-        if samples:
+        if samples and all(finite(x) is not None for x in samples):
             p = np.percentile(samples, [10, 90]) * 1000
             out.append(
                 {

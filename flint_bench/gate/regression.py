@@ -87,6 +87,11 @@ class SampleRegression:
 
         s = self.settings
         h, b = np.asarray(head, float), np.asarray(base, float)
+        bad = int(np.sum(~np.isfinite(h)) + np.sum(~np.isfinite(b)) + np.sum(h < 0) + np.sum(b < 0))
+        if bad:  # NaN has no rank: the test and the medians would be meaningless
+            return Verdict(
+                self.name, "cannot-judge", f"cannot judge: {bad} per-example time(s) not a finite, non-negative number"
+            )
         if h.size < s.min_samples or b.size < s.min_samples or min_p_value(h.size, b.size) >= s.alpha:
             few_h = float(np.median(h)) if h.size else None
             few_b = float(np.median(b)) if b.size else None
@@ -154,8 +159,8 @@ class ScalarRegression:
     name: str = "regression"
 
     def __call__(self, head: float | None, base: float | None) -> Verdict:
-        if head is None or base is None:
-            return Verdict(self.name, "cannot-judge", "cannot judge: value not measured", head, base)
+        if head is None or base is None or not math.isfinite(head) or not math.isfinite(base):
+            return Verdict(self.name, "cannot-judge", "cannot judge: value not measured, or not a finite number")
         ratio = head / base if base else (math.inf if head > 0 else 1.0)
         t = self.settings.threshold
         if ratio > t and head - base > self.min_abs_delta:

@@ -63,4 +63,4 @@ def write_outputs(
     if junit:
         write_text_atomic(junit, junit_xml(run.result))
     if benchmark_file:
-        write_text_atomic(benchmark_file, json.dumps(benchmark_json(run.head), indent=2) + "\n")
+        write_text_atomic(benchmark_file, json.dumps(benchmark_json(run.head), indent=2, allow_nan=False) + "\n")

@@ -8,6 +8,7 @@ sketch (q0..q100) so the simulator can sample it by inverse CDF without carrying
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,9 +16,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..budgets import finite
 from ..core.errors import UserError
 from ..core.fileio import write_atomic
-from ..core.records import DeviceSection, Record, RecordError, per_example_samples, training_memory_mb
+from ..core.records import DeviceSection, Record, RecordError, per_example_samples, record_source, training_memory_mb
 from ..core.results import load_records
 
 if TYPE_CHECKING:
@@ -71,8 +73,23 @@ def profile_device_model(device: DeviceSection) -> str:
 
 
 def _worst(values: list[float | None]) -> float | None:
+    """The worst device's figure; NaN (unknown to the budgets) when a device's is not finite."""
     known = [v for v in values if v is not None]
+    if any(finite(v) is None for v in known):
+        return math.nan
     return float(max(known)) if known else None
+
+
+def _samples(record: Record) -> list[float]:
+    """The record's per-example times; NaN, infinity or a negative time is a RecordError: such a
+    device result is invalid, and one such sample would spoil every quantile of its profile."""
+    samples = per_example_samples(record)
+    if any(finite(x) is None or x < 0 for x in samples):
+        raise RecordError(
+            f"{record_source(record)}: timing.step_seconds holds a time that is not a finite, non-negative number "
+            "(NaN, infinity or negative): the device result is invalid. Re-run that benchmark or remove the file."
+        )
+    return samples
 
 
 def build_profiles(records: list[Record]) -> pd.DataFrame:
@@ -82,8 +99,8 @@ def build_profiles(records: list[Record]) -> pd.DataFrame:
     and CPU take the worst device so a budget check is a worst-case check. `peak_memory_mb` is the
     memory the training adds, by the budgets' rule (`records.training_memory_mb`). Groups whose
     every record failed have no timing and are left out (their count is in `n_failed` of no row,
-    so callers that care about failures read the records). A record whose timing lists disagree
-    raises RecordError.
+    so callers that care about failures read the records). A record whose timing lists disagree,
+    or hold a time that is not a finite, non-negative number, raises RecordError.
     """
     import pandas as pd
 
@@ -95,7 +112,7 @@ def build_profiles(records: list[Record]) -> pd.DataFrame:
     qs = np.linspace(0.0, 1.0, QUANTILE_POINTS)
     for (device_model, os_name, os_version, model), rs in sorted(groups.items()):
         ok = [r for r in rs if r["status"] == "ok"]
-        samples = np.asarray([x for r in ok for x in per_example_samples(r)], dtype=float)
+        samples = np.asarray([x for r in ok for x in _samples(r)], dtype=float)
         if samples.size == 0:
             continue
         d, m = ok[0]["device"], ok[0]["model"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from ..budgets import BudgetBreach, Target, check_record, device_supported
+from ..budgets import BudgetBreach, Target, check_record, device_supported, record_figures
 from ..core.records import Record
 from .table5 import Table5Row
 
@@ -39,10 +39,15 @@ def _target_row(
             cells[dev] = ("not-targeted", unsupported)
             continue
         breaches = check_record(tname, target, rec)
+        unknown = target.unknown(record_figures(rec, target)) if rec["status"] == "ok" else []
         if breaches:
             cells[dev] = ("blocked", "; ".join(b.message for b in breaches))
             for b in breaches:
                 per_metric[b.metric].append((dev, b))
+        elif unknown:  # never counted as deployable: a figure it is limited on is missing or NaN
+            cells[dev] = ("unknown", "; ".join(f"{target.unknown_reason(m)} ({tname})" for m in unknown))
+            for m in unknown:
+                per_metric[f"unknown:{m}"].append((dev, BudgetBreach(m, tname, target.unknown_reason(m))))
         else:
             ok += 1
             cells[dev] = ("ok", "within every budget")
@@ -74,6 +79,9 @@ def _target_view(name: str, t: Target) -> dict[str, Any]:
 def _reason(metric: str, hits: list[tuple[str, BudgetBreach]], n_devices: int) -> str:
     """One blocking reason per budget: the storage limit once, a per-device limit with the devices
     (and the range of values when several devices break it)."""
+    if metric.startswith("unknown:"):
+        devs = ", ".join(d for d, _ in hits[:4]) + (f" and {len(hits) - 4} more" if len(hits) > 4 else "")
+        return f"{hits[0][1].message} on {len(hits)} of {n_devices} devices ({devs})"
     if metric == "storage_mb" or len(hits) == 1:
         dev, b = hits[0]
         return b.message if metric == "storage_mb" else f"{b.message} on {dev}"

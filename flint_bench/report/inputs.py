@@ -4,13 +4,12 @@ writes it."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import UserError
-from ..core.fileio import read_text
+from ..core.fileio import read_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,12 +18,7 @@ if TYPE_CHECKING:
 def read_eligibility(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"{path}: eligibility file not found. Write it with `flint-bench eligibility --format json > {path}`.")
-    try:
-        doc = json.loads(read_text(path, "eligibility file"))
-    except json.JSONDecodeError as e:
-        raise UserError(
-            f"{path}: not valid JSON ({e}); expected the output of `flint-bench eligibility --format json`."
-        ) from None
+    doc = read_json(path, "eligibility file")
     if not isinstance(doc, dict) or not isinstance(doc.get("criteria"), list):
         raise UserError(
             f"{path}: not an eligibility result (no 'criteria' list); expected the output of "
@@ -43,10 +37,11 @@ def read_simulation(path: Path) -> tuple[dict[str, Any] | None, pd.DataFrame | N
     summary_file = path if path.is_file() else path / "summary.json"
     summary = None
     if summary_file.is_file():
-        try:
-            summary = json.loads(read_text(summary_file, "simulation summary"))
-        except json.JSONDecodeError as e:
-            raise UserError(f"{summary_file}: not valid JSON ({e}).") from None
+        summary = read_json(summary_file, "simulation summary")
+        if not isinstance(summary, dict):
+            raise UserError(
+                f"{summary_file}: not a simulation summary (a JSON object); pass the folder written by `flint-bench simulate --out`."
+            )
     curves_file = folder / "metrics.parquet"
     curves = None
     if curves_file.is_file():
