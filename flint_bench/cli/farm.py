@@ -30,6 +30,8 @@ def _open(farm: Path | None) -> Farm:
     return open_farm(farm_file_or_default(farm))
 
 
+VERDICT = {True: "[green]ok[/]", False: "[red]FAILED[/]", None: "[yellow]unknown[/]"}
+
 DEVICE_COLUMNS = [
     "id",
     "manufacturer",
@@ -59,7 +61,9 @@ def list_devices(
             # skip all-empty columns
             columns = [c for c in DEVICE_COLUMNS if c == "id" or any(d.get(c) is not None for d in devices)]
             rows = [[None if d.get(c) is None else escape(str(d.get(c))) for c in columns] for d in devices]
-            console.print(rich_table(f"farm {the_farm.name} ({the_farm.kind}): {len(devices)} device(s)", columns, rows))
+            title = f"farm {escape(the_farm.name)} ({the_farm.kind}): {len(devices)} device(s)"
+            # an empty table is one column wide: its title would wrap a word per line
+            console.print(rich_table(title, columns, rows) if devices else title, highlight=False)
             if not devices:
                 err_console.print(
                     f"no device matches; `flint-bench farm doctor --farm {farm or DEFAULT_FARM}` says why", highlight=False
@@ -77,13 +81,13 @@ def doctor(
     with output_handler(format) as output:
         with _open(farm) as the_farm:
             checks = the_farm.doctor()
-        failed = [c for c in checks if not c.ok]
+        failed = [c for c in checks if c.failed]
 
         def render() -> None:
             table = rich_table(
                 f"farm {the_farm.name} ({the_farm.kind}): doctor",
                 ["check", "ok", "detail / how to fix"],
-                [[escape(c.name), "[green]ok[/]" if c.ok else "[red]FAILED[/]", escape(c.message)] for c in checks],
+                [[escape(c.name), VERDICT[c.ok], escape(c.message)] for c in checks],
             )
             console.print(table)
             console.print(f"{len(failed)} check(s) failed" if failed else "all checks passed", highlight=False)

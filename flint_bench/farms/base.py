@@ -216,8 +216,7 @@ def clean_record(record: Record, redact: Redactor) -> Record:
     for key, value in device.items():
         if isinstance(value, str):
             device[key] = terminal_safe(value)
-    if record.get("error"):
-        error = record["error"]
+    if (error := record.get("error")) is not None:
         error["message"] = terminal_safe(error["message"], MESSAGE_LIMIT, keep_lines=True)
     return cast(Record, redact.tree(record))
 

@@ -107,6 +107,18 @@ def _app_check(adb: AdbConnection, d: Device, apk: Path | None) -> Check:
     )
 
 
+def _conditions_check(adb: AdbConnection, d: Device) -> Check:
+    state = read_state(adb, d.id)
+    hot = too_hot(state, adb.settings)
+    battery = "unknown" if state.battery_percent is None else f"{state.battery_percent:g}%"
+    message = f"battery {battery}, thermal {state.thermal_state or 'unknown'}"
+    if hot:
+        return Check(f"{d.id} conditions", False, f"{message}; {hot}: let it cool down")
+    # nothing read is nothing known: not a pass
+    known = state.battery_percent is not None or state.thermal_status is not None
+    return Check(f"{d.id} conditions", True if known else None, message)
+
+
 def _doctor_device(adb: AdbConnection, d: Device, apk: Path | None) -> list[Check]:
     from adbutils import AdbError
 
@@ -125,16 +137,7 @@ def _doctor_device(adb: AdbConnection, d: Device, apk: Path | None) -> list[Chec
                 else f"cannot write {storage}: {res.output.strip()[:200]}; set adb.storage_dir to a folder the app and adb can both use",
             )
         )
-        state = read_state(adb, d.id)
-        hot = too_hot(state, adb.settings)
-        out.append(
-            Check(
-                f"{d.id} conditions",
-                hot is None,
-                f"battery {state.battery_percent}%, thermal {state.thermal_state or 'unknown'}"
-                + (f"; {hot}: let it cool down" if hot else ""),
-            )
-        )
+        out.append(_conditions_check(adb, d))
     except AdbError as e:
         out.append(Check(f"{d.id}", False, f"adb error: {e}; check the connection"))
     return out

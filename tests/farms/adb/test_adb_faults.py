@@ -50,3 +50,8 @@ def test_device_properties_are_terminal_safe_in_list_and_records(phones, farm_fi
     assert code == 0, out
     (record,) = records(out_dir).values()
     assert record["device"]["model"] == device["model"]
+
+
+def test_an_empty_farm_list_keeps_its_title_on_one_line(phones, farm_file):
+    code, out = cli("farm", "list", "--farm", str(farm_file(serials=["no-such-phone"])))
+    assert code == 0 and "farm test-lab (adb): 0 device(s)" in out, out
