@@ -37,6 +37,7 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
     """Export the models, train them on every device of a farm, and print a Table-5-style summary."""
+    from ..core.config import check_instance
     from ..farms import farm_file_or_default, open_farm
     from ..report.table5 import table5
     from ..runner import run_benchmarks
@@ -46,6 +47,14 @@ def run(
         farm_file = farm_file_or_default(farm)
         overrides = dict(examples=examples, repeats=repeats, batch_size=batch_size, warmup_steps=warmup)
         settings = replace(farm_file.run, **{k: v for k, v in overrides.items() if v is not None})
+        # the flags obey the bounds the farm file's [run] table obeys
+        flags = {"examples": "--examples", "repeats": "--repeats", "batch_size": "--batch-size", "warmup_steps": "--warmup"}
+        check_instance(
+            settings,
+            f"{farm_file.path or 'the built-in local farm'} with the command-line flags",
+            prefix="run.",
+            keys={f"run.{k}": v for k, v in flags.items() if overrides[k] is not None},
+        )
         models = load_models(model)
         progress = _progress(output)
         with open_farm(farm_file) as the_farm, progress:
@@ -65,7 +74,15 @@ def run(
                 progress.advance(task)
 
             outcome = run_benchmarks(
-                the_farm, models, settings, out, resume=resume, devices=devices, on_export=on_export, on_record=on_record
+                the_farm,
+                models,
+                settings,
+                out,
+                resume=resume,
+                devices=devices,
+                on_export=on_export,
+                on_record=on_record,
+                on_note=lambda text: progress.console.print(text, markup=False, highlight=False),
             )
             progress.advance(task, outcome.skipped)  # pairs --resume found finished
         rows = table5(outcome.records)

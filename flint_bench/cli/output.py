@@ -39,7 +39,9 @@ FORMAT_OPTION_HELP = "table for people; json prints one JSON document and nothin
 
 
 def print_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    """Strict JSON (a NaN is a ValueError: a missing figure is null at its source), written only
+    once the whole document has been encoded."""
+    sys.stdout.write(json.dumps(document, indent=2, default=str, allow_nan=False) + "\n")
 
 
 def print_error(error: UserError, format: Format = Format.table) -> None:

@@ -42,6 +42,7 @@ __all__ = [
     "PositiveFloat",
     "PositiveInt",
     "check_constraints",
+    "check_instance",
     "from_dict",
     "load",
     "read_toml",
@@ -89,7 +90,7 @@ def check_constraints(value: Any, markers: tuple[Any, ...]) -> str | None:
             attr, symbol, holds = _BOUNDS[type(marker)]
             bound = getattr(marker, attr)
             if not holds(value, bound):
-                return f"must be {symbol} {bound:g}, got {value!r}"
+                return f"must be {symbol} {bound if isinstance(bound, int) else format(bound, 'g')}, got {value!r}"
         elif isinstance(marker, (MinLen, MaxLen, Len)):
             lo, hi = getattr(marker, "min_length", 0) or 0, getattr(marker, "max_length", None)
             if len(value) < lo:
@@ -131,7 +132,7 @@ def _coerce(value: Any, tp: Any, file: str, key: str) -> Any:
             raise ConfigError(file, key, f"must be one of {list(allowed)}, got {value!r}")
         return value
     if origin in (list, tuple):
-        if not isinstance(value, list):
+        if not isinstance(value, (list, tuple)):  # a tuple: a field of an instance (check_instance)
             raise ConfigError(file, key, f"expected a list, got {type(value).__name__} {value!r}")
         (item_tp, *_) = typing.get_args(tp) or (Any,)
         items = [_coerce(v, item_tp, file, f"{key}[{i}]") for i, v in enumerate(value)]
@@ -142,6 +143,9 @@ def _coerce(value: Any, tp: Any, file: str, key: str) -> Any:
         _, val_tp = typing.get_args(tp) or (str, Any)
         return {k: _coerce(v, val_tp, file, f"{key}.{k}") for k, v in value.items()}
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if isinstance(value, tp):
+            check_instance(value, file, prefix=f"{key}.")
+            return value
         if not isinstance(value, dict):
             raise ConfigError(file, key, f"expected a table, got {type(value).__name__} {value!r}")
         return from_dict(tp, value, file, prefix=f"{key}.")
@@ -183,3 +187,23 @@ def from_dict(cls: type[T], data: dict[str, Any], file: str | Path, prefix: str 
 
 def load(cls: type[T], path: str | Path) -> T:
     return from_dict(cls, read_toml(path), path)
+
+
+def check_instance(obj: Any, file: str | Path, prefix: str = "", keys: dict[str, str] | None = None) -> None:
+    """Check a dataclass instance built in code (e.g. config values overridden by command-line flags
+    through `dataclasses.replace`, which bypasses the loader) as `from_dict` checks a TOML table:
+    every field against its declared constraints, then `validate`. `keys` renames a field in the
+    message (e.g. 'examples' -> '--examples')."""
+    file, keys = str(file), keys or {}
+    hints = typing.get_type_hints(type(obj), include_extras=True)
+    try:
+        for field in dataclasses.fields(obj):
+            if field.init:
+                _coerce(getattr(obj, field.name), hints[field.name], file, prefix + field.name)
+        validate = getattr(obj, "validate", None)
+        if callable(validate):
+            validate(file, prefix)
+    except ConfigError as e:
+        if e.key in keys:
+            raise ConfigError(file, keys[e.key], e.problem) from None
+        raise

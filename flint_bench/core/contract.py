@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import socket
 import subprocess
 from datetime import UTC, datetime
@@ -70,13 +71,29 @@ class FailureKind(enum.StrEnum):
     DEVICE_FARM = "device-farm"
 
 
+def _non_finite(document: Any, where: str = "") -> str | None:
+    """The path of the first NaN or infinity in a JSON-like document: JSON Schema's "number" admits
+    them, JSON itself does not, and no figure of a benchmark means them."""
+    if isinstance(document, float) and not math.isfinite(document):
+        return where or "(top level)"
+    items = document.items() if isinstance(document, dict) else enumerate(document) if isinstance(document, list) else ()
+    for key, value in items:
+        if found := _non_finite(value, f"{where}/{key}" if where else str(key)):
+            return found
+    return None
+
+
 def validate(name: str, document: Any) -> None:
+    """Check `document` against the schema (which declares timings, memory and CPU non-negative) and
+    that every number in it is finite."""
     validator = jsonschema.Draft202012Validator(schema(name))
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
     if errors:
         e = errors[0]
         where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
         raise ContractError(f"{name} does not match {schema(name)['$id']} at '{where}': {e.message}")
+    if where := _non_finite(document):
+        raise ContractError(f"{name} has a non-finite number at '{where}': only finite numbers are valid")
 
 
 def now() -> str:

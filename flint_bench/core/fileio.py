@@ -19,18 +19,24 @@ from .errors import UserError
 
 
 def write_atomic(path: str | Path, write: Callable[[IO[bytes]], object]) -> Path:
-    """Call `write` with a binary file object; the result replaces `path` only when it returns."""
+    """Call `write` with a binary file object; the result replaces `path` only when it returns.
+    An OS error (disk full, permission denied) is a UserError naming the file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or e}.") from e
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise UserError(f"cannot write {path}: {e.strerror or e}.") from e
         raise
     return path
 
@@ -44,7 +50,8 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 
 def write_json_atomic(path: str | Path, document: Any, *, indent: int | None = 1) -> Path:
-    return write_text_atomic(path, json.dumps(document, indent=indent) + "\n")
+    """Strict JSON: NaN and infinities are a ValueError (a bug at the source: a missing figure is null)."""
+    return write_text_atomic(path, json.dumps(document, indent=indent, allow_nan=False) + "\n")
 
 
 def read_text(path: str | Path, what: str = "file") -> str:
@@ -64,7 +71,13 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
     """A user-supplied JSON file; invalid JSON is a UserError naming the file and the position."""
     path = Path(path)
     text = read_text(path, what)
+
+    def refuse(literal: str) -> None:  # Python's json reads NaN/Infinity; JSON has no such literals
+        raise UserError(f"{path}: not valid JSON ('{literal}' is not a JSON number; a missing value is null).")
+
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=refuse)
     except json.JSONDecodeError as e:
         raise UserError(f"{path}: not valid JSON ({e}).") from None
+    except RecursionError:
+        raise UserError(f"{path}: not valid JSON (nested too deeply).") from None

@@ -161,6 +161,34 @@ def load_training_program(program: bytes) -> Any:  # executorch's TrainingModule
     return module
 
 
+def check_inputs(model: ModelDef) -> None:
+    """The causes of an export failure that lie in the model's data rather than its layers, named
+    before exporting (torch.export and ExecuTorch report them as unrelated op errors)."""
+    batch = model.example_batch()
+    roles = ["feature"] * model.n_features + ["label"] * (len(batch) - model.n_features)
+    for i, t in enumerate(batch):
+        if not isinstance(t, torch.Tensor):
+            raise ExportError(
+                f"Model '{model.name}': make_data returned {type(t).__name__} as input_{i}, expected a torch.Tensor."
+            )
+        if t.ndim == 0:
+            raise ExportError(f"Model '{model.name}': input_{i} ({roles[i]}) is a scalar; make_data(n, seed) must return n rows.")
+    lengths = [len(t) for t in batch]
+    if any(n != model.batch_size for n in lengths):
+        which = ", ".join(f"input_{i} ({roles[i]}) has {n}" for i, n in enumerate(lengths))
+        raise ExportError(
+            f"Model '{model.name}': make_data({model.batch_size}, seed) returned inputs of different lengths: {which} rows. "
+            f"Every feature and label tensor needs {model.batch_size} rows (one per example)."
+        )
+    for i, t in enumerate(batch):
+        if not t.is_contiguous():
+            raise ExportError(
+                f"Model '{model.name}': input_{i} ({roles[i]}, shape {list(t.shape)}, strides {list(t.stride())}) is not "
+                "contiguous, and ExecuTorch's runtime reads inputs in memory order: make the tensor contiguous "
+                "(`.contiguous()` on what make_data returns)."
+            )
+
+
 def verify_training_program(model: ModelDef, buffer: bytes) -> None:
     """Run one ExecuTorch training step and compare the loss with eager PyTorch: catches unsupported ops now."""
     batch = model.example_batch()
@@ -172,27 +200,47 @@ def verify_training_program(model: ModelDef, buffer: bytes) -> None:
         except Exception as e:  # the runtime raises RuntimeError with an opaque code
             error = e
     if error is not None:
-        op = failing_operator(log[0])
-        detail = f"operator {op} is not supported by ExecuTorch's runtime" if op else str(error)
-        raise ExportError(
-            f"Model '{model.name}': the exported training program does not run: {detail}. Replace that layer (e.g. Conv1d -> Conv2d over (1, L)) and export again."
-        )
+        # only an operator the runtime names is a layer to replace; anything else is reported as it is
+        if op := failing_operator(log[0]):
+            raise ExportError(
+                f"Model '{model.name}': the exported training program does not run: operator {op} is not supported by "
+                "ExecuTorch's runtime. Replace that layer (e.g. Conv1d -> Conv2d over (1, L)) and export again."
+            )
+        raise ExportError(f"Model '{model.name}': the exported training program does not run: {error}")
     with torch.no_grad():
         eager = float(model.training_module()(*batch)[0])
     if abs(loss - eager) > 1e-3 * max(1.0, abs(eager)):
         raise ExportError(f"Model '{model.name}': ExecuTorch loss {loss:.6f} differs from PyTorch eager {eager:.6f}.")
 
 
+def cached_artifacts(model: ModelDef, folder: Path) -> Artifacts | None:
+    """The cache entry in `folder` when it is complete; an unreadable one is exported again."""
+    try:
+        index = json.loads((folder / "manifests.json").read_text())
+        manifests = {f: Manifest(**m) for f, m in index.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+    if not all((folder / m.file).is_file() for m in manifests.values()):
+        return None
+    return Artifacts(model.name, folder, manifests, cached=True, export_seconds=0.0)
+
+
 def export_model(model: ModelDef, cache_dir: Path | None = None) -> Artifacts:
+    check_inputs(model)
     cache_dir = cache_dir or default_cache_dir()
     key = cache_key(model)
     folder = cache_dir / f"{model.name}-{key}"
-    index = folder / "manifests.json"
-    if index.is_file():
-        manifests = {f: Manifest(**m) for f, m in json.loads(index.read_text()).items()}
-        if all((folder / m.file).is_file() for m in manifests.values()):
-            return Artifacts(model.name, folder, manifests, cached=True, export_seconds=0.0)
+    if cached := cached_artifacts(model, folder):
+        return cached
+    try:
+        return _export(model, key, cache_dir, folder)
+    except OSError as e:  # disk full, a read-only cache: not the model's fault
+        raise UserError(
+            f"cannot write the export cache {cache_dir}: {e.strerror or e}. Free space there or point FLINT_BENCH_CACHE elsewhere."
+        ) from e
 
+
+def _export(model: ModelDef, key: str, cache_dir: Path, folder: Path) -> Artifacts:
     start = time.perf_counter()
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{model.name}-", dir=cache_dir))
@@ -200,16 +248,17 @@ def export_model(model: ModelDef, cache_dir: Path | None = None) -> Artifacts:
         try:
             training = export_training_program(model)
             verify_training_program(model, training)
-            (tmp / FORMATS["executorch-training"]).write_bytes(training)
-            (tmp / FORMATS["executorch"]).write_bytes(export_inference_program(model))
+            inference = export_inference_program(model)
             export_onnx(model, tmp / FORMATS["onnx"])
-        except ExportError:
+        except (ExportError, OSError):
             raise
         except Exception as e:
             first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ExportError(
                 f"Model '{model.name}' cannot be exported: {type(e).__name__}: {first_line[:400]}. Check that every op is supported by torch.export and ExecuTorch."
             ) from None
+        (tmp / FORMATS["executorch-training"]).write_bytes(training)
+        (tmp / FORMATS["executorch"]).write_bytes(inference)
         seconds = time.perf_counter() - start
         manifests = {}
         for fmt, file in FORMATS.items():
@@ -230,8 +279,13 @@ def export_model(model: ModelDef, cache_dir: Path | None = None) -> Artifacts:
             )
         (tmp / "manifests.json").write_text(json.dumps({f: asdict(m) for f, m in manifests.items()}, indent=2))
         if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)  # atomic: a cache entry is complete or absent
+            shutil.rmtree(folder, ignore_errors=True)  # an incomplete entry
+        try:
+            os.replace(tmp, folder)  # atomic: a cache entry is complete or absent
+        except OSError:
+            if cached := cached_artifacts(model, folder):
+                return cached  # another run exported the same model meanwhile: same key, same content
+            raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return Artifacts(model.name, folder, manifests, cached=False, export_seconds=seconds)
@@ -250,7 +304,10 @@ def export_models(models: list[ModelDef], out: Path | None = None) -> list[dict[
         folder = art.folder
         if out:
             folder = out / m.name
-            shutil.copytree(art.folder, folder, dirs_exist_ok=True)
+            try:
+                shutil.copytree(art.folder, folder, dirs_exist_ok=True)
+            except OSError as e:
+                raise UserError(f"cannot copy the artifacts of '{m.name}' to {folder}: {e}.") from e
         rows.append(
             {
                 "model": m.name,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import threading
 
 import pytest
@@ -17,12 +19,32 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
 
     def explode(f):
         f.write(b"{half")
-        raise OSError(28, "No space left on device")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    with pytest.raises(OSError):
+    with pytest.raises(UserError, match=rf"cannot write {path}: No space left on device"):
         write_atomic(path, explode)
     assert json.loads(path.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["doc.json"]
+
+
+def test_a_folder_that_cannot_be_written_is_a_user_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(UserError, match=r"cannot write .*file/sub/doc.json: Not a directory"):
+        write_json_atomic(blocker / "sub" / "doc.json", {})
+
+
+def test_json_writers_refuse_nan_and_leave_nothing(tmp_path):
+    with pytest.raises(ValueError, match="Out of range float"):
+        write_json_atomic(tmp_path / "doc.json", {"peak_mb": float("nan")})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_json_with_nan_literals_is_a_user_error_naming_the_file(tmp_path, literal):
+    (tmp_path / "r.json").write_text(f'{{"load_seconds": {literal}}}')
+    with pytest.raises(UserError, match=rf"r.json: not valid JSON \('{literal}'"):
+        read_json(tmp_path / "r.json")
 
 
 def test_concurrent_writers_never_share_a_temp_name(tmp_path):
