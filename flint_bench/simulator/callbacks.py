@@ -6,16 +6,11 @@ trial (`TrialState.done`), and later callbacks see that.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..core.fileio import write_atomic
-
-if TYPE_CHECKING:
-    from .simulation import TrialState
-
-CHECKPOINT = "checkpoint.pkl"
+from .checkpoint import save_checkpoint
+from .state import TrialState
 
 
 class TrialCallback:
@@ -52,18 +47,4 @@ class Checkpointing(TrialCallback):
 
     def save(self, st: TrialState | None) -> None:
         """`st` None: between trials (all of `finished` are done)."""
-        save_checkpoint(self.out, {"raw_config": self.raw_config, "finished": self.finished, "rows": self.rows, "state": st})
-
-
-def save_checkpoint(out: Path, state: dict[str, Any]) -> None:
-    """Atomic: a kill -9 leaves either the previous or the new checkpoint, never half of one."""
-    write_atomic(out / CHECKPOINT, lambda f: pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def load_checkpoint(out: Path) -> dict[str, Any] | None:
-    path = out / CHECKPOINT
-    if not path.is_file():
-        return None
-    with path.open("rb") as f:
-        checkpoint: dict[str, Any] = pickle.load(f)
-    return checkpoint
+        save_checkpoint(self.out, self.raw_config, self.finished, self.rows, st)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -77,27 +77,40 @@ class _Base:
 
     def _refill(self) -> bool:
         chunk = self.stream.next_chunk()
-        if chunk is None or len(chunk[0]) == 0:
-            if chunk is None:
-                self.exhausted = True
-                self._chunk = None
-                return False
-            return self._refill()
+        while chunk is not None and len(chunk[0]) == 0:  # a loop, not recursion: many empty chunks in a row are fine
+            chunk = self.stream.next_chunk()
+        if chunk is None:
+            self.exhausted = True
+            self._chunk = None
+            return False
         self._chunk = tuple(a.tolist() for a in chunk)  # Python lists: faster scalar access in the hot loop
         self._i = 0
         return True
 
-    def __getstate__(self) -> dict[str, Any]:
-        # checkpoints: the current chunk as compact arrays, not 5 x 65k Python objects
-        state = self.__dict__.copy()
-        if self._chunk is not None:
-            state["_chunk"] = tuple(np.asarray(a) for a in self._chunk)
-        return state
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """What changes as the clock runs, for checkpoints: JSON-able values and numpy arrays."""
+        meta = {
+            "now": self.now,
+            "i": self._i,
+            "exhausted": self.exhausted,
+            "has_chunk": self._chunk is not None,
+            "counters": asdict(self.c),
+            "stream": self.stream.state(),
+        }
+        arrays = {"busy": self.busy}
+        if self._chunk is not None:  # compact arrays, not 5 x 65k Python objects
+            arrays |= {f"chunk{k}": np.asarray(a) for k, a in enumerate(self._chunk)}
+        return meta, arrays
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        if state["_chunk"] is not None:
-            state["_chunk"] = tuple(a.tolist() for a in state["_chunk"])
-        self.__dict__.update(state)
+    def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Continue from `state()` of a scheduler built from the same config; a mismatch is a ValueError."""
+        if arrays["busy"].shape != self.busy.shape:
+            raise ValueError(f"{len(arrays['busy'])} devices saved, {len(self.busy)} in this config")
+        self.busy = arrays["busy"].astype(bool)
+        self.now, self._i, self.exhausted = float(meta["now"]), int(meta["i"]), bool(meta["exhausted"])
+        self.c = Counters(**meta["counters"])
+        self._chunk = tuple(arrays[f"chunk{k}"].tolist() for k in range(5)) if meta["has_chunk"] else None
+        self.stream.restore(meta["stream"])
 
     def _peek_start(self) -> float:
         """Start time of the next unconsumed session (inf when the trace is exhausted)."""
@@ -129,6 +142,23 @@ class FedBuffScheduler(_Base):
         self.version = 0
         self.buf_clients: list[int] = []
         self.buf_versions: list[int] = []
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        meta, arrays = super().state()
+        # the event heap as a list in heap order: restored as is, it is still a heap
+        meta |= {"heap": self.heap, "seq": self.seq, "version": self.version}
+        meta |= {"buf_clients": self.buf_clients, "buf_versions": self.buf_versions}
+        return meta, arrays
+
+    def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        super().restore(meta, arrays)
+        self.heap = [
+            (float(t), int(seq), int(dev), int(v), float(spent), int(cls), int(status))
+            for t, seq, dev, v, spent, cls, status in meta["heap"]
+        ]
+        self.seq, self.version = int(meta["seq"]), int(meta["version"])
+        self.buf_clients = [int(x) for x in meta["buf_clients"]]
+        self.buf_versions = [int(x) for x in meta["buf_versions"]]
 
     def next_aggregation(self, until: float = math.inf) -> Aggregation | None:
         """The next aggregation, or None when sessions run out or the next event is after `until` (then now = until)."""
@@ -210,6 +240,14 @@ class FedAvgScheduler(_Base):
         super().__init__(stream, n_devices, n_classes)
         self.cohort, self.n_select, self.deadline = cohort, math.ceil(cohort * overcommit - 1e-9), deadline_s
         self.version = 0
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        meta, arrays = super().state()
+        return meta | {"version": self.version}, arrays
+
+    def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        super().restore(meta, arrays)
+        self.version = int(meta["version"])
 
     def _select(self, t0: float, until: float) -> list[tuple[float, float, int, int, float]]:
         """Sessions for this round, in check-in order: (start time, session end, device, class, duration).

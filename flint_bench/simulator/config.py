@@ -24,7 +24,7 @@ from ..core.config import (
     Ge,
     Gt,
     Le,
-    NonNegativeFloat,
+    Lt,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -38,8 +38,8 @@ class TimeDist:
     """A per-example training-time distribution in seconds (lognormal by median and sigma, or constant)."""
 
     dist: Literal["lognormal", "constant"] = "lognormal"
-    median: PositiveFloat = 0.001
-    sigma: NonNegativeFloat = 0.5
+    median: Annotated[float, Gt(0), Le(86_400)] = 0.001  # at most a day per example
+    sigma: Annotated[float, Ge(0), Le(10)] = 0.5
 
 
 @dataclass
@@ -47,9 +47,9 @@ class ComputeClass:
     """A share of the population with one training-time distribution (`[[population.classes]]`)."""
 
     name: str
-    share: PositiveFloat = 1.0  # a relative weight of this class in the device mix
+    share: Annotated[float, Gt(0), Le(1e9)] = 1.0  # a relative weight of this class in the device mix
     per_example_s: TimeDist = field(default_factory=TimeDist)
-    memory_mb: float | None = None  # echoed in summary.json's config; the simulator does not model memory
+    memory_mb: PositiveFloat | None = None  # echoed in summary.json's config; the simulator does not model memory
 
 
 @dataclass
@@ -57,11 +57,12 @@ class Availability:
     """Sessions when a device may train. A trace file (device_id,start,end seconds), else synthetic diurnal."""
 
     trace: str | None = None
-    checkins_per_device_per_day: PositiveFloat = 1.0
-    mean_session_minutes: PositiveFloat = 30.0
+    # at least one check-in per device in ~2700 years (smaller rates underflow), at most one a minute
+    checkins_per_device_per_day: Annotated[float, Ge(1e-6), Le(1440)] = 1.0
+    mean_session_minutes: Annotated[float, Gt(0), Le(525_600)] = 30.0  # at most a year
     # the paper's Figure 2: daily troughs at ~15% of the weekly peak
     trough_fraction: Annotated[float, Gt(0), Le(1)] = 0.15
-    peak_hour: float = 20.0
+    peak_hour: Annotated[float, Ge(0), Lt(24)] = 20.0
     always: bool = False  # every device available all the time (for controlled experiments)
 
 
@@ -75,18 +76,31 @@ class Population:
     def validate(self, file: str, prefix: str) -> None:
         if not self.classes and not self.profiles:
             raise ConfigError(file, prefix + "classes", "give at least one device class or a profiles file")
+        bandwidth_mbit(self.bandwidth, file, prefix + "bandwidth")
+
+
+def bandwidth_mbit(spec: str, file: str, key: str = "population.bandwidth") -> float | None:
+    """`population.bandwidth` as a constant in Mbit/s (finite, > 0), or None when it is 'builtin' or a CSV path."""
+    try:
+        value = float(spec)
+    except ValueError:
+        return None
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(file, key, f"a constant bandwidth must be a finite number of Mbit/s > 0, got {spec!r}")
+    return value
 
 
 @dataclass
 class Proxy:
-    clients: PositiveInt = 1000
-    mean_records: float = 1.53
-    std_records: NonNegativeFloat = 1.47
-    max_records: int = 406
-    min_records: int = 1
-    label_alpha: PositiveFloat | None = None  # Dirichlet label skew (binary tasks; smaller = more skew); None = IID labels
-    holdout: int = 2000
-    version: int = 0  # proxy version: a different seed gives another partition of the same population
+    clients: Annotated[int, Ge(1), Le(100_000_000)] = 1000
+    mean_records: float = 1.53  # between min_records and max_records (validate)
+    std_records: Annotated[float, Ge(0), Le(1e9)] = 1.47
+    max_records: Annotated[int, Ge(1), Le(1_000_000_000)] = 406
+    min_records: PositiveInt = 1  # every client holds a record: FedAvg weighs clients by their records
+    # Dirichlet label skew (binary tasks; smaller = more skew); None = IID labels
+    label_alpha: Annotated[float, Gt(0), Le(1e6)] | None = None
+    holdout: Annotated[int, Ge(1), Le(10_000_000)] = 2000  # held-out records the metric is computed on
+    version: NonNegativeInt = 0  # proxy version: a different seed gives another partition of the same population
     # A real dataset partitioned by its id field instead of synthetic skew: an .npz with input_0..input_k
     # in the model's make_data order (the benchmark contract's data format) and an array `id_field`;
     # a path relative to the config file. clients / mean / std / max are then read off the ids.
@@ -100,16 +114,16 @@ class Proxy:
 
 @dataclass
 class FedAvg:
-    cohort: PositiveInt = 20
-    overcommit: Annotated[float, Ge(1)] = 1.3  # 1.3 selects 30% more clients than the cohort
-    round_deadline_s: float | None = None
+    cohort: Annotated[int, Ge(1), Le(10_000_000)] = 20
+    overcommit: Annotated[float, Ge(1), Le(100)] = 1.3  # 1.3 selects 30% more clients than the cohort
+    round_deadline_s: PositiveFloat | None = None
 
 
 @dataclass
 class FedBuff:
-    concurrency: int = 50
+    concurrency: Annotated[int, Ge(1), Le(10_000_000)] = 50
     buffer: PositiveInt = 10
-    max_staleness: NonNegativeInt = 10
+    max_staleness: Annotated[int, Ge(0), Le(1_000_000)] = 10
     task_timeout_s: PositiveFloat | None = None  # abort tasks running longer (frees their slot); None = never
 
     def validate(self, file: str, prefix: str) -> None:
@@ -126,24 +140,24 @@ class FedBuff:
 class Sim:
     model: str
     mode: Literal["fedavg", "fedbuff"] = "fedavg"
-    trials: PositiveInt = 1
-    seed: int = 0
+    trials: Annotated[int, Ge(1), Le(100_000)] = 1
+    seed: Annotated[int, Ge(0), Le(2**32 - 1)] = 0  # numpy's seed sequences take no negative seed
     target_metric: float | None = None
-    time_budget_hours: float | None = None
-    max_aggregations: PositiveInt = 100
+    time_budget_hours: Annotated[float, Gt(0), Le(87_600)] | None = None  # at most ten years
+    max_aggregations: Annotated[int, Ge(1), Le(100_000_000)] = 100
     eval_every: PositiveInt = 5
-    local_epochs: PositiveInt = 1
-    client_lr: float | None = None  # default: the model's lr
-    client_batch_size: int | None = None  # default: the model's batch size; 0 = full batch
-    server_lr: float = 1.0
+    local_epochs: Annotated[int, Ge(1), Le(100_000)] = 1
+    client_lr: PositiveFloat | None = None  # default: the model's lr
+    client_batch_size: NonNegativeInt | None = None  # default: the model's batch size; 0 = full batch
+    server_lr: PositiveFloat = 1.0
     lr_schedule: Literal["constant", "cosine", "step"] = "constant"
-    lr_step_every: int = 50
-    lr_step_gamma: float = 0.5
-    centralized_epochs: int = 1  # the centralized baseline on the pooled proxy data; 0 skips it
+    lr_step_every: PositiveInt = 50
+    lr_step_gamma: Annotated[float, Gt(0), Le(1)] = 0.5
+    centralized_epochs: Annotated[int, Ge(0), Le(100_000)] = 1  # the centralized baseline on the pooled proxy data; 0 skips it
     train: bool = True  # False: system metrics only (no model training)
     # clients trained together through torch.func.vmap; 0 = one model in place, one client at a time
     train_chunk: NonNegativeInt = 64
-    executors: PositiveInt = 2
+    executors: Annotated[int, Ge(1), Le(1024)] = 2
     # aggregations between checkpoints (with --out): 1 = a restart loses at most one round
     checkpoint_every: PositiveInt = 1
 

@@ -4,7 +4,6 @@ output folder write config.json, proxy_metadata.json, metrics.parquet and summar
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,11 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.config import read_toml
 from ..core.errors import ConfigError, UserError
-from ..core.fileio import read_json, write_atomic, write_text_atomic
+from ..core.fileio import read_json
 from .backends import Backend, create_backend
-from .callbacks import CHECKPOINT, Checkpointing, TargetStopping, TrialCallback, load_checkpoint
+from .callbacks import Checkpointing, TargetStopping, TrialCallback
+from .checkpoint import CHECKPOINT, Checkpoint, as_json, load_checkpoint, restore_trial
 from .config import SimConfig, parse, with_overrides
-from .simulation import TrialState, new_trial, prepare, run_trial, training_data
+from .outputs import write_json, write_parquet
+from .simulation import Setup, make_scheduler, new_trial, prepare, run_trial, training_data
+from .state import TrialState
 from .summary import summarize, trial_summary
 
 if TYPE_CHECKING:
@@ -30,17 +32,6 @@ Progress = Callable[[str], None]
 class SimulationResult:
     summary: dict[str, Any]  # what summary.json holds
     rows: list[dict[str, Any]]  # what metrics.parquet holds: one row per evaluation, every trial
-
-
-def write_json(path: Path, document: Any) -> None:
-    write_text_atomic(path, json.dumps(document, indent=2, default=str))
-
-
-def write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
-    import pandas as pd
-
-    table = pd.DataFrame(rows)
-    write_atomic(path, lambda f: table.to_parquet(f, index=False))
 
 
 def raw_config(config: Path | None, resume: Path | None = None, trials: int | None = None) -> tuple[dict[str, Any], str]:
@@ -83,15 +74,31 @@ def simulate(
     return run(cfg, raw, out, backend, resume, progress)
 
 
-def _resume_checkpoint(out: Path, raw: dict[str, Any]) -> dict[str, Any]:
+def _resume_checkpoint(out: Path, raw: dict[str, Any]) -> Checkpoint:
     ckpt = load_checkpoint(out)
     if ckpt is None:
         raise UserError(f"--resume {out}: no {CHECKPOINT} there. Run without --resume to start afresh.")
-    if ckpt["raw_config"] != raw:
+    if ckpt.raw_config != as_json(raw):
         raise UserError(
             f"--resume {out}: the checkpoint was written with a different config. Pass the same --config (or none) or another --out."
         )
     return ckpt
+
+
+def _resumed_trial(ckpt: Checkpoint, setup: Setup, trial: int, out: Path) -> TrialState:
+    """The checkpoint's trial in progress on a fresh scheduler of the same config."""
+    try:
+        st = restore_trial(ckpt, make_scheduler(setup, trial))
+        if setup.cfg.sim.train:
+            size = sum(p.numel() for p in setup.model.net.parameters() if p.requires_grad)
+            models = [st.flat, *st.snapshots.values()]
+            if any(m is None or tuple(m.shape) != (size,) for m in models):
+                raise ValueError(f"the saved model is not {setup.model.name}'s {size} parameters")
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise UserError(
+            f"{out / CHECKPOINT}: does not fit this config ({type(e).__name__}: {e}). Rerun without --resume to start afresh."
+        ) from None
+    return st
 
 
 def run(
@@ -106,7 +113,7 @@ def run(
     """All trials of one config; with `out`, checkpoints and writes summary.json + metrics.parquet there."""
     t0 = time.perf_counter()
     say = progress or (lambda msg: None)
-    ckpt = None
+    ckpt: Checkpoint | None = None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         if resume:
@@ -114,9 +121,9 @@ def run(
         write_json(out / "config.json", raw)
     setup = prepare(cfg, model)
     if out is not None and setup.proxy is not None:
-        write_text_atomic(out / "proxy_metadata.json", json.dumps(setup.proxy.metadata, indent=2))
-    finished: list[dict[str, Any]] = ckpt["finished"] if ckpt else []
-    rows: list[dict[str, Any]] = ckpt["rows"] if ckpt else []
+        write_json(out / "proxy_metadata.json", setup.proxy.metadata)
+    finished: list[dict[str, Any]] = ckpt.finished if ckpt else []
+    rows: list[dict[str, Any]] = ckpt.rows if ckpt else []
     checkpointing = Checkpointing(out, raw, finished, rows, cfg.sim.checkpoint_every) if out is not None else None
     callbacks: list[TrialCallback] = [TargetStopping(cfg.sim.target_metric)] if cfg.sim.target_metric is not None else []
     if checkpointing is not None:
@@ -124,10 +131,8 @@ def run(
     be: Backend | None = create_backend(backend, training_data(setup)) if cfg.sim.train else None
     try:
         for trial in range(len(finished), cfg.sim.trials):
-            st: TrialState
-            if ckpt and ckpt["state"] is not None and ckpt["state"].trial == trial:
-                st = ckpt["state"]
-                st.sched.stream.attach(setup.trace)
+            if ckpt and out is not None and ckpt.trial is not None and ckpt.trial.get("trial") == trial:
+                st = _resumed_trial(ckpt, setup, trial, out)
             else:
                 st = new_trial(setup, trial)
             ckpt = None

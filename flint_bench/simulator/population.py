@@ -13,12 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from ..core.errors import ConfigError
-from .config import Availability, Population
+from ..core.errors import ConfigError, UserError
+from .config import Availability, Population, bandwidth_mbit
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DAY, WEEK = 86400.0, 7 * 86400.0
 CHUNK = 1 << 16
@@ -47,7 +50,7 @@ def mbit_to_bytes_per_s(mbit_per_s: float | np.ndarray) -> np.ndarray:
 
 
 class QuantileSampler:
-    """Inverse-CDF sampling from 101 quantiles q0..q100 (linear between them). Picklable (checkpoints)."""
+    """Inverse-CDF sampling from 101 quantiles q0..q100 (linear between them)."""
 
     def __init__(self, quantiles: Sequence[float] | np.ndarray):
         self.q = np.asarray(quantiles, dtype=float)
@@ -107,7 +110,7 @@ def classes_from_config(pop: Population, model_name: str, file: str) -> ComputeC
 
 def classes_from_profiles(path: Path, model_name: str, file: str) -> ComputeClasses:
     """One compute class per (device_model, os) row of the profiles Parquet for this model."""
-    import pandas as pd
+    from ..profiles import read_profiles
 
     if not path.is_file():
         raise ConfigError(
@@ -115,10 +118,7 @@ def classes_from_profiles(path: Path, model_name: str, file: str) -> ComputeClas
             "population.profiles",
             f"file {path} not found; build it with `flint-bench profiles build` or remove the key to use population.classes",
         )
-    df = pd.read_parquet(path)
-    missing = {"model", "device_model", "per_example_s_quantiles"} - set(df.columns)
-    if missing:
-        raise ConfigError(file, "population.profiles", f"{path} lacks columns {sorted(missing)}; is it a profiles file?")
+    df = read_profiles(path)
     rows = df[df["model"].astype(str).str.lower() == model_name.lower()]
     if rows.empty:
         raise ConfigError(
@@ -127,16 +127,54 @@ def classes_from_profiles(path: Path, model_name: str, file: str) -> ComputeClas
             f"model '{model_name}' has no rows in {path} (models there: {sorted(df['model'].astype(str).unique())}). "
             "Benchmark the model and rebuild the profiles, or set sim.model to one of those",
         )
-    shares = rows["share"].to_numpy(float) if "share" in rows else np.ones(len(rows))
+    try:
+        quantiles = [np.asarray(q, dtype=float) for q in rows["per_example_s_quantiles"]]
+        shares = rows["share"].to_numpy(float) if "share" in rows else np.ones(len(rows))
+        upd = float(rows["update_bytes"].iloc[0]) if "update_bytes" in rows else None
+    except (TypeError, ValueError) as e:
+        raise UserError(f"{path}: a profile column is not numeric ({e}). Rebuild it with `flint-bench profiles build`.") from None
+    bad = [
+        i
+        for i, q in enumerate(quantiles)
+        if q.ndim != 1 or len(q) < 2 or not np.isfinite(q).all() or (q < 0).any() or (np.diff(q) < 0).any()
+    ]
+    if (
+        bad
+        or not (np.isfinite(shares).all() and (shares > 0).all())
+        or (upd is not None and not (math.isfinite(upd) and upd > 0))
+    ):
+        raise UserError(
+            f"{path}: model '{model_name}' has a row with per_example_s_quantiles that are not finite, non-negative and "
+            "non-decreasing, or a share / update_bytes that is not a finite number > 0. Rebuild it with `flint-bench profiles build`."
+        )
     names = [f"{r.device_model}/{getattr(r, 'os', '')}".rstrip("/") for r in rows.itertuples()]
-    upd = float(rows["update_bytes"].iloc[0]) if "update_bytes" in rows else None
     return ComputeClasses(
         names,
         shares / shares.sum(),
-        [QuantileSampler(q) for q in rows["per_example_s_quantiles"]],
+        [QuantileSampler(q) for q in quantiles],
         upd,
         rows["device_model"].astype(str).tolist(),
     )
+
+
+def _read_table(path: Path, what: str) -> pd.DataFrame:
+    """A user's CSV (or Parquet, by suffix); a file that is neither is a UserError naming it."""
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception as e:  # pandas and pyarrow raise many types for a malformed file
+        raise UserError(f"{path}: not a readable {what} ({type(e).__name__}: {e}).") from None
+
+
+def _numbers(values: pd.Series, path: Path, column: str) -> np.ndarray:
+    """A column as finite floats; anything else is a UserError naming the file and the column."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    if not len(numbers) or not np.isfinite(numbers).all():
+        raise UserError(f"{path}: column '{column}' needs at least one row, and finite numbers in every row.")
+    return numbers
 
 
 def bandwidth_sampler(spec: str, file: str) -> Sampler:
@@ -144,25 +182,21 @@ def bandwidth_sampler(spec: str, file: str) -> Sampler:
     if spec == "builtin":
         d = tomllib.loads(resources.files("flint_bench").joinpath("data/bandwidth.toml").read_text())
         return LognormalSampler(d["median_mbit_per_s"], d["sigma"], d["min_mbit_per_s"], d["max_mbit_per_s"])
-    try:
-        value = float(spec)
-    except ValueError:
-        value = None
+    value = bandwidth_mbit(spec, file)
     if value is not None:
-        if value <= 0:
-            raise ConfigError(file, "population.bandwidth", "must be > 0 Mbit/s")
         return ConstantSampler(value)
-    import pandas as pd
-
     path = Path(spec)
     if not path.is_file():
         raise ConfigError(
             file, "population.bandwidth", f"'{spec}' is neither 'builtin', a number of Mbit/s, nor an existing CSV file"
         )
-    samples = pd.read_csv(path)
+    samples = _read_table(path, "bandwidth CSV")
     if "mbit_per_s" not in samples:
         raise ConfigError(file, "population.bandwidth", f"{path} needs a column 'mbit_per_s'")
-    return EmpiricalSampler(samples["mbit_per_s"].to_numpy(float))
+    mbit = _numbers(samples["mbit_per_s"], path, "mbit_per_s")
+    if (mbit <= 0).any():
+        raise UserError(f"{path}: column 'mbit_per_s' must be > 0 in every row (a bandwidth of 0 never uploads).")
+    return EmpiricalSampler(mbit)
 
 
 def diurnal_factor(t: float | np.ndarray, trough: float, peak_hour: float) -> np.ndarray:
@@ -177,7 +211,7 @@ def load_trace(path: Path, file: str) -> Trace:
 
     if not path.is_file():
         raise ConfigError(file, "population.availability.trace", f"file {path} not found")
-    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    df = _read_table(path, "availability trace")
     missing = {"device_id", "start", "end"} - set(df.columns)
     if missing:
         raise ConfigError(
@@ -185,6 +219,7 @@ def load_trace(path: Path, file: str) -> Trace:
             "population.availability.trace",
             f"{path} lacks columns {sorted(missing)} (need device_id, start, end in seconds)",
         )
+    df = df.assign(start=_numbers(df["start"], path, "start"), end=_numbers(df["end"], path, "end"))
     df = df.sort_values("start", kind="stable")
     codes, uniques = pd.factorize(df["device_id"], sort=True)
     models = None
@@ -217,16 +252,14 @@ class SessionStream:
         # thinning: candidates at the peak rate, kept with probability factor(t); mean rate = checkins/day
         self.peak_rate = n_devices * avail.checkins_per_device_per_day / DAY / float(f.mean())
 
-    def __getstate__(self) -> dict[str, Any]:
-        # a trace can hold millions of sessions: checkpoints keep only the position; `attach` restores it
-        state = self.__dict__.copy()
-        state["trace"] = None
-        state["had_trace"] = self.trace is not None
-        return state
+    def state(self) -> dict[str, Any]:
+        """What changes as sessions are drawn, JSON-able (checkpoints). A trace can hold millions of
+        sessions: only the position in it is kept; the trace itself is read again from its file."""
+        return {"rng": self.rng.bit_generator.state, "trace_pos": self.trace_pos, "clock": self.clock}
 
-    def attach(self, trace: Trace | None) -> None:
-        if getattr(self, "had_trace", False):
-            self.trace = trace
+    def restore(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.trace_pos, self.clock = int(state["trace_pos"]), float(state["clock"])
 
     def next_chunk(self) -> SessionChunk | None:
         """Arrays for the next sessions, or None when a trace is exhausted."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,22 +63,33 @@ def load_dataset(model: ModelDef, p: Proxy, file: str) -> tuple[tuple[np.ndarray
         raise ValueError("load_dataset needs proxy.dataset")
     path = Path(p.dataset)
     path = path if path.is_absolute() else Path(file).parent / path
+
+    def refuse(problem: str) -> ConfigError:
+        return ConfigError(file, "proxy.dataset", f"{path}: {problem}")
+
     if not path.is_file():
-        raise ConfigError(file, "proxy.dataset", f"{path} does not exist; give an .npz with input_0..input_k and '{p.id_field}'")
-    n_inputs = len(model.make_data(1, 0))
-    with np.load(path) as npz:
-        missing = [name for name in [f"input_{i}" for i in range(n_inputs)] + [p.id_field] if name not in npz.files]
-        if missing:
-            raise ConfigError(
-                file,
-                "proxy.dataset",
-                f"{path} lacks the arrays {missing} (model {model.name} takes {n_inputs} inputs: features then labels)",
-            )
-        arrays = tuple(npz[f"input_{i}"] for i in range(n_inputs))
-        ids = npz[p.id_field]
-    if any(len(a) != len(ids) for a in arrays):
-        raise ConfigError(file, "proxy.dataset", f"{path}: every array needs one row per record ({len(ids)} ids)")
-    return arrays, ids
+        raise refuse(f"does not exist; give an .npz with input_0..input_k and '{p.id_field}'")
+    sample = tuple(t.numpy() for t in model.make_data(1, 0))
+    names = [f"input_{i}" for i in range(len(sample))]
+    try:
+        with np.load(path, allow_pickle=False) as npz:  # an object array would unpickle: refused
+            missing = [name for name in [*names, p.id_field] if name not in npz.files]
+            if missing:
+                raise refuse(f"lacks the arrays {missing} (model {model.name} takes {len(sample)} inputs: features then labels)")
+            arrays = tuple(npz[name] for name in names)
+            ids = npz[p.id_field]
+    except (OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as e:  # TypeError: a bare .npy
+        raise refuse(f"not a readable .npz of numeric arrays ({type(e).__name__}: {e})") from None
+    if ids.ndim != 1 or len(np.unique(ids)) < 2:
+        raise refuse(f"'{p.id_field}' must be one id per record, with at least two distinct ids (one client is held out)")
+    for name, a, like in zip(names, arrays, sample, strict=True):
+        if a.shape != (len(ids), *like.shape[1:]):
+            raise refuse(f"'{name}' has shape {a.shape}; model {model.name} needs {(len(ids), *like.shape[1:])} (one row per id)")
+        if not np.can_cast(a.dtype, like.dtype, casting="same_kind"):
+            raise refuse(f"'{name}' holds {a.dtype}; model {model.name} needs {like.dtype}")
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise refuse(f"'{name}' holds NaN or infinite values")
+    return tuple(a.astype(like.dtype, copy=False) for a, like in zip(arrays, sample, strict=True)), ids
 
 
 def dataset_sizes(model: ModelDef, p: Proxy, file: str) -> np.ndarray:

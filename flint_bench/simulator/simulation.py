@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +32,10 @@ from .population import (
     load_trace,
 )
 from .proxy import ProxyData, build_proxy, client_sizes, dataset_sizes, proxy_seed
+from .state import TrialState
 from .strategies import Strategy, client_lr, strategy_for
 
 if TYPE_CHECKING:
-    import torch
-
     from ..zoo import ModelDef
 
 
@@ -137,22 +136,6 @@ def make_scheduler(setup: Setup, trial: int) -> Scheduler:
         setup.trace,
     )
     return setup.strategy.scheduler(stream, n, len(setup.classes.names))
-
-
-@dataclass
-class TrialState:
-    """One trial in progress; pickled whole into checkpoints."""
-
-    trial: int
-    sched: Scheduler
-    flat: torch.Tensor | None = None  # the current global model (None for a system-only run)
-    snapshots: dict[int, torch.Tensor] = field(default_factory=dict)  # model version -> flat, for stale clients
-    rows: list[dict[str, Any]] = field(default_factory=list)  # one per evaluation (metrics.parquet)
-    hours_to_target: float | None = None
-    metric_at_budget: float | None = None
-    last_metric: float | None = None
-    last_loss: float | None = None
-    done: bool = False
 
 
 def new_trial(setup: Setup, trial: int) -> TrialState:

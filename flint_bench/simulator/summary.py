@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .forecast import forecast, spread
-from .simulation import Setup, TrialState
+from .simulation import Setup
+from .state import TrialState
 
 # the per-trial figures summarised as median / min / max over trials
 SUMMARY_KEYS = (

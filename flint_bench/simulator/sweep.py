@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import parse, sweep_grid, with_overrides
-from .experiment import Progress, check_model_available, run, write_json, write_parquet
+from .experiment import Progress, check_model_available, run
+from .outputs import write_json, write_parquet
 
 
 @dataclass

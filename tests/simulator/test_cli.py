@@ -158,7 +158,7 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
     )
     try:
         deadline = time.time() + 90
-        while not (out / "checkpoint.pkl").exists():
+        while not (out / "checkpoint.npz").exists():
             assert proc.poll() is None, proc.stderr.read()
             assert time.time() < deadline
             time.sleep(0.02)
@@ -237,7 +237,7 @@ def test_resume_without_checkpoint_exits_2(tmp_path):
     assert r.returncode == 2 and "config.json" in r.stderr and "Traceback" not in r.stderr
     raw = raw_config()
     r = cli("--config", str(toml_dump(raw, tmp_path / "sim.toml")), "--resume", str(tmp_path / "nothing"))
-    assert r.returncode == 2 and "checkpoint.pkl" in r.stderr
+    assert r.returncode == 2 and "checkpoint.npz" in r.stderr
 
 
 def test_errors_with_format_json_are_one_json_document_on_stdout(tmp_path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pickle
+import json
 import re
 
 import numpy as np
@@ -13,7 +13,8 @@ from flint_bench.core.errors import ConfigError, MissingDependency, UserError
 from flint_bench.simulator import simulation
 from flint_bench.simulator.backends import BACKENDS, create_backend
 from flint_bench.simulator.backends.local import LocalBackend
-from flint_bench.simulator.callbacks import CHECKPOINT, Checkpointing, TargetStopping, load_checkpoint
+from flint_bench.simulator.callbacks import Checkpointing, TargetStopping
+from flint_bench.simulator.checkpoint import CHECKPOINT, load_checkpoint
 from flint_bench.simulator.clock import FedAvgScheduler, FedBuffScheduler
 from flint_bench.simulator.config import FedAvg, parse
 from flint_bench.simulator.strategies import FedAvgStrategy, FedBuffStrategy, strategy_for
@@ -97,9 +98,12 @@ def test_checkpointing_saves_every_n_aggregations_but_not_a_stopped_trial(tmp_pa
     st.done = False
     saver.after_aggregation(st, evaluated=False)
     saved = load_checkpoint(tmp_path)
-    assert saved is not None and saved["raw_config"] == {"sim": {}} and saved["state"].sched.c.aggregations == 4
+    assert saved is not None and saved.raw_config == {"sim": {}} and saved.trial is not None
+    assert saved.trial["scheduler"]["counters"]["aggregations"] == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == [CHECKPOINT]  # no temporary file left behind
-    assert pickle.loads((tmp_path / CHECKPOINT).read_bytes()).keys() == {"raw_config", "finished", "rows", "state"}
+    with np.load(tmp_path / CHECKPOINT, allow_pickle=False) as npz:  # an .npz of arrays and one JSON document
+        assert npz["sched_busy"].dtype == bool
+        assert json.loads(npz["checkpoint.json"])["version"] == 1
 
 
 def test_stopping_at_the_target_through_run():
