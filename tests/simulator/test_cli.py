@@ -91,9 +91,11 @@ def test_missing_profile_exits_2(tmp_path):
         {
             "device_model": ["Pixel 7"],
             "os": ["android-14"],
+            "os_version": ["14"],
             "model": ["B"],
             "per_example_s_quantiles": [[0.001 * (1 + i / 100) for i in range(101)]],
             "peak_memory_mb": [10.0],
+            "storage_bytes": [1_000_000],
             "update_bytes": [756_000],
         }
     ).to_parquet(profiles)
@@ -107,8 +109,11 @@ def test_missing_profile_exits_2(tmp_path):
         {
             "device_model": ["Pixel 7", "Galaxy A10"],
             "os": ["android-14", "android-11"],
+            "os_version": ["14", "11"],
             "model": ["A", "A"],
             "per_example_s_quantiles": [[0.001] * 101, [0.004] * 101],
+            "peak_memory_mb": [10.0, 12.0],
+            "storage_bytes": [1_000_000, 1_000_000],
             "update_bytes": [6_000, 6_000],
         }
     ).to_parquet(profiles)
