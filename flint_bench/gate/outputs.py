@@ -135,13 +135,14 @@ def benchmark_json(head: list[Record]) -> list[dict[str, Any]]:
                     "extra": extra,
                 }
             )
-        if samples and all(finite(x) is not None for x in samples):
-            p = np.percentile(samples, [10, 90]) * 1000
+        p = np.percentile(samples, [10, 90]) * 1000 if samples else np.array([np.nan])
+        median = finite(float(np.median(samples)) * 1000) if samples else None
+        if median is not None and np.all(np.isfinite(p)):
             out.append(
                 {
                     "name": f"{label}: median ms per example",
                     "unit": "ms",
-                    "value": round(float(np.median(samples)) * 1000, 6),
+                    "value": round(median, 6),
                     "range": f"p10 {p[0]:.4g} to p90 {p[1]:.4g}",
                     "extra": extra,
                 }

@@ -80,9 +80,22 @@ def _worst(values: list[float | None]) -> float | None:
     return float(max(known)) if known else None
 
 
+# integer figures a profile stores (Parquet int64)
+_INT_FIELDS = [("model", "storage_bytes"), ("model", "update_bytes"), ("model", "trainable_params")]
+_INT_FIELDS += [("network", "total_bytes"), ("device", "cores"), ("device", "memory_mb")]
+
+
 def _samples(record: Record) -> list[float]:
-    """The record's per-example times; NaN, infinity or a negative time is a RecordError: such a
-    device result is invalid, and one such sample would spoil every quantile of its profile."""
+    """The record's per-example times, after checking what a profile stores. NaN, infinity or a
+    negative time is a RecordError: such a device result is invalid, and one such sample would
+    spoil every quantile of its profile. So is an integer beyond 64 bits (no Parquet column holds it)."""
+    for section, key in _INT_FIELDS:
+        value = record[section].get(key)  # type: ignore[literal-required]
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise RecordError(
+                f"{record_source(record)}: {section}.{key} is out of range (beyond 64 bits): the result is invalid. "
+                "Re-run that benchmark or remove the file."
+            )
     samples = per_example_samples(record)
     if any(finite(x) is None or x < 0 for x in samples):
         raise RecordError(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import UserError
 from ..core.fileio import read_json
+from ..core.records import RecordError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,21 +76,24 @@ def make_context(
         raise UserError(f"{results}: no result records in this folder. Run `flint-bench run --out {results}` first.")
     b = load_budgets(budgets)
     sim_summary, sim_curves = read_simulation(simulation) if simulation else (None, None)
-    return build(
-        records,
-        b.select(targets),
-        budgets_source=b.source,
-        profiles=read_profiles(profiles) if profiles else None,
-        eligibility=read_eligibility(eligibility) if eligibility else None,
-        sim_summary=sim_summary,
-        sim_curves=sim_curves,
-        inputs={
-            "results": str(results),
-            "profiles": str(profiles) if profiles else None,
-            "eligibility": str(eligibility) if eligibility else None,
-            "simulation": str(simulation) if simulation else None,
-            "budgets": b.source,
-        },
-        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        tool_version=__version__,
-    )
+    try:  # a hand-edited or foreign record (e.g. timing lists of different lengths) is the user's to fix
+        return build(
+            records,
+            b.select(targets),
+            budgets_source=b.source,
+            profiles=read_profiles(profiles) if profiles else None,
+            eligibility=read_eligibility(eligibility) if eligibility else None,
+            sim_summary=sim_summary,
+            sim_curves=sim_curves,
+            inputs={
+                "results": str(results),
+                "profiles": str(profiles) if profiles else None,
+                "eligibility": str(eligibility) if eligibility else None,
+                "simulation": str(simulation) if simulation else None,
+                "budgets": b.source,
+            },
+            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            tool_version=__version__,
+        )
+    except RecordError as e:
+        raise UserError(str(e)) from None

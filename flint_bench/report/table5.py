@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..budgets import finite
 from ..core.records import Record, seconds_per_5000, storage_mb
 from ..core.units import bytes_to_mb
 
@@ -112,8 +113,9 @@ def headers(keys: Sequence[str] = tuple(FIELD)) -> list[str]:
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
-    v = [x for x in values if x is not None]
-    return float(np.mean(v)) if v else None
+    """The mean of the measured values; None (shown '-') when one is not a finite number."""
+    v = [finite(x) for x in values if x is not None]
+    return None if not v or None in v else float(np.mean(v))
 
 
 def _row(name: str, rs: list[Record]) -> Table5Row:
