@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..budgets import finite
 from ..core.records import Record, per_example_samples, seconds_per_5000, training_memory_mb
 from .svg import HBarChart, hbar_chart
 from .text import fmt
@@ -21,8 +22,8 @@ def figure4(records: list[Record], colors: dict[str, str]) -> list[HBarChart]:
         for r in sorted((r for r in records if r["model"]["name"] == model), key=lambda r: r["device"]["id"]):
             ok = r["status"] == "ok"
             s = per_example_samples(r) if ok else []
-            lo, hi = (np.percentile(s, [10, 90]) * 5000).tolist() if s else (None, None)
-            v = seconds_per_5000(r) if ok else None
+            lo, hi = (finite(x) for x in (np.percentile(s, [10, 90]) * 5000).tolist()) if s else (None, None)
+            v = finite(seconds_per_5000(r)) if ok else None
             rows.append(
                 {
                     "label": str(r["device"]["id"]),
@@ -34,8 +35,10 @@ def figure4(records: list[Record], colors: dict[str, str]) -> list[HBarChart]:
                     "title": f"{model} on {r['device']['id']}: "
                     + (
                         f"{v:.4g} s per 5,000 examples (p10-p90 {lo:.4g}-{hi:.4g} s)"
-                        if v is not None and lo is not None
+                        if v is not None and lo is not None and hi is not None
                         else "failed"
+                        if not ok
+                        else "not a finite number"
                     ),
                 }
             )

@@ -66,6 +66,10 @@ class HBarChart:
     label_chars: int = 22  # longer labels are cut (the full name is in the tooltip and the tables)
 
 
+def _finite(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None
+
+
 def hbar_chart(
     title: str,
     unit: str,
@@ -77,7 +81,9 @@ def hbar_chart(
     legend: list[tuple[str, str]] | None = None,
     note: str = "",
 ) -> HBarChart:
-    """rows: {label, value, color, lo?, hi?, title?}. Values None are drawn as 'n/a'."""
+    """rows: {label, value, color, lo?, hi?, title?}. Values None, NaN or infinite are drawn as 'n/a'
+    (an SVG width of 'nan' draws nothing and reads as a number)."""
+    rows = [{**r, **{k: _finite(r.get(k)) for k in ("value", "lo", "hi")}} for r in rows]
     top, bottom, right = 8, 30, 70
     plot_w = width - left - right
     vmax = max([r.get("hi") or 0 for r in rows] + [r["value"] or 0 for r in rows] + [0])

@@ -22,12 +22,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from properties.gen import EXAMPLES, valid_record
 
-from flint_bench.budgets import Budgets, Target, check_compat, compat_summary, json_safe
+from flint_bench.budgets import Budgets, Target, check_compat, compat_summary, json_safe, load_budgets
 from flint_bench.core.errors import UserError
-from flint_bench.gate import GateSettings, benchmark_json, junit_xml, run_gate
-from flint_bench.profiles import profiles_from_results, write_profiles
+from flint_bench.core.records import RecordError
+from flint_bench.gate import GateSettings, benchmark_json, evaluate, junit_xml, markdown, run_gate
+from flint_bench.profiles import build_profiles, profiles_from_results, read_profiles, write_profiles
+from flint_bench.report.build import build
 from flint_bench.report.inputs import make_context
-from flint_bench.report.render import render_markdown
+from flint_bench.report.render import render_html, render_markdown
 
 WORK = Path(tempfile.mkdtemp(prefix="flint-records-"))
 BUDGETS = WORK / "budgets.toml"
@@ -111,8 +113,31 @@ def _strict_json(document: Any, what: str) -> None:
     _no_non_finite(json.dumps(document), what)
 
 
+def _check_profiles(frame: Any) -> None:
+    """compat on a profile table: strict JSON, and no unknown figure ever compatible."""
+    budgets = Budgets({"t": Target(max_memory_mb=50, max_task_seconds=100, max_cpu_percent=90)})
+    verdict = check_compat(frame, budgets)
+    rows = json.loads(verdict.to_json(orient="records"))
+    _strict_json(json_safe({"summary": compat_summary(verdict), "checks": rows}), "compat JSON")
+    for r in verdict.to_dict(orient="records"):
+        assert not (r["compatible"] and r["unknown"]), r  # an unknown figure never passes
+        _no_non_finite("; ".join(r["reasons"]), "compat reasons")
+
+
+def _check_gate(result: Any, head: list[Any], markdown: str) -> None:
+    _strict_json(result.to_dict(), "gate --format json")
+    _strict_json(benchmark_json(head), "--benchmark-json")
+    _no_non_finite(markdown, "gate Markdown")
+    _no_non_finite(junit_xml(result), "gate JUnit")
+    for case in result.cases:  # an unknown figure is never within budget
+        for v in case.verdicts:
+            assert not (v.status == "pass" and v.check.startswith("budget:") and v.head is None), v
+
+
 @given(changes=st.lists(mutation(), min_size=1, max_size=3), failed=st.booleans(), with_base=st.booleans())
 def test_hostile_records_work_or_are_a_user_error_and_never_output_nan(changes, failed, with_base):
+    """Through the files, as the commands read them: the reader refuses NaN and infinity (exit 2),
+    whatever passes it must be judged without a traceback."""
     EXAMPLES["records"] += 1
     head = [valid_record("A", "d1"), valid_record("A", "d2", per_example_s=2e-3)]
     for change in changes:
@@ -123,38 +148,64 @@ def test_hostile_records_work_or_are_a_user_error_and_never_output_nan(changes, 
     _write(folder, head)
     _write(base, [valid_record("A", "d1"), valid_record("A", "d2")])
 
-    # profiles and compat
     try:
         frame, _ = profiles_from_results(folder)
         write_profiles(frame, WORK / "profiles.parquet")  # what `profiles build` writes must be writable
+        _check_profiles(frame)
     except UserError:
-        frame = None
-    if frame is not None:
-        budgets = Budgets({"t": Target(max_memory_mb=50, max_task_seconds=100, max_cpu_percent=90)})
-        verdict = check_compat(frame, budgets)
-        rows = json.loads(verdict.to_json(orient="records"))
-        _strict_json(json_safe({"summary": compat_summary(verdict), "checks": rows}), "compat JSON")
-        for r in verdict.to_dict(orient="records"):
-            assert not (r["compatible"] and r["unknown"]), r  # an unknown figure never passes
-            _no_non_finite("; ".join(r["reasons"]), "compat reasons")
-
-    # the gate, with and without a base
+        pass
     try:
         run = run_gate(folder, base if with_base else None, BUDGETS, None, GateSettings())
+        _check_gate(run.result, run.head, run.markdown)
     except UserError:
-        run = None
-    if run is not None:
-        _strict_json(run.result.to_dict(), "gate --format json")
-        _strict_json(benchmark_json(run.head), "--benchmark-json")
-        _no_non_finite(run.markdown, "gate Markdown")
-        _no_non_finite(junit_xml(run.result), "gate JUnit")
-
-    # the report (Markdown: the same context as the HTML)
+        pass
     try:
         context = make_context(folder, budgets=BUDGETS)
     except UserError:
         return
     _no_non_finite(render_markdown(context), "report Markdown")
+
+
+@given(changes=st.lists(mutation(), min_size=1, max_size=3), failed=st.booleans(), with_base=st.booleans())
+def test_hostile_records_in_process_are_judged_without_nan(changes, failed, with_base):
+    """The same records handed to the library directly (no reader in between): the checks
+    themselves never pass an unknown figure nor print NaN; inconsistent timing is a RecordError."""
+    EXAMPLES["records-in-process"] += 1
+    head = [valid_record("A", "d1"), valid_record("A", "d2", per_example_s=2e-3)]
+    for change in changes:
+        mutate(head[0], change)
+    if failed:
+        head[1]["status"], head[1]["error"] = "failed", {"kind": "timeout", "message": "no result " * 50}
+    base = [valid_record("A", "d1"), valid_record("A", "d2")] if with_base else None
+    budgets = load_budgets(BUDGETS)
+    try:
+        result = evaluate(head, base, budgets.targets)
+    except RecordError:
+        return  # the commands turn it into exit 2 naming the file (tests/gate)
+    _check_gate(result, head, markdown(result))
+    with contextlib.suppress(RecordError):
+        _check_profiles(build_profiles(head))
+    context = build(head, budgets.targets, budgets_source=str(BUDGETS))
+    _no_non_finite(render_markdown(context), "report Markdown")
+    _no_non_finite(render_html(context), "report HTML")
+
+
+PROFILE_CELLS = ["peak_memory_mb", "cpu_mean_percent", "storage_bytes", "per_example_s_quantiles"]
+
+
+@given(
+    cell=st.sampled_from(PROFILE_CELLS),
+    value=st.sampled_from([math.nan, math.inf, -math.inf, None, -1.0, 1e308]),
+)
+def test_hostile_profile_cells_are_never_compatible_silently(cell, value):
+    """A profiles Parquet is not JSON: NaN and infinity reach compat through it."""
+    EXAMPLES["profiles"] += 1
+    frame = build_profiles([valid_record("A", "d1")])
+    frame[cell] = frame[cell].astype(object)
+    frame.at[0, cell] = [0.001, value] if cell == "per_example_s_quantiles" else value
+    path = WORK / "hostile.parquet"
+    write_profiles(frame, path)
+    _check_profiles(read_profiles(path))
 
 
 @pytest.mark.xfail(
