@@ -7,6 +7,7 @@ string columns into categoricals so the repetition costs a few bytes per row.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,7 @@ def read_sessions(
         except (ValueError, TypeError, OSError) as e:  # e.g. a dictionary with repeated values
             raise UserError(f"{path}: could not read the Parquet columns {cols} ({e}).") from None
     elif suffix == ".csv":
+        _check_utf8(path)
         try:
             header = pd.read_csv(path, nrows=0).columns
         except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
@@ -148,6 +150,24 @@ def read_sessions(
     if len(frame) == 0:
         raise UserError(f"{path}: the session log is empty (no rows). Eligibility shares need at least one session.")
     return normalise(frame, path)
+
+
+def _check_utf8(path: Path) -> None:
+    """The whole CSV must be UTF-8: pandas decodes only the columns it reads, so a corrupt row in
+    another column would pass silently. One streaming pass, far cheaper than the parse itself."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 24):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                raise UserError(f"{path}: not UTF-8 text (byte {offset + e.start}: {e.reason}).") from None
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text (it ends inside a character: {e.reason}).") from None
 
 
 def _missing(path: Path, missing: list[str], fields: AbstractSet[str]) -> UserError:
