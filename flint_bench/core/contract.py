@@ -92,8 +92,8 @@ def validate(name: str, document: Any) -> None:
         e = errors[0]
         where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
         raise ContractError(f"{name} does not match {schema(name)['$id']} at '{where}': {e.message}")
-    if where := _non_finite(document):
-        raise ContractError(f"{name} has a non-finite number at '{where}': only finite numbers are valid")
+    if path := _non_finite(document):
+        raise ContractError(f"{name} has a non-finite number at '{path}': only finite numbers are valid")
 
 
 def now() -> str:

@@ -26,6 +26,7 @@ import torch
 
 from .. import __version__
 from ..core.errors import UserError
+from ..core.fileio import write_json_atomic
 from ..zoo import ModelDef
 
 FORMATS = {"executorch-training": "training.pte", "executorch": "inference.pte", "onnx": "model.onnx"}
@@ -277,7 +278,7 @@ def _export(model: ModelDef, key: str, cache_dir: Path, folder: Path) -> Artifac
                 export_seconds=round(seconds, 3),
                 tool_versions=tool_versions(),
             )
-        (tmp / "manifests.json").write_text(json.dumps({f: asdict(m) for f, m in manifests.items()}, indent=2))
+        write_json_atomic(tmp / "manifests.json", {f: asdict(m) for f, m in manifests.items()}, indent=2)
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)  # an incomplete entry
         try:
