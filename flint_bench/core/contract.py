@@ -71,29 +71,35 @@ class FailureKind(enum.StrEnum):
     DEVICE_FARM = "device-farm"
 
 
-def _non_finite(document: Any, where: str = "") -> str | None:
-    """The path of the first NaN or infinity in a JSON-like document: JSON Schema's "number" admits
-    them, JSON itself does not, and no figure of a benchmark means them."""
+INT64 = (-(2**63), 2**63 - 1)  # the result table stores integers as int64
+
+
+def _out_of_range(document: Any, where: str = "") -> str | None:
+    """The path of the first number no figure of a benchmark can be: NaN or an infinity (JSON Schema's
+    "number" admits them, JSON itself does not), or an integer beyond 64 bits (JSON admits any
+    length; the table and float arithmetic do not)."""
     if isinstance(document, float) and not math.isfinite(document):
+        return where or "(top level)"
+    if isinstance(document, int) and not INT64[0] <= document <= INT64[1]:
         return where or "(top level)"
     items = document.items() if isinstance(document, dict) else enumerate(document) if isinstance(document, list) else ()
     for key, value in items:
-        if found := _non_finite(value, f"{where}/{key}" if where else str(key)):
+        if found := _out_of_range(value, f"{where}/{key}" if where else str(key)):
             return found
     return None
 
 
 def validate(name: str, document: Any) -> None:
     """Check `document` against the schema (which declares timings, memory and CPU non-negative) and
-    that every number in it is finite."""
+    that every number in it is finite and every integer fits in 64 bits."""
     validator = jsonschema.Draft202012Validator(schema(name))
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
     if errors:
         e = errors[0]
         where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
         raise ContractError(f"{name} does not match {schema(name)['$id']} at '{where}': {e.message}")
-    if path := _non_finite(document):
-        raise ContractError(f"{name} has a non-finite number at '{path}': only finite numbers are valid")
+    if path := _out_of_range(document):
+        raise ContractError(f"{name} has a number out of range at '{path}': only finite numbers and 64-bit integers are valid")
 
 
 def now() -> str:

@@ -39,6 +39,8 @@ NAN, INF = float("nan"), float("inf")
         ("memory", "peak_delta_mb", -5.0, "memory/peak_delta_mb"),
         ("cpu", "mean_percent", -3.0, "cpu/mean_percent"),
         ("loss", "first", NAN, "loss/first"),
+        ("network", "total_bytes", 2**64, "network/total_bytes"),
+        ("model", "storage_bytes", 10**400, "model/storage_bytes"),
     ],
 )
 def test_non_finite_or_negative_figures_break_the_contract(toy, section, key, value, where):

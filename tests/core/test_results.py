@@ -52,3 +52,11 @@ def test_concurrent_table_writers_never_fail_a_rename(tmp_path, toy):
 def test_a_saved_record_is_strict_json(tmp_path, toy):
     path = save_record(tmp_path, toy.record())
     assert json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(c))["status"] == "ok"
+
+
+def test_a_record_with_an_integer_beyond_64_bits_is_a_user_error_naming_it(tmp_path, toy):
+    record = toy.record()
+    record["model"]["storage_bytes"] = 10**400  # valid JSON; no table or float holds it
+    (tmp_path / "toy__phone.json").write_text(json.dumps(record))
+    with pytest.raises(UserError, match=r"toy__phone.json: .*out of range at 'model/storage_bytes'"):
+        load_records(tmp_path)
