@@ -114,8 +114,9 @@ def headers(keys: Sequence[str] = tuple(FIELD)) -> list[str]:
 
 def _mean(values: Iterable[float | None]) -> float | None:
     """The mean of the measured values; None (shown '-') when one is not a finite number."""
-    v = [finite(x) for x in values if x is not None]
-    return None if not v or None in v else float(np.mean(v))
+    measured = [x for x in values if x is not None]
+    v = [f for x in measured if (f := finite(x)) is not None]
+    return float(np.mean(v)) if v and len(v) == len(measured) else None
 
 
 def _row(name: str, rs: list[Record]) -> Table5Row:
