@@ -58,9 +58,7 @@ def mutation(draw: st.DrawFn) -> tuple[str, Any]:
     if kind == "float":
         return kind, (draw(st.sampled_from(FLOAT_FIELDS)), draw(st.sampled_from(HOSTILE)))
     if kind == "int":
-        field = draw(st.sampled_from(INT_FIELDS))
-        # storage_bytes beyond float range: a core.records defect, xfail below until its owner fixes it
-        return kind, (field, draw(st.sampled_from(HUGE[:-1] if field == ("model", "storage_bytes") else HUGE)))
+        return kind, (draw(st.sampled_from(INT_FIELDS)), draw(st.sampled_from(HUGE)))
     if kind == "step":
         return kind, (draw(st.integers(0, 1)), draw(st.integers(0, 3)), draw(st.sampled_from(HOSTILE)))
     if kind == "per5000":
@@ -208,16 +206,12 @@ def test_hostile_profile_cells_are_never_compatible_silently(cell, value):
     _check_profiles(read_profiles(path))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="core/records.py storage_mb: model.storage_bytes = 10**400 (valid JSON, an integer to the contract) "
-    "overflows `b / MB` (OverflowError: int too large to convert to float); owner: core (contract bound or storage_mb)",
-)
 def test_storage_bytes_beyond_float_range_is_a_user_error():
+    """Found by the property above (OverflowError in core.records.storage_mb); the reader now
+    refuses integers beyond 64 bits."""
     record = valid_record()
     record["model"]["storage_bytes"] = 10**400
     folder = WORK / "huge-storage"
     _write(folder, [record])
-    with contextlib.suppress(UserError):
+    with pytest.raises(UserError, match="huge-storage"):
         run_gate(folder, None, BUDGETS, None, GateSettings())
