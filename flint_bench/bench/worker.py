@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sys
 import time
@@ -182,7 +183,11 @@ def run(spec_path: Path) -> Record:
         timing["step_seconds"], timing["step_examples"] = step_seconds, step_examples
         timing["per_example_seconds"] = summarize(per_example)
         timing["seconds_per_5000"] = {"mean": mean, "std": std, "values": per_5000}
-        record["loss"] = {"first": first_loss, "last": float(loss)}
+        # a diverged loss (NaN/inf) is reported as unknown, never written as NaN: the timings still hold
+        first, last = (v if math.isfinite(v) else None for v in (first_loss, float(loss)))
+        record["loss"] = {"first": first, "last": last}
+        if first is None or last is None:
+            record.setdefault("extra", {})["loss_diverged"] = True
         record["memory"] = {"peak_mb": None, "baseline_mb": baseline_mb, "peak_delta_mb": None, "method": "rss"}
 
         onnx_path = resolve(spec_path, spec["model"].get("inference_artifact"))

@@ -98,3 +98,23 @@ def test_supervision_is_a_result_object():
     assert done.exit_code == 3 and done.stopped is None
     slow = supervise(worker("import time; time.sleep(30)"), 0.3, None, 20)
     assert slow.stopped is not None and slow.stopped[0] is FailureKind.TIMEOUT and "timeout_s = 0.3" in slow.stopped[1]
+
+
+def test_a_diverged_loss_is_null_never_nan_and_the_timings_are_kept(tmp_path):
+    from flint_bench.bench.worker import run
+    from flint_bench.core.contract import validate
+
+    model = load_model("A")
+    artifacts = export_model(model)
+    settings = RunSettings(examples=32, repeats=1, warmup_steps=1)
+    job = BenchJob("r1", model, artifacts, training_data(model, settings, tmp_path), settings)
+    spec = job.spec(str(artifacts.path("executorch-training")), str(job.data_file))
+    spec["learning_rate"] = 1e38  # SGD overflows the weights within a few steps
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+
+    result = run(tmp_path / "spec.json")
+    assert result["status"] == "ok", result["error"]
+    assert result["loss"]["last"] is None and result["extra"]["loss_diverged"] is True
+    assert result["timing"]["step_seconds"]
+    json.dumps(result, allow_nan=False)  # what the worker writes is strict JSON
+    validate("result", result)
