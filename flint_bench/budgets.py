@@ -31,7 +31,6 @@ all. Pure, except `load_budgets`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,6 +41,8 @@ import numpy as np
 from .core.config import Annotated, MinLen, Percentile, PositiveFloat, PositiveInt, from_dict, read_toml
 from .core.errors import ConfigError
 from .core.records import Record, per_example_samples, storage_mb, training_memory_mb
+from .core.stats import finite
+from .core.text import shorten
 from .core.units import MB
 from .core.versions import version_at_least, version_tuple
 
@@ -61,30 +62,6 @@ METRIC_TEXT: dict[Metric, tuple[str, str]] = {
     "task_seconds": ("worst-case task", " s"),
     "cpu_percent": ("mean CPU", "%"),
 }
-
-
-def finite(value: object) -> float | None:
-    """A measured figure as a float; None when it is missing or not a finite number (NaN, ±inf,
-    an int too large for a float, a string), so that no comparison can pass on it silently."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return None
-    try:
-        v = float(value)
-    except OverflowError:
-        return None
-    return v if math.isfinite(v) else None
-
-
-def json_safe(value: Any) -> Any:
-    """`value` with every non-finite float replaced by None (JSON null): `NaN` and `Infinity` are
-    not JSON, and `JSON.parse` (github-action-benchmark, browsers) rejects them."""
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return finite(value)
-    return value
 
 
 class Figures(TypedDict):
@@ -272,16 +249,6 @@ def record_figures(record: Record, target: Target) -> Figures:
         "task_seconds": worst_task_seconds(record, target) if ok else None,
         "cpu_percent": finite(record["cpu"]["mean_percent"]) if ok else None,
     }
-
-
-def shorten(text: str, width: int = 200) -> str:
-    """The first line of `text`, cut at a word boundary with an ellipsis when longer than `width`."""
-    line = (text.splitlines() or [""])[0]
-    if len(line) <= width:
-        return line
-    cut = line[: width - 1]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > width // 2 else cut).rstrip(" ,;:.") + "…"
 
 
 def check_record(name: str, target: Target, record: Record) -> list[BudgetBreach]:

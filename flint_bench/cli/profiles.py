@@ -30,7 +30,7 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _fmt(value: Any, spec: str = ".2f", scale: float = 1.0) -> str:
     """A table cell: missing, NaN or infinite shows as '-', never as 'nan'."""
-    from ..budgets import finite
+    from ..core.stats import finite
 
     v = finite(value)
     return fmt(None if v is None else v * scale, spec)
@@ -127,7 +127,8 @@ def compat(
 ) -> None:
     """Per ML model and deployment target: which device models and OS versions may run it, and why
     the others may not (storage, memory, worst-case task time, CPU, minimum OS)."""
-    from ..budgets import check_compat, compat_summary, json_safe, load_budgets
+    from ..budgets import check_compat, compat_summary, load_budgets
+    from ..core.stats import json_safe
     from ..profiles import read_profiles
 
     with output_handler(format) as output:

@@ -28,6 +28,7 @@ from .records import (
     RuntimeSection,
     TimingSection,
 )
+from .text import MESSAGE_LIMIT, terminal_safe
 
 SCHEMA_VERSION = "1"
 
@@ -149,9 +150,10 @@ def blank_record(run_id: str, model: ModelSection, device: DeviceSection, benchm
 
 
 def fail(record: Record, kind: FailureKind, message: str) -> Record:
-    """Mark a record failed with a kind and a readable message."""
+    """Mark a record failed with a kind and a readable message (terminal-safe: messages often carry a
+    device's or a library's text)."""
     record["status"] = "failed"
-    record["error"] = {"kind": kind.value, "message": message}
+    record["error"] = {"kind": kind.value, "message": terminal_safe(message, MESSAGE_LIMIT, keep_lines=True)}
     record["timestamps"]["finished"] = now()
     return record
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -45,3 +46,27 @@ def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None
     if x.size == 0:
         return None, None
     return float(x.mean()), float(x.std(ddof=1)) if x.size > 1 else 0.0
+
+
+def finite(value: object) -> float | None:
+    """A measured figure as a float; None when it is missing or not a finite number (NaN, ±inf,
+    an int too large for a float, a string), so that no comparison can pass on it silently."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    try:
+        v = float(value)
+    except OverflowError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every non-finite float replaced by None (JSON null): `NaN` and `Infinity` are
+    not JSON, and `JSON.parse` (github-action-benchmark, browsers) rejects them."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return finite(value)
+    return value

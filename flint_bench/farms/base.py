@@ -22,7 +22,7 @@ from ..core.config import Annotated, Ge, Gt, Interval, Le
 from ..core.contract import SCHEMA_VERSION, FailureKind, blank_record, fail
 from ..core.errors import ConfigError
 from ..core.records import BenchmarkSection, DeviceSection, ModelSection, Record
-from .text import DEVICE_TEXT_LIMIT, MESSAGE_LIMIT, Redactor, terminal_safe
+from ..core.text import DEVICE_TEXT_LIMIT, MESSAGE_LIMIT, Redactor, terminal_safe
 
 if TYPE_CHECKING:
     from ..export import Artifacts, Manifest

@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from ..budgets import Metric, Target, check_record, device_supported, finite, json_safe, record_figures, shorten
+from ..budgets import Metric, Target, check_record, device_supported, record_figures
 from ..core.records import Record, per_example_samples, per_repeat_samples, storage_mb, training_memory_mb
+from ..core.stats import finite, json_safe
+from ..core.text import shorten
 from .regression import FAILING, GateSettings, SampleRegression, ScalarRegression, Status, Verdict
 
 # gate metric -> (unit, the budget figure that limits it)

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..budgets import finite
 from ..core.records import Record, per_example_samples, seconds_per_5000, storage_mb, training_memory_mb
+from ..core.stats import finite
 from .checks import CaseResult, GateResult
 from .regression import Verdict
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..budgets import finite
 from ..core.errors import UserError
 from ..core.fileio import write_atomic
 from ..core.records import DeviceSection, Record, RecordError, per_example_samples, record_source, training_memory_mb
 from ..core.results import load_records
+from ..core.stats import finite
 
 if TYPE_CHECKING:
     import pandas as pd

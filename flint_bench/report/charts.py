@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..budgets import finite
 from ..core.records import Record, per_example_samples, seconds_per_5000, training_memory_mb
+from ..core.stats import finite
 from .svg import HBarChart, hbar_chart
 from .text import fmt
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..budgets import finite
 from ..core.records import Record, seconds_per_5000, storage_mb
+from ..core.stats import finite
 from ..core.units import bytes_to_mb
 
 

@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 
 from flint_bench.core.contract import FailureKind, fail
 from flint_bench.core.errors import UserError
+from flint_bench.core.text import Redactor, terminal_safe
 from flint_bench.farms.adb.doctor import _conditions_check
 from flint_bench.farms.adb.settings import AdbSettings
 from flint_bench.farms.appium.provider import Credentials, ProviderApi, ProviderError
 from flint_bench.farms.appium.settings import AppiumSettings
 from flint_bench.farms.base import BenchJob, Check, Device, Farm, RunSettings, new_record
-from flint_bench.farms.text import Redactor, terminal_safe
 
 USER, KEY = "flint-user-7f3a9c", "s3cr3t/K3y+d41d&8cd98f00b2"
 HOSTILE = "\x1b[2JPixel\x1b]0;owned title\x07 7\r\x1b[31m" + "A" * 10_240

@@ -11,7 +11,8 @@ import re
 import pytest
 from properties.gen import valid_record
 
-from flint_bench.budgets import Target, shorten
+from flint_bench.budgets import Target
+from flint_bench.core.text import shorten
 from flint_bench.gate import GateSettings, SampleRegression, ScalarRegression, benchmark_json, evaluate, junit_xml, markdown
 
 NON_FINITE_WORD = re.compile(r"\b(nan|inf|infinity)\b", re.IGNORECASE)

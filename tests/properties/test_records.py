@@ -22,9 +22,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from properties.gen import EXAMPLES, valid_record
 
-from flint_bench.budgets import Budgets, Target, check_compat, compat_summary, json_safe, load_budgets
+from flint_bench.budgets import Budgets, Target, check_compat, compat_summary, load_budgets
 from flint_bench.core.errors import UserError
 from flint_bench.core.records import RecordError
+from flint_bench.core.stats import json_safe
 from flint_bench.gate import GateSettings, benchmark_json, evaluate, junit_xml, markdown, run_gate
 from flint_bench.profiles import build_profiles, profiles_from_results, read_profiles, write_profiles
 from flint_bench.report.build import build

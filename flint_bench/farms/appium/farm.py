@@ -23,9 +23,9 @@ from typing import Any
 
 from ...core.contract import ContractError, FailureKind, fail, merge_device_result
 from ...core.records import Record
+from ...core.text import Redactor
 from ..base import BenchJob, Check, Device, DeviceLost, Farm
 from ..sections import combine_memory
-from ..text import Redactor
 from .doctor import doctor
 from .provider import Credentials, ProviderApi, ProviderError
 from .sampling import PerfSampler

@@ -12,7 +12,7 @@ import requests
 
 from ...core.contract import FailureKind
 from ...core.errors import UserError
-from ..text import Redactor
+from ...core.text import Redactor
 from .settings import AppiumDevice, AppiumSettings
 
 

@@ -31,8 +31,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ...core.contract import ContractError, FailureKind, fail, merge_device_result
 from ...core.errors import UserError
 from ...core.records import Record
+from ...core.text import Redactor
 from ..base import BenchJob, Check, Device, Farm, failure_record
-from ..text import Redactor
 from .bundle import RESULT_NAME, TEST_TYPE, UPLOAD_TYPES, device_from_api, model_bundle, render_test_spec, result_from_artifacts
 from .settings import AwsSettings
 

@@ -74,3 +74,13 @@ class Redactor:
         if isinstance(value, list):
             return [self.tree(v) for v in value]
         return value
+
+
+def shorten(text: str, width: int = 200) -> str:
+    """The first line of `text`, cut at a word boundary with an ellipsis when longer than `width`."""
+    line = (text.splitlines() or [""])[0]
+    if len(line) <= width:
+        return line
+    cut = line[: width - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > width // 2 else cut).rstrip(" ,;:.") + "…"
