@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from .output import FORMAT_OPTION_HELP, Format, console, fmt, output_handler, rich_table
+from .output import FORMAT_OPTION_HELP, Format, console, err_console, fmt, output_handler, rich_table
 
 if TYPE_CHECKING:
     from ..simulator.sweep import SweepResult
@@ -78,8 +78,48 @@ def show_summary(summary: dict[str, Any], out: Path | None) -> None:
                 [[n, fmt(v["median"], ".4f"), fmt(v["min"], ".4f"), fmt(v["max"], ".4f")] for n, v in by_class.items()],
             )
         )
+    show_population(summary.get("population") or {})
     if out:
         console.print(f"written: {out}/summary.json, {out}/metrics.parquet")
+
+
+def percent(share: float) -> str:
+    return f"{100 * share:.1f}%"
+
+
+def show_population(population: dict[str, Any]) -> None:
+    """How the trace's devices became proxy clients, and how much of them the measured profiles cover."""
+    if population.get("trace"):
+        console.print(population["trace"]["description"], highlight=False, markup=False, soft_wrap=True)
+    coverage = population.get("coverage")
+    if not coverage:
+        return
+    console.print(
+        rich_table(
+            f"device coverage: {coverage['device_models']:,} device models, {coverage['devices']:,} devices, "
+            f"{coverage['sessions']:,} sessions of the trace · measured: {', '.join(coverage['measured_devices']) or 'none'}",
+            ["profile", "share of devices", "share of sessions"],
+            [
+                [kind, percent(share), percent(coverage["session_share"][kind])]
+                for kind, share in coverage["device_share"].items()
+            ],
+        )
+    )
+    console.print(
+        f"proxy clients with a measured profile: {population['clients_with_measured_profile']:,}; "
+        f"on the fallback ({population['fallback']}): {population['clients_on_fallback']:,}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def warn(warnings: list[str], strict: bool) -> None:
+    """Print each warning on stderr; with --strict a warning is a failure (exit 1)."""
+    for text in warnings:
+        err_console.print(f"warning: {text}", highlight=False, markup=False, soft_wrap=True)
+    if strict and warnings:
+        raise typer.Exit(1)
 
 
 def sweep_table(result: SweepResult) -> Table:
@@ -114,6 +154,9 @@ def simulate(
     ),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
+    strict: bool = typer.Option(
+        False, "--strict", help="exit 1 on a warning, e.g. a population whose device models match no measured device"
+    ),
 ) -> None:
     """Simulate FL training on a virtual clock: time to target, client tasks, device compute, aggregator load."""
     from ..core.errors import UserError
@@ -131,10 +174,12 @@ def simulate(
         progress = shown.message if shown.show_progress else None
         if sweep:
             result = run_sweep(raw, file, out, backend.value, progress)
-            shown.result({"sweep": result.rows}, render=lambda: console.print(sweep_table(result)))
+            shown.result({"sweep": result.rows, "warnings": result.warnings}, render=lambda: console.print(sweep_table(result)))
+            warn(result.warnings, strict)
             return
         summary = run_simulation(raw, file, out, backend.value, resume is not None, progress).summary
         shown.result(summary, render=lambda: show_summary(summary, out))
+        warn(summary["warnings"], strict)
 
 
 def register(app: typer.Typer) -> None:

@@ -57,6 +57,9 @@ class Availability:
     """Sessions when a device may train. A trace file (device_id,start,end seconds), else synthetic diurnal."""
 
     trace: str | None = None
+    # which proxy client carries each trace device's sessions (docs/simulator.md, "Trace devices and
+    # proxy clients"); "fold" is the behaviour from before this was a choice
+    trace_to_clients: Literal["fold", "one-to-one", "sample"] = "fold"
     # at least one check-in per device in ~2700 years (smaller rates underflow), at most one a minute
     checkins_per_device_per_day: Annotated[float, Ge(1e-6), Le(1440)] = 1.0
     mean_session_minutes: Annotated[float, Gt(0), Le(525_600)] = 30.0  # at most a year
@@ -70,6 +73,8 @@ class Availability:
 class Population:
     classes: list[ComputeClass] = field(default_factory=lambda: [ComputeClass(name="default")])
     profiles: str | None = None  # Parquet from `flint-bench profiles build`; overrides `classes`
+    # user device model or pattern -> measured device (CSV or TOML), the coverage mapping's explicit step
+    device_mapping: str | None = None
     bandwidth: str = "builtin"  # "builtin" (flint_bench/data/bandwidth.toml), a number in Mbit/s, or a CSV of samples
     availability: Availability = field(default_factory=Availability)
 
@@ -77,6 +82,12 @@ class Population:
         if not self.classes and not self.profiles:
             raise ConfigError(file, prefix + "classes", "give at least one device class or a profiles file")
         bandwidth_mbit(self.bandwidth, file, prefix + "bandwidth")
+        if self.device_mapping and not (self.profiles and self.availability.trace):
+            raise ConfigError(
+                file,
+                prefix + "device_mapping",
+                "maps a trace's device models to measured profiles: it needs population.profiles and population.availability.trace",
+            )
 
 
 def bandwidth_mbit(spec: str, file: str, key: str = "population.bandwidth") -> float | None:
@@ -173,8 +184,11 @@ class SimConfig:
     file: str = field(default="<dict>", compare=False)
 
     def validate(self, file: str, prefix: str) -> None:
+        avail = self.population.availability
+        trace_sets_clients = bool(avail.trace) and avail.trace_to_clients == "one-to-one"
         if (
             self.proxy.dataset is None
+            and not trace_sets_clients  # checked once the trace is read (strategies.check_clients)
             and self.sim.mode == "fedavg"
             and math.ceil(self.fedavg.cohort * self.fedavg.overcommit - 1e-9) > self.proxy.clients
         ):

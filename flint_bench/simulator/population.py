@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.errors import ConfigError, UserError
 from .config import Availability, Population, bandwidth_mbit
+from .trace import ClientTrace, finite_numbers, read_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,8 +28,6 @@ DAY, WEEK = 86400.0, 7 * 86400.0
 CHUNK = 1 << 16
 
 Sampler = Callable[[np.random.Generator, int], np.ndarray]
-# (session start, session end, device code) arrays sorted by start, and each device's model name if the trace has one
-Trace = tuple[np.ndarray, np.ndarray, np.ndarray, list[str] | None]
 # one chunk of sessions: start, end, device, class, task duration (s)
 SessionChunk = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 Number = TypeVar("Number", float, np.ndarray)
@@ -92,7 +91,8 @@ class ComputeClasses:
     shares: np.ndarray
     samplers: Sequence[Sampler]
     update_bytes: float | None = None  # from the profiles, when given
-    device_models: list[str] | None = None  # per class, from the profiles: matches a trace's device_model column
+    device_models: list[str] | None = None  # per class, from the profiles: the measured device it was measured on
+    profiles: pd.DataFrame | None = None  # the profile rows of the simulated model (for the coverage mapping)
 
 
 def classes_from_config(pop: Population, model_name: str, file: str) -> ComputeClasses:
@@ -154,27 +154,8 @@ def classes_from_profiles(path: Path, model_name: str, file: str) -> ComputeClas
         [QuantileSampler(q) for q in quantiles],
         upd,
         rows["device_model"].astype(str).tolist(),
+        rows.reset_index(drop=True),
     )
-
-
-def _read_table(path: Path, what: str) -> pd.DataFrame:
-    """A user's CSV (or Parquet, by suffix); a file that is neither is a UserError naming it."""
-    import pandas as pd
-
-    try:
-        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except Exception as e:  # pandas and pyarrow raise many types for a malformed file
-        raise UserError(f"{path}: not a readable {what} ({type(e).__name__}: {e}).") from None
-
-
-def _numbers(values: pd.Series, path: Path, column: str) -> np.ndarray:
-    """A column as finite floats; anything else is a UserError naming the file and the column."""
-    import pandas as pd
-
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)
-    if not len(numbers) or not np.isfinite(numbers).all():
-        raise UserError(f"{path}: column '{column}' needs at least one row, and finite numbers in every row.")
-    return numbers
 
 
 def bandwidth_sampler(spec: str, file: str) -> Sampler:
@@ -190,10 +171,10 @@ def bandwidth_sampler(spec: str, file: str) -> Sampler:
         raise ConfigError(
             file, "population.bandwidth", f"'{spec}' is neither 'builtin', a number of Mbit/s, nor an existing CSV file"
         )
-    samples = _read_table(path, "bandwidth CSV")
+    samples = read_table(path, "bandwidth CSV")
     if "mbit_per_s" not in samples:
         raise ConfigError(file, "population.bandwidth", f"{path} needs a column 'mbit_per_s'")
-    mbit = _numbers(samples["mbit_per_s"], path, "mbit_per_s")
+    mbit = finite_numbers(samples["mbit_per_s"], path, "mbit_per_s")
     if (mbit <= 0).any():
         raise UserError(f"{path}: column 'mbit_per_s' must be > 0 in every row (a bandwidth of 0 never uploads).")
     return EmpiricalSampler(mbit)
@@ -204,29 +185,6 @@ def diurnal_factor(t: float | np.ndarray, trough: float, peak_hour: float) -> np
     daily = 0.5 + 0.5 * np.cos(2 * np.pi * (np.asarray(t) / 3600.0 - peak_hour) / 24.0)
     weekly = 0.85 + 0.15 * (0.5 + 0.5 * np.cos(2 * np.pi * np.asarray(t) / WEEK))
     return trough + (1 - trough) * daily * weekly
-
-
-def load_trace(path: Path, file: str) -> Trace:
-    import pandas as pd
-
-    if not path.is_file():
-        raise ConfigError(file, "population.availability.trace", f"file {path} not found")
-    df = _read_table(path, "availability trace")
-    missing = {"device_id", "start", "end"} - set(df.columns)
-    if missing:
-        raise ConfigError(
-            file,
-            "population.availability.trace",
-            f"{path} lacks columns {sorted(missing)} (need device_id, start, end in seconds)",
-        )
-    df = df.assign(start=_numbers(df["start"], path, "start"), end=_numbers(df["end"], path, "end"))
-    df = df.sort_values("start", kind="stable")
-    codes, uniques = pd.factorize(df["device_id"], sort=True)
-    models = None
-    if "device_model" in df:  # per device (by code): its model name, to pick its profile
-        first = pd.Series(df["device_model"].astype(str).to_numpy()).groupby(codes).first()
-        models = first.reindex(range(len(uniques))).tolist()
-    return df["start"].to_numpy(float), df["end"].to_numpy(float), codes.astype(np.int64), models
 
 
 class SessionStream:
@@ -243,7 +201,7 @@ class SessionStream:
         epochs: int,
         update_bytes: float,
         rng: np.random.Generator,
-        trace: Trace | None = None,
+        trace: ClientTrace | None = None,
     ):
         self.avail, self.n, self.device_class, self.t_samplers = avail, n_devices, device_class, t_samplers
         self.bw, self.sizes, self.epochs, self.update_bytes, self.rng = bw_sampler, sizes, epochs, update_bytes, rng
@@ -264,12 +222,12 @@ class SessionStream:
     def next_chunk(self) -> SessionChunk | None:
         """Arrays for the next sessions, or None when a trace is exhausted."""
         if self.trace is not None:
-            s, e, d = self.trace[:3]
-            if self.trace_pos >= len(s):
+            tr = self.trace
+            if self.trace_pos >= len(tr.start):
                 return None
             sl = slice(self.trace_pos, self.trace_pos + CHUNK)
             self.trace_pos += CHUNK
-            start, end, dev = s[sl], e[sl], d[sl] % self.n
+            start, end, dev = tr.start[sl], tr.end[sl], tr.client[sl]
         elif self.avail.always:
             # every device is always eligible: check-ins about every minute per device, sessions never end
             gaps = self.rng.exponential(60.0 / self.n, CHUNK)
@@ -296,16 +254,13 @@ class SessionStream:
 
 
 def assign_classes(
-    n_devices: int, classes: ComputeClasses, rng: np.random.Generator, trace_models: list[str] | None = None
+    n_devices: int, classes: ComputeClasses, rng: np.random.Generator, client_class: np.ndarray | None = None
 ) -> np.ndarray:
-    """Each device's class: by the device mix (shares); with a trace naming device models and profiles
-    for them, a device whose model has a profile gets that profile (the first one, by share order)."""
+    """Each device's class: by the device mix (shares); a device with a measured profile of its own
+    (`client_class` >= 0, from the coverage mapping) gets that one instead. The mix is drawn for every
+    device either way, so the random stream, and a run without profiles, stay the same."""
     cls = rng.choice(len(classes.shares), size=n_devices, p=classes.shares).astype(np.int64)
-    if trace_models and classes.device_models:
-        index: dict[str, int] = {}
-        for i, m in enumerate(classes.device_models):
-            index.setdefault(m, i)
-        for device, m in enumerate(trace_models[:n_devices]):
-            if m in index:
-                cls[device] = index[m]
+    if client_class is not None:
+        own = client_class >= 0
+        cls[own] = client_class[own]
     return cls

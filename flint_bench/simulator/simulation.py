@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,20 +20,13 @@ from .backends import Backend, TrainingData, TrainingTask
 from .callbacks import TrialCallback
 from .clock import Aggregation, Scheduler
 from .config import SimConfig
+from .devices import assign_profiles
 from .metrics import PRIMARY_METRIC
-from .population import (
-    ComputeClasses,
-    Sampler,
-    SessionStream,
-    Trace,
-    assign_classes,
-    bandwidth_sampler,
-    classes_from_config,
-    load_trace,
-)
+from .population import ComputeClasses, Sampler, SessionStream, assign_classes, bandwidth_sampler, classes_from_config
 from .proxy import ProxyData, build_proxy, client_sizes, dataset_sizes, proxy_seed
 from .state import TrialState
 from .strategies import Strategy, client_lr, strategy_for
+from .trace import ClientTrace, describe, load_trace, one_to_one_clients, to_clients
 
 if TYPE_CHECKING:
     from ..zoo import ModelDef
@@ -49,11 +42,14 @@ class Setup:
     sizes: np.ndarray  # records per training client
     classes: ComputeClasses
     bandwidth: Sampler
-    trace: Trace | None
+    trace: ClientTrace | None  # the trace's sessions as the proxy clients replay them
     update_bytes: float
     proxy: ProxyData | None = None  # None for a system-only run (sim.train = false)
     metric_name: str = "metric"
     centralized_metric: float | None = None
+    client_class: np.ndarray | None = None  # per client: its measured profile's class, -1 = the fallback mix
+    population: dict[str, Any] = field(default_factory=dict)  # summary figures: trace mapping, coverage
+    warnings: list[str] = field(default_factory=list)
 
 
 def prepare(cfg: SimConfig, model: ModelDef | None = None) -> Setup:
@@ -65,17 +61,26 @@ def prepare(cfg: SimConfig, model: ModelDef | None = None) -> Setup:
         model = load_model(s.model)
     classes = classes_from_config(cfg.population, model.name, cfg.file)
     update_bytes = float(classes.update_bytes or model.update_bytes)
-    proxy = build_proxy(model, cfg.proxy, s.seed, cfg.file) if s.train else None
-    if proxy is not None:
-        sizes = proxy.sizes
-    elif cfg.proxy.dataset is not None:
-        sizes = dataset_sizes(model, cfg.proxy, cfg.file)
-    else:
-        sizes = client_sizes(cfg.proxy, np.random.default_rng(proxy_seed(s.seed, cfg.proxy.version)))
-    strategy = strategy_for(cfg)
-    strategy.check_clients(len(sizes), cfg.file)
     avail = cfg.population.availability
     trace = load_trace(Path(avail.trace), cfg.file) if avail.trace else None
+    p = cfg.proxy
+    if (n_trace := one_to_one_clients(trace, avail.trace_to_clients, p.dataset is not None)) is not None:
+        p = replace(p, clients=n_trace)
+    proxy = build_proxy(model, p, s.seed, cfg.file) if s.train else None
+    if proxy is not None:
+        sizes = proxy.sizes
+    elif p.dataset is not None:
+        sizes = dataset_sizes(model, p, cfg.file)
+    else:
+        sizes = client_sizes(p, np.random.default_rng(proxy_seed(s.seed, p.version)))
+    strategy = strategy_for(cfg)
+    strategy.check_clients(len(sizes), cfg.file)
+    configured = cfg.proxy.clients if p.dataset is None else len(sizes)
+    clients = to_clients(trace, len(sizes), avail.trace_to_clients, s.seed, cfg.file, configured) if trace else None
+    profiles = assign_profiles(classes, trace, clients, cfg.population.device_mapping, cfg.file)
+    population: dict[str, Any] = {"clients": len(sizes), "trace": None, **profiles.figures}
+    if clients is not None:
+        population["trace"] = {**clients.mapping, "description": describe(clients.mapping)}
     setup = Setup(
         cfg=cfg,
         model=model,
@@ -83,10 +88,13 @@ def prepare(cfg: SimConfig, model: ModelDef | None = None) -> Setup:
         sizes=sizes,
         classes=classes,
         bandwidth=bandwidth_sampler(cfg.population.bandwidth, cfg.file),
-        trace=trace,
+        trace=clients,
         update_bytes=update_bytes,
         proxy=proxy,
         metric_name=PRIMARY_METRIC[model.task],
+        client_class=profiles.client_class,
+        population=population,
+        warnings=profiles.warnings,
     )
     if proxy is not None and s.centralized_epochs > 0:
         from .training import centralized, init_flat
@@ -122,7 +130,7 @@ def make_scheduler(setup: Setup, trial: int) -> Scheduler:
     cfg, s = setup.cfg, setup.cfg.sim
     rng = np.random.default_rng([s.seed, trial, 1])
     n = len(setup.sizes)
-    device_class = assign_classes(n, setup.classes, rng, setup.trace[3] if setup.trace else None)
+    device_class = assign_classes(n, setup.classes, rng, setup.client_class)
     stream = SessionStream(
         cfg.population.availability,
         n,

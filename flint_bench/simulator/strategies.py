@@ -83,7 +83,8 @@ class FedAvgStrategy(Strategy):
             raise ConfigError(
                 file,
                 "fedavg.cohort",
-                f"cohort x overcommit selects more devices than the {n_clients} training clients of proxy.dataset; lower fedavg.cohort / fedavg.overcommit",
+                f"cohort x overcommit selects more devices than the {n_clients} training clients (of proxy.dataset, or of the "
+                "trace under trace_to_clients = 'one-to-one'); lower fedavg.cohort / fedavg.overcommit",
             )
 
 

@@ -76,6 +76,8 @@ def summarize(setup: Setup, trials: list[dict[str, Any]], backend: str, wall_s: 
         "per_trial": trials,
         "proxy": setup.proxy.metadata if setup.proxy else {"clients": len(setup.sizes)},
         "device_classes": setup.classes.names,
+        "population": setup.population,
+        "warnings": setup.warnings,
         "update_bytes": setup.update_bytes,
         "wall_seconds": wall_s,
         "config": cfg.echo(),

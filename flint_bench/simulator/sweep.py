@@ -19,6 +19,7 @@ from .outputs import write_json, write_parquet
 class SweepResult:
     keys: list[str]  # the swept dotted keys, in the order of the [sweep] table
     rows: list[dict[str, Any]]  # per combination: "params" and each summary metric's median, _min and _max
+    warnings: list[str]  # every combination's warnings, each once
 
 
 def _row(params: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -40,12 +41,13 @@ def run_sweep(
         r = with_overrides(base, combo)
         configs.append((combo, r, parse(r, f"{file} (sweep {combo})")))
     check_model_available(configs[0][2])
-    rows = []
+    rows, warnings = [], []
     for i, (combo, r, cfg) in enumerate(configs):
         if progress:
             progress(f"sweep {i + 1}/{len(configs)}: {combo}")
         result = run(cfg, r, out / f"sweep-{i:03d}" if out else None, backend, False, progress)
         rows.append(_row(combo, result.summary["metrics"]))
+        warnings += [w for w in result.summary["warnings"] if w not in warnings]
     if out:
         table = [
             {**{f"param.{k}": v for k, v in row["params"].items()}, **{k: v for k, v in row.items() if k != "params"}}
@@ -53,4 +55,4 @@ def run_sweep(
         ]
         write_parquet(out / "sweep.parquet", table)
         write_json(out / "sweep.json", rows)
-    return SweepResult(list(grid[0]), rows)
+    return SweepResult(list(grid[0]), rows, warnings)
