@@ -71,17 +71,31 @@ def eligibility(
     traces_out: Path | None = typer.Option(
         None, "--traces-out", help="write availability traces (device_id, start, end, ...) of eligible sessions: .parquet or .csv"
     ),
+    device_map: Path | None = typer.Option(
+        None,
+        "--device-map",
+        help="CSV `pattern,measured_device` or TOML [[map]]: which measured device stands for which user device",
+    ),
     fail_on_warning: bool = typer.Option(False, "--fail-on-warning", help="exit 1 when a fairness warning is raised"),
+    strict: bool = typer.Option(
+        False, "--strict", help="exit 1 when no device of the log maps to a measured one, or a compat criterion matches none"
+    ),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """The Table 1 funnel: each criterion's share of devices alone and all together, per
-    sub-population, with fairness warnings; optionally the availability traces for the simulator."""
+    sub-population, with fairness warnings; optionally the availability traces for the simulator.
+    With --profiles, the device coverage: which measured device stands for each device model of the
+    log (exact name, --device-map, or the nearest of the same platform and tier) and the shares covered."""
     from ..eligibility import run_eligibility
 
     with output_handler(format) as output:
-        run = run_eligibility(sessions, rules, profiles=profiles, budgets=budgets, traces_out=traces_out)
+        run = run_eligibility(sessions, rules, profiles=profiles, budgets=budgets, traces_out=traces_out, device_map=device_map)
         output.result(run.document, render=lambda: _print_funnel(run.document))
+        for warning in run.document["warnings"]:  # on stderr in every format: a JSON reader sees them in `warnings`
+            err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if fail_on_warning and run.funnel.fairness_warnings:
+        raise typer.Exit(1)
+    if strict and run.document["warnings"]:
         raise typer.Exit(1)
 
 
@@ -142,9 +156,41 @@ def _print_funnel(doc: dict[str, Any]) -> None:
         console.print(
             f"eligible sessions active per hour: peak {a['peak']:,}; daily trough / weekly peak {a['trough_to_peak']:.2f}"
         )
+    if "coverage" in doc:
+        _print_coverage(doc["coverage"])
     if "traces" in doc:
         t = doc["traces"]
         console.print(f"availability traces: {escape(t['file'])} ({t['rows']:,} sessions of {t['devices']:,} devices)")
+
+
+def _shares(shares: dict[str, float]) -> list[str]:
+    return [_pct(shares[k]) for k in ("exact", "file", "attributes", "unknown")]
+
+
+def _print_coverage(c: dict[str, Any]) -> None:
+    """How much of the log the measured devices cover: per platform x tier, by how it is mapped."""
+    rows = [
+        [
+            escape(g["platform"]),
+            escape(g["device_tier"]),
+            f"{g['devices']:,}",
+            *_shares(g["device_share"]),
+            *_shares(g["session_share"]),
+        ]
+        for g in c["by_group"]
+    ]
+    rows.append(["all", "", f"{c['devices']:,}", *_shares(c["device_share"]), *_shares(c["session_share"])])
+    kinds = ["exact", "file", "attributes", "unknown"]
+    console.print(
+        rich_table(
+            f"device coverage · {len(c['measured_devices'])} measured device(s), {c['device_models']:,} device models in the log",
+            ["platform", "tier", "devices", *[f"devices {k}" for k in kinds], *[f"sessions {k}" for k in kinds]],
+            rows,
+        )
+    )
+    if c["unmapped"]:
+        shown = ", ".join(c["unmapped"][:10]) + (f" and {len(c['unmapped']) - 10:,} more" if len(c["unmapped"]) > 10 else "")
+        console.print(f"unmapped device models (most sessions first): {escape(shown)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

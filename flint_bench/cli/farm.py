@@ -44,6 +44,8 @@ DEVICE_COLUMNS = [
     "memory_mb",
     "emulator",
     "device_class",
+    "platform",
+    "tier",
 ]
 
 
@@ -117,6 +119,58 @@ def _emulator_settings(farm: Path | None) -> AdbSettings:
             f"{farm}: emulators belong to an 'adb' farm (kind = \"adb\" with an adb.emulators table), this one is kind '{ff.kind}'."
         )
     return ff.settings
+
+
+@farm_app.command("pick")
+def pick(
+    sessions: Path = typer.Option(..., "--sessions", "-s", help="session log (.parquet or .csv; schema in docs/eligibility.md)"),
+    farm: Path | None = typer.Option(None, "--farm", help=FARM_HELP),
+    count: int = typer.Option(5, "--count", "-k", min=1, help="how many devices to pick"),
+    format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
+) -> None:
+    """The devices of the farm's catalog that cover the most sessions of the log, in the order a
+    greedy cover picks them (same model, or same platform, tier, OS major and SoC family), with the
+    share of sessions each adds: book these first, cloud farms charge by the device-minute."""
+    from ..coverage import ATTRIBUTE_COLUMNS, pick_devices
+    from ..eligibility import read_sessions
+
+    with output_handler(format) as output:
+        frame = read_sessions(sessions, optional=set(ATTRIBUTE_COLUMNS))
+        with _open(farm) as the_farm:
+            catalog = the_farm.devices()
+        steps = pick_devices(frame, catalog, count)
+        document = {
+            "farm": the_farm.name,
+            "sessions_file": str(sessions),
+            "catalog_devices": len(catalog),
+            "count": count,
+            "picks": [s.as_dict() for s in steps],
+            "covered_session_share": steps[-1].cumulative_share if steps else 0.0,
+        }
+
+        def render() -> None:
+            rows = [
+                [
+                    i,
+                    escape(s.device.id),
+                    escape(" ".join(x for x in (s.device.manufacturer, s.device.model) if x) or "-"),
+                    escape(f"{s.device.platform or s.device.os or '?'} {s.device.os_version or ''}".strip()),
+                    escape(s.device.tier or "-"),
+                    f"+{100 * s.sessions_added_share:.1f}%",
+                    f"{100 * s.cumulative_share:.1f}%",
+                    f"{100 * s.cumulative_device_share:.1f}%",
+                ]
+                for i, s in enumerate(steps, start=1)
+            ]
+            title = f"farm {escape(the_farm.name)}: {len(steps)} of {len(catalog)} device(s) to cover {escape(str(sessions))}"
+            columns = ["#", "device", "model", "OS", "tier", "sessions added", "sessions covered", "devices covered"]
+            console.print(rich_table(title, columns, rows), highlight=False)
+            if len(steps) < count:
+                err_console.print(
+                    f"only {len(steps)} device(s) add coverage: the others cover no session the picked ones do not", highlight=False
+                )
+
+        output.result(document, render)
 
 
 @emulators_app.command("list")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,6 +14,8 @@ import numpy.typing as npt
 from ..budgets import Budgets, check_compat
 from ..core.errors import UserError
 from ..core.versions import version_at_least, version_tuple
+from ..coverage import DeviceMapping, map_devices
+from ..coverage.attributes import profile_platform
 from .rules import CompatRef, Criterion
 from .schema import MISSING_IS_INFINITE
 from .table import SessionTable
@@ -129,10 +131,19 @@ def criterion_mask(table: SessionTable, c: Criterion, compat: CompatLookup | Non
 
 @dataclass
 class CompatLookup:
-    """Which (platform, device model) pairs pass a target's device budgets, from the profiles."""
+    """Which (platform, device model) pairs pass a target's device budgets: each device model of the
+    log takes the verdict of the measured device standing for it (the device mapping: exact name,
+    mapping file, or nearest of the same platform and tier; flint_bench.coverage)."""
 
     profiles: pd.DataFrame
     budgets: Budgets
+    mapping: DeviceMapping | None = None  # None: mapped from the session table on first use, without a file
+    warnings: list[str] = field(default_factory=list)  # criteria that match no measured device
+
+    def device_mapping(self, table: SessionTable) -> DeviceMapping:
+        if self.mapping is None:
+            self.mapping = map_devices(table.frame, self.profiles)
+        return self.mapping
 
     def mask(self, table: SessionTable, name: str, ref: CompatRef) -> Mask:
         profiled = set(self.profiles["model"])
@@ -141,16 +152,27 @@ class CompatLookup:
                 f"criterion '{name}': model {ref.model!r} has no rows in the profiles; profiled models are {sorted(profiled)}."
             )
         target = self.budgets.target(ref.target)
-        verdict = check_compat(self.profiles, self.budgets, models=[ref.model], targets=[ref.target])
-        # A device model passes when every profiled OS build of it passes the device budgets (worst case).
-        ok_by_model = {
-            (str(os_).lower(), str(dm).lower()): bool(g["device_ok"].all())
-            for (os_, dm), g in verdict.groupby(["os", "device_model"])
-        }
+        # A stand-in device (a local class) is judged as the platform it stands for, not its host OS.
+        platforms = self.profiles["platform"] if "platform" in self.profiles.columns else [None] * len(self.profiles)
+        judged = self.profiles.assign(
+            os=[profile_platform(p, o) or o for p, o in zip(platforms, self.profiles["os"], strict=True)]
+        )
+        verdict = check_compat(judged, self.budgets, models=[ref.model], targets=[ref.target])
+        # A measured device passes when every profiled OS build of it passes the device budgets (worst case).
+        ok_by_measured = {str(dm): bool(g["device_ok"].all()) for dm, g in verdict.groupby("device_model")}
+        mapping = self.device_mapping(table)
+        if not any(m in ok_by_measured for m in mapping.table["measured_device"].dropna()):
+            self.warnings.append(
+                f"criterion '{name}': no device model of the session log maps to a measured device with a profile of "
+                f"model {ref.model!r} (measured: {', '.join(sorted(ok_by_measured))}), so every device counts as "
+                f"unprofiled ({ref.unprofiled}). Give the measured devices a platform and tier, or pass a device mapping file."
+            )
         default = ref.unprofiled == "include"
 
         def device_ok(platform: str, device_model: str) -> bool:
-            return ok_by_model.get((platform.lower(), device_model.lower()), default) and target.allows_platform(platform)
+            measured = mapping.measured_for(device_model, platform)
+            ok = ok_by_measured.get(measured, default) if measured is not None else default
+            return ok and target.allows_platform(platform)
 
         def os_ok(platform: str, version: str) -> bool:
             need = target.min_os_for(platform)

@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args
 from ..core.config import Annotated, Gt, Le, MinLen, PositiveInt, from_dict, read_toml
 from ..core.errors import ConfigError
 from ..core.versions import version_tuple
+from ..coverage import ATTRIBUTE_COLUMNS
 from .schema import FIELDS, Family
 
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in"]
@@ -207,8 +208,10 @@ class RuleSet:
         return used
 
     def optional_fields(self) -> set[str]:
-        """Fields read when the log has them: fairness dimensions (device_tier is optional)."""
-        return set(self.fairness.dimensions)
+        """Fields read when the log has them: fairness dimensions (device_tier is optional), and the
+        device attributes a compat criterion's device mapping matches on."""
+        mapping = set(ATTRIBUTE_COLUMNS) if any(c.compat for c in self.criteria) else set()
+        return set(self.fairness.dimensions) | mapping
 
     def budgets_path(self) -> Path | None:
         if self.budgets is None:

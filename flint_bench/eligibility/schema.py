@@ -44,6 +44,10 @@ COLUMNS: dict[str, Column] = {
         Column("end", "time", None, "session end: timestamp, or seconds since the log start (>= start)", True),
         Column("os_release_date", "date", "compute", "release date of that OS version (YYYY-MM-DD)"),
         Column("device_tier", "category", "compute", "hardware tier: low, mid or high (optional; a fairness dimension)"),
+        # device attributes the device mapping (flint_bench.coverage) matches unmeasured devices on
+        Column("soc", "category", "compute", "system on chip, e.g. 'Snapdragon 8 Gen 2' (optional; device mapping)"),
+        Column("ram_mb", "number", "compute", "device RAM in MB (optional; device mapping)"),
+        Column("release_year", "number", "compute", "year the device model came out (optional; device mapping)"),
         Column("wifi", "bool", "device_state", "connected to WiFi during the session"),
         Column("battery", "number", "device_state", "battery level at session start, percent 0-100"),
         Column("charging", "bool", "device_state", "charging during the session"),

@@ -43,6 +43,10 @@ class Device:
     memory_mb: float | None = None
     emulator: bool | None = None
     device_class: str | None = None
+    # the phone a device stands for, when it is not one itself (a local farm's class): platform
+    # (Android, iOS) and hardware tier (low, mid, high); the device mapping matches on them
+    platform: str | None = None
+    tier: str | None = None
     handle: dict[str, Any] = field(default_factory=dict, repr=False)  # backend-private (threads, serial, ...)
 
     def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import psutil
 
@@ -34,9 +35,12 @@ from .sections import cpu_section, memory_section, set_baseline
 
 @dataclass
 class DeviceClass:
-    """A slice of this machine that stands in for one kind of phone."""
+    """A slice of this machine that stands in for one kind of phone: `platform` and `tier` say which
+    (the device mapping matches user devices of that platform and tier to this class's profile)."""
 
     name: str
+    platform: Literal["Android", "iOS"] = "Android"
+    tier: Literal["low", "mid", "high"] | None = None  # None: stands for no tier, maps no user device by attributes
     threads: Annotated[int, Interval(ge=1, le=1024)] | None = None
     cpu_affinity: list[int] | None = None
     memory_limit_mb: Annotated[float, Interval(gt=0, le=16 * 2**20)] | None = None  # up to 16 TiB
@@ -176,6 +180,8 @@ class LocalFarm(Farm):
                 cores=len(c.cpu_affinity) if c.cpu_affinity else os.cpu_count(),
                 memory_mb=round(min(total_mb, c.memory_limit_mb or total_mb), 1),
                 device_class=c.name,
+                platform=c.platform,
+                tier=c.tier,
                 handle={"class": c},
             )
             for c in classes

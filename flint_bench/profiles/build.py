@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -21,6 +21,7 @@ from ..core.fileio import write_atomic
 from ..core.records import DeviceSection, Record, RecordError, per_example_samples, record_source, training_memory_mb
 from ..core.results import load_records
 from ..core.stats import finite
+from ..coverage.names import PHONE_PLATFORMS, normalise_platform
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,6 +38,8 @@ COLUMNS = [
     "manufacturer",
     "soc",
     "device_class",
+    "platform",
+    "device_tier",
     "farms",
     "n_devices",
     "n_records",
@@ -70,6 +73,19 @@ def profile_device_model(device: DeviceSection) -> str:
     model = str(device["model"] or "unknown")
     device_class = device.get("device_class")
     return f"{model} ({device_class})" if device_class else model
+
+
+# Columns added after the first profile files were written: an older file reads them as missing (None).
+LATER_COLUMNS = ["platform", "device_tier"]
+
+
+def profile_platform(device: DeviceSection) -> str | None:
+    """The platform a device is or stands for: the record's `platform` (a local farm class's), else its
+    OS when that is a phone OS, else None (a host OS is no user's platform)."""
+    fields = cast(dict[str, Any], device)
+    return normalise_platform(fields.get("platform")) or (
+        os_name if (os_name := normalise_platform(device["os"])) in PHONE_PLATFORMS else None
+    )
 
 
 def _worst(values: list[float | None]) -> float | None:
@@ -140,6 +156,8 @@ def build_profiles(records: list[Record]) -> pd.DataFrame:
                 "manufacturer": d["manufacturer"],
                 "soc": d["soc"],
                 "device_class": d.get("device_class"),
+                "platform": profile_platform(d),
+                "device_tier": cast(dict[str, Any], d).get("tier"),
                 "farms": ",".join(sorted({str(r["device"]["farm"]) for r in ok})),
                 "n_devices": len({r["device"]["id"] for r in ok}),
                 "n_records": len(rs),
@@ -222,4 +240,7 @@ def read_profiles(path: str | Path) -> pd.DataFrame:
             f"{path}: column(s) {missing} missing; expected a device-profile table with columns {REQUIRED_COLUMNS} "
             "(written by `flint-bench profiles build`)."
         )
+    for column in LATER_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
     return frame
