@@ -74,5 +74,7 @@ def assign_profiles(
         "fallback": FALLBACK,
     }
     warning = coverage.warning()
-    warnings = [f"simulator population: {warning}; every client gets {FALLBACK}"] if warning else []
+    warnings = (
+        [f"simulator population: {warning} (here: population.device_mapping); every client gets {FALLBACK}"] if warning else []
+    )
     return ProfileAssignment(client_class, figures, warnings)
