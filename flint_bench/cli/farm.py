@@ -167,7 +167,8 @@ def pick(
             console.print(rich_table(title, columns, rows), highlight=False)
             if len(steps) < count:
                 err_console.print(
-                    f"only {len(steps)} device(s) add coverage: the others cover no session the picked ones do not", highlight=False
+                    f"only {len(steps)} device(s) add coverage: the others cover no session the picked ones do not",
+                    highlight=False,
                 )
 
         output.result(document, render)

@@ -82,7 +82,7 @@ def _covers(device: Device, groups: pd.DataFrame, tier_of_model: dict[tuple[str,
         ("soc", soc_family(device.soc)),
     ):
         if value is not None:
-            attrs &= ((groups[column] == "") | (groups[column] == value)).to_numpy()
+            attrs = attrs & ((groups[column] == "") | (groups[column] == value)).to_numpy()
     return same_platform & (exact | attrs)
 
 

@@ -22,7 +22,9 @@ def sessions_frame(devices: list[tuple[str, str, str | None, str, int]], **extra
     return normalise(pd.DataFrame(rows))
 
 
-def profile_row(device_model: str, *, os: str = "Android", os_version: str = "14", model: str = "E", per_example_s: float = 0.01, **kw) -> dict:
+def profile_row(
+    device_model: str, *, os: str = "Android", os_version: str = "14", model: str = "E", per_example_s: float = 0.01, **kw
+) -> dict:
     row = dict.fromkeys(COLUMNS)
     q = np.linspace(per_example_s, per_example_s * 1.2, 101).tolist()
     row |= {"device_model": device_model, "os": os, "os_version": os_version, "model": model, "task": "binary"}
@@ -39,8 +41,16 @@ def local_classes_profiles(model: str = "E") -> pd.DataFrame:
     """Profiles as the local-classes farm writes them: host OS, each class standing for an Android tier."""
     return profiles_frame(
         *[
-            profile_row(f"vm ({name})", os="Linux", os_version="6.1.0", model=model, platform="Android", device_tier=tier,
-                        per_example_s=s, device_class=name)
+            profile_row(
+                f"vm ({name})",
+                os="Linux",
+                os_version="6.1.0",
+                model=model,
+                platform="Android",
+                device_tier=tier,
+                per_example_s=s,
+                device_class=name,
+            )
             for name, tier, s in [("high-end", "high", 0.005), ("mid-range", "mid", 0.01), ("low-end", "low", 0.3)]
         ]
     )

@@ -39,7 +39,9 @@ def test_attributes_prefer_the_nearest_soc_and_ram(hand_profiles):
 
 
 def test_coverage_shares_of_devices_and_sessions(hand_log, hand_profiles, write):
-    m = map_devices(hand_log, hand_profiles, load_mapping(write("map.toml", '[[map]]\npattern = "SM-A10*"\nmeasured = "Galaxy A10"\n')))
+    m = map_devices(
+        hand_log, hand_profiles, load_mapping(write("map.toml", '[[map]]\npattern = "SM-A10*"\nmeasured = "Galaxy A10"\n'))
+    )
     c = m.coverage()
     assert c.devices == pytest.approx({"exact": 2 / 6, "file": 1 / 6, "attributes": 1 / 6, "unknown": 2 / 6})
     assert c.sessions == pytest.approx({"exact": 8 / 20, "file": 4 / 20, "attributes": 2 / 20, "unknown": 6 / 20})

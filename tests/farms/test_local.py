@@ -118,3 +118,34 @@ def test_a_diverged_loss_is_null_never_nan_and_the_timings_are_kept(tmp_path):
     assert result["timing"]["step_seconds"]
     json.dumps(result, allow_nan=False)  # what the worker writes is strict JSON
     validate("result", result)
+
+
+def test_classes_declare_the_platform_and_tier_they_stand_for(write):
+    import pytest
+
+    from flint_bench.core.errors import ConfigError
+    from flint_bench.farms import load_farm_file
+
+    ff = load_farm_file(
+        write(
+            "f.toml",
+            'kind = "local"\n[[local.devices]]\nname = "lo"\ntier = "low"\n[[local.devices]]\nname = "ip"\nplatform = "iOS"\ntier = "high"\n',
+        )
+    )
+    with open_farm(ff) as farm:
+        devices = {d.id: d.as_record() for d in farm.devices()}
+    assert (devices["lo"]["platform"], devices["lo"]["tier"]) == ("Android", "low")  # Android by default
+    assert (devices["ip"]["platform"], devices["ip"]["tier"]) == ("iOS", "high")
+    with pytest.raises(ConfigError, match=r"local\.devices\[0\]\.tier"):
+        load_farm_file(write("g.toml", 'kind = "local"\n[[local.devices]]\nname = "lo"\ntier = "budget"\n'))
+
+
+def test_the_shipped_local_farms_declare_a_tier_for_every_class():
+    from pathlib import Path
+
+    from flint_bench.farms import load_farm_file
+
+    root = Path(__file__).resolve().parents[2] / "farm_configs"
+    for name in ("local.toml", "local-classes.toml"):
+        classes = load_farm_file(root / name).settings.devices
+        assert classes and all(c.tier in ("low", "mid", "high") and c.platform == "Android" for c in classes)

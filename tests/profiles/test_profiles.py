@@ -140,3 +140,18 @@ def test_cli_profiles_and_compat(make_record, tmp_path, write, flint, flint_json
     )
     error = json.loads(proc.stdout)["error"]
     assert error["exit_code"] == 2 and "profiles file not found" in error["message"]
+
+
+def test_profiles_carry_the_platform_and_tier_a_device_stands_for(make_record, tmp_path):
+    stand_in = make_record("E", "vm", "Linux", "6.1", [0.01] * 8)
+    stand_in["device"] |= {"device_class": "low-end", "platform": "Android", "tier": "low"}
+    old_phone = make_record("E", "Pixel 7", "android", "14", [0.01] * 8)  # a record from before the fields
+    old_host = make_record("E", "vm", "Linux", "6.1", [0.01] * 8)
+    rows = build_profiles([stand_in, old_phone, old_host]).set_index("device_model")
+    assert (rows.loc["vm (low-end)", "platform"], rows.loc["vm (low-end)", "device_tier"]) == ("Android", "low")
+    assert rows.loc["Pixel 7", "platform"] == "Android" and pd.isna(rows.loc["Pixel 7", "device_tier"])
+    assert pd.isna(rows.loc["vm", "platform"])  # a host OS is no user's platform
+    old_file = tmp_path / "old.parquet"
+    build_profiles([old_phone]).drop(columns=["platform", "device_tier"]).to_parquet(old_file)
+    frame = read_profiles(old_file)
+    assert frame["platform"].isna().all() and frame["device_tier"].isna().all()
