@@ -18,6 +18,9 @@ def report(
     simulation: Path | None = typer.Option(
         None, "--simulation", help="folder from `flint-bench simulate --out` (summary.json, metrics.parquet)"
     ),
+    decision: Path | None = typer.Option(
+        None, "--decision", help="decision.json from `flint-bench assess`: the decision and the coverage on top"
+    ),
     budgets: Path | None = typer.Option(
         None,
         "--budgets",
@@ -39,7 +42,13 @@ def report(
     # --format names the report's format; what the command prints is always for people
     with output_handler(Format.table, quiet) as output:
         context = make_context(
-            results, profiles=profiles, eligibility=eligibility, simulation=simulation, budgets=budgets, targets=target
+            results,
+            profiles=profiles,
+            eligibility=eligibility,
+            simulation=simulation,
+            budgets=budgets,
+            targets=target,
+            decision=decision,
         )
         written = write_report(context, out, format)
         output.message(

@@ -9,6 +9,7 @@ from ..budgets import Target
 from ..core.records import DeviceSection, Record
 from .charts import device_table, figure4, resource_charts
 from .compat import compatibility, deployability
+from .decision import decision_section
 from .sections import eligibility_section, profiles_section, simulation_section
 from .svg import PALETTE
 from .table5 import FIELD, table5
@@ -64,6 +65,7 @@ def build(
     sim_summary: dict[str, Any] | None = None,
     sim_curves: pd.DataFrame | None = None,
     inputs: dict[str, str | None] | None = None,
+    decision: dict[str, Any] | None = None,
     generated: str = "",
     tool_version: str = "",
 ) -> dict[str, Any]:
@@ -88,6 +90,7 @@ def build(
         "budgets_source": budgets_source,
         "eligibility": eligibility_section(eligibility),
         "simulation": simulation_section(sim_summary, sim_curves),
+        "decision": decision_section(decision) if decision else None,
         "profiles": profiles_section(profiles),
         "provenance": provenance(records, inputs or {}, generated, tool_version),
         "fmt": fmt,

@@ -28,6 +28,17 @@ def read_eligibility(path: Path) -> dict[str, Any]:
     return doc
 
 
+def read_decision(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise UserError(f"{path}: decision file not found. Write it with `flint-bench assess --out DIR` (DIR/decision.json).")
+    doc = read_json(path, "decision file")
+    if not isinstance(doc, dict) or doc.get("schema") != "flint-bench/decision" or not isinstance(doc.get("decisions"), list):
+        raise UserError(
+            f"{path}: not a decision of `flint-bench assess` (no schema 'flint-bench/decision' with a 'decisions' list)."
+        )
+    return doc
+
+
 def read_simulation(path: Path) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
     """A simulate --out folder (summary.json, metrics.parquet), or a summary JSON file itself."""
     import pandas as pd
@@ -63,6 +74,7 @@ def make_context(
     simulation: Path | None = None,
     budgets: Path | None = None,
     targets: list[str] | None = None,
+    decision: Path | None = None,
 ) -> dict[str, Any]:
     from .. import __version__
     from ..budgets import load_budgets
@@ -85,11 +97,13 @@ def make_context(
             eligibility=read_eligibility(eligibility) if eligibility else None,
             sim_summary=sim_summary,
             sim_curves=sim_curves,
+            decision=read_decision(decision) if decision else None,
             inputs={
                 "results": str(results),
                 "profiles": str(profiles) if profiles else None,
                 "eligibility": str(eligibility) if eligibility else None,
                 "simulation": str(simulation) if simulation else None,
+                "decision": str(decision) if decision else None,
                 "budgets": b.source,
             },
             generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
