@@ -42,6 +42,8 @@ class DeviceSection(TypedDict):
     memory_mb: float | None
     emulator: bool | None
     device_class: NotRequired[str | None]
+    platform: NotRequired[str | None]  # the phone platform a device stands for (a local class: Android)
+    tier: NotRequired[str | None]  # low | mid | high: the hardware tier it stands for
 
 
 class RuntimeSection(TypedDict):

@@ -36,9 +36,13 @@ def trough_to_peak(active: Counts) -> float:
     return float(np.median(active[: days * 24].reshape(days, 24).min(axis=1)) / active.max())
 
 
+TRACE_DEVICE_COLUMNS = ("device_model", "platform", "os_version", "device_tier", "soc", "ram_mb", "release_year")
+
+
 def availability_traces(frame: pd.DataFrame, eligible_rows: npt.NDArray[np.bool_]) -> pd.DataFrame:
     """(device_id, start, end) in seconds since the log start of every session meeting all
-    criteria, sorted by start, with device_model, platform and os_version for the simulator."""
+    criteria, sorted by start, with the device attributes the log has (TRACE_DEVICE_COLUMNS) so the
+    simulator can map each device onto a measured one."""
     import pandas as pd
 
     idx = np.flatnonzero(eligible_rows)
@@ -47,11 +51,12 @@ def availability_traces(frame: pd.DataFrame, eligible_rows: npt.NDArray[np.bool_
             "device_id": frame["device_id"].to_numpy()[idx],
             "start": frame["start"].to_numpy()[idx].astype(np.float64),
             "end": frame["end"].to_numpy()[idx].astype(np.float64),
-            "device_model": frame["device_model"].iloc[idx].reset_index(drop=True),
-            "platform": frame["platform"].iloc[idx].reset_index(drop=True),
-            "os_version": frame["os_version"].iloc[idx].reset_index(drop=True),
         }
     )
+    # the device attributes the simulator maps onto measured devices (flint_bench.coverage)
+    for column in TRACE_DEVICE_COLUMNS:
+        if column in frame.columns:
+            out[column] = frame[column].iloc[idx].reset_index(drop=True)
     return out.sort_values(["start", "device_id"], kind="stable", ignore_index=True)
 
 

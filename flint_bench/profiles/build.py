@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -82,8 +82,7 @@ LATER_COLUMNS = ["platform", "device_tier"]
 def profile_platform(device: DeviceSection) -> str | None:
     """The platform a device is or stands for: the record's `platform` (a local farm class's), else its
     OS when that is a phone OS, else None (a host OS is no user's platform)."""
-    fields = cast(dict[str, Any], device)
-    return normalise_platform(fields.get("platform")) or (
+    return normalise_platform(device.get("platform")) or (
         os_name if (os_name := normalise_platform(device["os"])) in PHONE_PLATFORMS else None
     )
 
@@ -157,7 +156,7 @@ def build_profiles(records: list[Record]) -> pd.DataFrame:
                 "soc": d["soc"],
                 "device_class": d.get("device_class"),
                 "platform": profile_platform(d),
-                "device_tier": cast(dict[str, Any], d).get("tier"),
+                "device_tier": d.get("tier"),
                 "farms": ",".join(sorted({str(r["device"]["farm"]) for r in ok})),
                 "n_devices": len({r["device"]["id"] for r in ok}),
                 "n_records": len(rs),

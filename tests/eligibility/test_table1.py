@@ -36,7 +36,9 @@ def test_cli_json_document_has_the_contract_fields(table1_log, flint_json, tmp_p
     assert isinstance(doc["fairness_warnings"], list)
     # traces: the 22 eligible devices' qualifying sessions, seconds since midnight of the log's first day
     t = pd.read_csv(traces)
-    assert list(t.columns[:3]) == ["device_id", "start", "end"] and {"device_model", "platform", "os_version"} <= set(t.columns)
+    assert list(t.columns[:3]) == ["device_id", "start", "end"]
+    # the attributes the simulator maps each trace device by, the tier included
+    assert {"device_model", "platform", "os_version", "device_tier"} <= set(t.columns) and set(t["device_tier"]) == {"mid"}
     assert t["device_id"].nunique() == 22 and len(t) == 22
     assert (t["start"] == 8 * 3600).all() and (t["end"] - t["start"] == 600).all()
     assert doc["traces"]["rows"] == 22 and doc["log_start"] == "2024-03-04T00:00:00Z"
