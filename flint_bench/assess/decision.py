@@ -43,7 +43,9 @@ def _compat_reasons(rows: list[dict[str, Any]], target: str) -> tuple[list[str],
     kinds: dict[str, list[str]] = defaultdict(list)
     for r in rows:
         if not r["device_ok"]:
-            for reason in r["reasons"]:
+            # the OS version is judged per session (deployable shares), not per measured device:
+            # a stand-in's OS version is its host's
+            for reason in r["reasons"][: None if r["os_ok"] else -1]:
                 kinds[_NUMBER.sub("#", reason)].append(reason)
     breaches = {k: v for k, v in kinds.items() if "unknown" not in k}
     unknown = {k: v for k, v in kinds.items() if "unknown" in k}
