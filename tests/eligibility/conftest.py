@@ -3,9 +3,6 @@ real subprocess, so exit codes and stderr are the user's)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -102,33 +99,4 @@ def table1_log(tmp_path) -> dict[str, Path]:
     return {"csv": csv, "parquet": pq, "rules": rules}
 
 
-@pytest.fixture
-def write(tmp_path):
-    def _write(name: str, text: str) -> Path:
-        p = tmp_path / name
-        p.write_text(text)
-        return p
-
-    return _write
-
-
-@pytest.fixture
-def flint():
-    def run(*args, expect: int | None = 0):
-        proc = subprocess.run(
-            [sys.executable, "-m", "flint_bench.cli", *map(str, args)], cwd=REPO, capture_output=True, text=True
-        )
-        if expect is not None:
-            assert proc.returncode == expect, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
-        return proc
-
-    return run
-
-
-@pytest.fixture
-def flint_json(flint):
-    def run(*args):
-        proc = flint(*args, "--format", "json")
-        return json.loads(proc.stdout)
-
-    return run
+# write, flint and flint_json come from tests/conftest.py

@@ -9,23 +9,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from toy_record import TOY_MANIFEST, TOY_MODEL
 
 from flint_bench.core.contract import FailureKind, fail, validate
 from flint_bench.farms.base import BenchJob, Device, DeviceLost, Farm, RunSettings, model_section
 from flint_bench.farms.sections import combine_memory, cpu_section, memory_section, set_baseline
 
-MODEL = SimpleNamespace(
-    name="toy", description="a toy", batch_size=8, lr=0.1, task="binary", trainable_params=10, total_params=12, update_bytes=40
-)
-MANIFEST = SimpleNamespace(
-    format="executorch-training",
-    sha256="ab" * 32,
-    trainable_params=10,
-    total_params=12,
-    bytes=1000,
-    update_bytes=40,
-    task="binary",
-)
+MODEL, MANIFEST = TOY_MODEL, TOY_MANIFEST
 
 
 def job(**settings) -> BenchJob:

@@ -4,7 +4,6 @@ modules."""
 
 from __future__ import annotations
 
-import ast
 import copy
 from pathlib import Path
 
@@ -115,50 +114,3 @@ def test_a_record_with_inconsistent_timing_is_a_user_error(make_record, real_rec
         profiles_from_results(tmp_path / "bad")
     with pytest.raises(UserError, match="step example counts"):
         run_gate(tmp_path / "bad", None, None, None, GateSettings())
-
-
-def _import_graph(package: Path) -> dict[str, set[str]]:
-    """module -> the flint_bench modules it imports, function-level (lazy) imports included."""
-    mods = {}
-    for p in package.rglob("*.py"):
-        parts = p.relative_to(package.parent).with_suffix("").parts
-        mods[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = p
-    graph: dict[str, set[str]] = {m: set() for m in mods}
-    for m, p in mods.items():
-        pkg = m if p.name == "__init__.py" else m.rpartition(".")[0]
-        for node in ast.walk(ast.parse(p.read_text())):
-            if isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = pkg.split(".")[: len(pkg.split(".")) - (node.level - 1)]
-                    base = ".".join([*anchor, base] if base else anchor)
-                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base for a in node.names]
-            else:
-                continue
-            for t in targets:
-                while t and t not in mods:
-                    t = t.rpartition(".")[0]
-                if t and t != m:
-                    graph[m].add(t)
-    return graph
-
-
-def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
-    seen, todo = set(), list(graph[start])
-    while todo:
-        m = todo.pop()
-        if m == goal:
-            return True
-        if m not in seen:
-            seen.add(m)
-            todo.extend(graph.get(m, ()))
-    return False
-
-
-def test_no_import_cycle_through_budgets_profiles_gate_or_records():
-    graph = _import_graph(PACKAGE)
-    mine = [m for m in graph if m == "flint_bench.budgets" or m.startswith(("flint_bench.gate", "flint_bench.profiles"))]
-    mine.append("flint_bench.core.records")
-    assert [m for m in mine if _reaches(graph, m, m)] == []
