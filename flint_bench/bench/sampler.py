@@ -20,12 +20,28 @@ class Samples:
     rss_mb: list[float] = field(default_factory=list)
     cpu_seconds: float = 0.0  # CPU time the process used during the phase
     wall_seconds: float = 0.0
+    # the whole machine over the same phase, to tell the worker's time from everyone else's
+    machine_busy_seconds: float | None = None  # CPU-seconds all processes used, summed over CPUs
+    steal_seconds: float | None = None  # CPU-seconds the hypervisor gave other guests (Linux VMs)
+    load_1min: tuple[float, float] | None = None  # (start, end)
 
     @property
     def mean_cpu_percent(self) -> float | None:
         """CPU time over wall time across the whole phase: exact for phases shorter than a sample
         interval, where per-sample percentages are dominated by the 10 ms clock tick."""
         return 100.0 * self.cpu_seconds / self.wall_seconds if self.wall_seconds >= MIN_CPU_WINDOW_S else None
+
+
+def machine_times() -> tuple[float, float | None]:
+    """(busy CPU-seconds of the whole machine, steal CPU-seconds or None where not reported).
+    Busy: user + nice + system + irq + softirq (guest time is already inside user and nice)."""
+    t = psutil.cpu_times()
+    busy = sum(getattr(t, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq"))
+    return busy, getattr(t, "steal", None)
+
+
+def load_1min() -> float:
+    return psutil.getloadavg()[0]
 
 
 class ProcessSampler:
@@ -41,6 +57,7 @@ class ProcessSampler:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._phase_start = (time.monotonic(), 0.0)
+        self._machine_start: tuple[tuple[float, float | None], float] = ((0.0, None), 0.0)
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def __enter__(self) -> ProcessSampler:
@@ -63,10 +80,16 @@ class ProcessSampler:
             self.peak_rss_mb = max(self.peak_rss_mb, rss)
             if phase == "train_start":
                 self._phase_start = (now, cpu)
+                self._machine_start = (machine_times(), load_1min())
             elif self.phase == "train_start":
                 self.training.rss_mb.append(rss)
                 self.training.wall_seconds = now - self._phase_start[0]
                 self.training.cpu_seconds = cpu - self._phase_start[1]
+                (busy0, steal0), load0 = self._machine_start
+                busy, steal = machine_times()
+                self.training.machine_busy_seconds = busy - busy0
+                self.training.steal_seconds = steal - steal0 if steal is not None and steal0 is not None else None
+                self.training.load_1min = (load0, load_1min())
             self.phase = phase
 
     def sample(self) -> None:

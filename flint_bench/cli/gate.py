@@ -40,6 +40,14 @@ def gate(
         "--repeat-check/--no-repeat-check",
         help="a slowdown must also separate the repeats (every head repeat median beyond every base one)",
     ),
+    busy_share: float = typer.Option(
+        0.25,
+        "--busy-share",
+        help="other processes' share of the machine's CPU above which a side's timing is inconclusive (records with a machine section)",
+    ),
+    fail_on_inconclusive: bool = typer.Option(
+        False, "--fail-on-inconclusive", help="exit 1 when a timing comparison is inconclusive (busy or unlike machines)"
+    ),
     junit: Path | None = typer.Option(None, "--junit", help="write JUnit XML: one test case per model x device x metric"),
     markdown: Path | None = typer.Option(
         None, "--markdown", help="write the Markdown table here (also appended to $GITHUB_STEP_SUMMARY when set)"
@@ -50,7 +58,9 @@ def gate(
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """Exit 1 when a head result breaks a budget, or is slower/larger than the base beyond --threshold
-    and significantly so; exit 2 for bad input. Missing base results are reported, not fatal."""
+    and significantly so; exit 2 for bad input. Missing base results are reported, not fatal. A timing
+    comparison made on a busy machine, or on two sides that ran under different conditions, is
+    inconclusive: exit 0 unless --fail-on-inconclusive."""
     from ..gate import GateSettings, run_gate, write_outputs
 
     with output_handler(format) as out:
@@ -58,7 +68,16 @@ def gate(
             raise UserError(f"--threshold {threshold}: must be a ratio above 1 (e.g. 1.10 for 10% slower).")
         if not 0 < alpha < 1:
             raise UserError(f"--alpha {alpha}: must be between 0 and 1 (e.g. 0.01).")
-        settings = GateSettings(threshold=threshold, alpha=alpha, min_samples=min_samples, repeat_check=repeat_check)
+        if not 0 <= busy_share <= 1:  # NaN fails this too
+            raise UserError(f"--busy-share {busy_share}: must be a share of the machine between 0 and 1 (e.g. 0.25).")
+        settings = GateSettings(
+            threshold=threshold,
+            alpha=alpha,
+            min_samples=min_samples,
+            repeat_check=repeat_check,
+            busy_share=busy_share,
+            fail_on_inconclusive=fail_on_inconclusive,
+        )
         run = run_gate(head, base, budgets, target, settings)
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         write_outputs(
@@ -73,7 +92,15 @@ def gate(
         raise typer.Exit(1)
 
 
-COLOUR = {"fail": "red", "improved": "green", "pass": "green", "cannot-judge": "yellow", "no-base": "dim", "not-targeted": "dim"}
+COLOUR = {
+    "fail": "red",
+    "improved": "green",
+    "pass": "green",
+    "cannot-judge": "yellow",
+    "inconclusive": "yellow",
+    "no-base": "dim",
+    "not-targeted": "dim",
+}
 
 
 def _show(result: GateResult) -> None:
@@ -94,7 +121,9 @@ def _show(result: GateResult) -> None:
         err_console.print(f"{m} on {d} is in the base but not in the head", highlight=False, markup=False)
     verdict = "[red]FAILED[/]" if not result.passed else "[green]passed[/]"
     unjudged = sum(c.status == "cannot-judge" for c in result.cases)
+    foggy = sum(c.status == "inconclusive" for c in result.cases)
     cannot = f", {unjudged} cannot be judged (see why)" if unjudged else ""
+    cannot += f", {foggy} inconclusive (busy or unlike machines, see why)" if foggy else ""
     console.print(f"gate {verdict}: {len(result.failures)} of {len(result.cases)} checks fail{cannot}")
 
 

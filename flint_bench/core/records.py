@@ -120,6 +120,18 @@ class MemorySection(TypedDict):
     method: str
 
 
+class MachineSection(TypedDict):
+    """The host machine's state while the model trained (local farm): what else ran beside it."""
+
+    load_1min_start: float | None
+    load_1min_end: float | None
+    others_cpu_share: float | None  # CPU other processes took, as a share of the machine (1 = every core)
+    steal_share: float | None  # CPU the hypervisor gave to other guests, same scale
+    cpus: int | None
+    cpu_freq_mhz: float | None
+    method: str
+
+
 class NetworkSection(TypedDict):
     download_bytes: int | None
     upload_bytes: int | None
@@ -151,6 +163,7 @@ class Record(TypedDict):
     loss: NotRequired[LossSection | None]
     cpu: CpuSection
     memory: MemorySection
+    machine: NotRequired[MachineSection | None]
     network: NetworkSection
     timestamps: Timestamps
     host: HostSection

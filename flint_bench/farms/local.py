@@ -30,7 +30,7 @@ from ..core.errors import ConfigError
 from ..core.records import Record
 from ..core.units import bytes_to_mib
 from .base import BenchJob, Check, Device, Farm
-from .sections import cpu_section, memory_section, set_baseline
+from .sections import cpu_section, machine_section, memory_section, set_baseline
 
 
 @dataclass
@@ -259,6 +259,16 @@ class LocalFarm(Farm):
         record["cpu"] = cpu_section(s.cpu_percent, method, mean)
         record["memory"] = memory_section(
             max(s.rss_mb), "rss (psutil) peak during training; delta = peak - RSS just before loading the model"
+        )
+        freq = psutil.cpu_freq()  # None where the OS does not say (some VMs, containers)
+        record["machine"] = machine_section(
+            busy_seconds=s.machine_busy_seconds,
+            own_cpu_seconds=s.cpu_seconds,
+            steal_seconds=s.steal_seconds,
+            wall_seconds=s.wall_seconds,
+            load_1min=s.load_1min,
+            cpus=psutil.cpu_count() or 1,
+            cpu_freq_mhz=freq.current if freq else None,
         )
 
     def close(self) -> None:

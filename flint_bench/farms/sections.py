@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..core.records import ConditionsSection, CpuSection, MemorySection
+from ..core.records import ConditionsSection, CpuSection, MachineSection, MemorySection
+from ..core.stats import finite
 
 
 def cpu_section(samples: Sequence[float], method: str, mean: float | None) -> CpuSection:
@@ -59,4 +60,35 @@ def conditions_section(
         "thermal_state": thermal_state,
         "cooldown_seconds": cooldown_seconds,
         "temperature_c": temperature_c,
+    }
+
+
+def _share(cpu_seconds: float | None, wall_seconds: float, cpus: int) -> float | None:
+    """CPU-seconds as a share of the machine over the wall time; clamped to [0, 1] because the
+    worker's and the machine's clocks tick separately (10 ms), so a quiet machine can read -0.01."""
+    share = finite(cpu_seconds / (wall_seconds * cpus)) if cpu_seconds is not None and wall_seconds > 0 else None
+    return None if share is None else min(1.0, max(0.0, share))
+
+
+def machine_section(
+    *,
+    busy_seconds: float | None,
+    own_cpu_seconds: float,
+    steal_seconds: float | None,
+    wall_seconds: float,
+    load_1min: tuple[float, float] | None,
+    cpus: int,
+    cpu_freq_mhz: float | None,
+) -> MachineSection:
+    """The machine's state over the training phase: what other processes took beside the worker."""
+    others = None if busy_seconds is None else busy_seconds - own_cpu_seconds
+    return {
+        "load_1min_start": finite(load_1min[0]) if load_1min else None,
+        "load_1min_end": finite(load_1min[1]) if load_1min else None,
+        "others_cpu_share": _share(others, wall_seconds, cpus),
+        "steal_share": _share(steal_seconds, wall_seconds, cpus),
+        "cpus": cpus,
+        "cpu_freq_mhz": finite(cpu_freq_mhz) if cpu_freq_mhz and cpu_freq_mhz > 0 else None,
+        "method": "psutil over the training phase: others = (machine busy CPU time - the worker's) / (wall time x CPUs); "
+        "steal likewise; load average at its start and end",
     }

@@ -18,6 +18,7 @@ from ..budgets import Metric, Target, check_record, device_supported, record_fig
 from ..core.records import Record, per_example_samples, per_repeat_samples, storage_mb, training_memory_mb
 from ..core.stats import finite, json_safe
 from ..core.text import shorten
+from .conditions import incomparable
 from .regression import FAILING, GateSettings, SampleRegression, ScalarRegression, Status, Verdict
 
 # gate metric -> (unit, the budget figure that limits it)
@@ -28,7 +29,7 @@ METRICS: dict[str, tuple[str, Metric]] = {
     "cpu_percent": ("%", "cpu_percent"),
 }
 # the most telling verdict wins: a failure, then an unjudged change, then the rest
-STATUS_ORDER: list[Status] = ["fail", "cannot-judge", "improved", "pass", "not-targeted", "no-base"]
+STATUS_ORDER: list[Status] = ["fail", "cannot-judge", "inconclusive", "improved", "pass", "not-targeted", "no-base"]
 
 
 @dataclass
@@ -40,6 +41,7 @@ class CaseResult:
     metric: str
     unit: str
     verdicts: list[Verdict] = field(default_factory=list)
+    failing: tuple[str, ...] = FAILING  # the statuses that fail the gate (strict: inconclusive too)
 
     @property
     def status(self) -> Status:
@@ -48,7 +50,7 @@ class CaseResult:
 
     @property
     def failed(self) -> bool:
-        return self.status in FAILING
+        return self.status in self.failing
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +86,9 @@ class GateResult:
             "failures": len(self.failures),
             "threshold": self.settings.threshold,
             "alpha": self.settings.alpha,
+            "ci_level": self.settings.ci_level,
+            "busy_share": self.settings.busy_share,
+            "fail_on_inconclusive": self.settings.fail_on_inconclusive,
             "targets": self.targets,
             "missing_base": [list(k) for k in self.missing_base],
             "missing_head": [list(k) for k in self.missing_head],
@@ -131,6 +136,11 @@ def pool_rounds(records: list[Record]) -> list[Record]:
         merged["memory"]["peak_delta_mb"] = _worst([r["memory"]["peak_delta_mb"] for r in rs])
         merged["cpu"]["mean_percent"] = _worst([r["cpu"]["mean_percent"] for r in rs])
         merged["cpu"]["max_percent"] = _worst([r["cpu"]["max_percent"] for r in rs])
+        machines = [r.get("machine") for r in rs]
+        if all(isinstance(m, dict) for m in machines):  # the busiest round speaks for the pool
+            merged["machine"] = max(machines, key=lambda m: finite(m.get("others_cpu_share")) or 0.0)  # type: ignore[union-attr]
+        else:
+            merged.pop("machine", None)  # a round that cannot say what its machine did
         merged.setdefault("extra", {})["pooled_rounds"] = len(rs)
         out.append(merged)
     return out
@@ -171,11 +181,13 @@ def _budget_verdicts(record: Record, targets: dict[str, Target], cases: dict[str
 
 
 def _regression_verdicts(head: Record, base: Record, settings: GateSettings, cases: dict[str, CaseResult]) -> None:
-    cases["train_time"].verdicts.append(
-        SampleRegression(settings)(
-            per_example_samples(head), per_example_samples(base), per_repeat_samples(head), per_repeat_samples(base)
-        )
+    timing = SampleRegression(settings)(
+        per_example_samples(head), per_example_samples(base), per_repeat_samples(head), per_repeat_samples(base)
     )
+    why = incomparable(head, base, settings)
+    if why and timing.status != "cannot-judge":  # the figures stay, for the reader; the verdict is withheld
+        timing.status, timing.message = "inconclusive", f"inconclusive: {why}; measured {timing.message}"
+    cases["train_time"].verdicts.append(timing)
     memory = ScalarRegression(settings, settings.min_memory_delta_mb)
     cases["memory_mb"].verdicts.append(memory(training_memory_mb(head), training_memory_mb(base)))
     cases["storage_mb"].verdicts.append(ScalarRegression(settings)(storage_mb(head), storage_mb(base)))
@@ -191,16 +203,17 @@ def evaluate(
     head = pool_rounds(head)
     base = pool_rounds(base) if base is not None else None
     base_by_key = {_key(r): r for r in (base or [])}
+    failing = (*FAILING, "inconclusive") if settings.fail_on_inconclusive else FAILING
     cases: list[CaseResult] = []
     missing_base = []
     for rec in sorted(head, key=_key):
         model, device = _key(rec)
-        by_metric = {m: CaseResult(model, device, m, unit) for m, (unit, _) in METRICS.items()}
+        by_metric = {m: CaseResult(model, device, m, unit, failing=failing) for m, (unit, _) in METRICS.items()}
         targeted = _budget_verdicts(rec, targets, by_metric)
         if rec["status"] != "ok" and targeted:
             error = rec["error"] or {"kind": "error", "message": ""}
             message = f"training failed ({error['kind']}): {shorten(error['message'] or 'no message')}"
-            cases.append(CaseResult(model, device, "runs", "", [Verdict("run", "fail", message)]))
+            cases.append(CaseResult(model, device, "runs", "", [Verdict("run", "fail", message)], failing))
         b = base_by_key.get((model, device))
         if base is None:
             pass  # no base folder given: budgets only

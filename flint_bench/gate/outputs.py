@@ -13,7 +13,17 @@ from ..core.stats import finite
 from .checks import CaseResult, GateResult
 from .regression import Verdict
 
-ICONS = {"fail": "❌", "pass": "✅", "improved": "🚀", "cannot-judge": "❔", "no-base": "➖", "not-targeted": "⏭️"}
+ICONS = {
+    "fail": "❌",
+    "pass": "✅",
+    "improved": "🚀",
+    "cannot-judge": "❔",
+    "inconclusive": "🌫️",
+    "no-base": "➖",
+    "not-targeted": "⏭️",
+}
+
+UNJUDGED = ("cannot-judge", "inconclusive", "no-base", "not-targeted")  # JUnit <skipped> unless failing
 
 
 def md_cell(text: object) -> str:
@@ -25,6 +35,13 @@ def md_cell(text: object) -> str:
 def _num(v: float | None, scale: float = 1.0) -> str:
     v = finite(v)
     return "-" if v is None else f"{v * scale:.4g}"
+
+
+def _ratio(reg: Verdict | None) -> str:
+    if reg is None or finite(reg.ratio) is None:
+        return "-"
+    low, high = finite(reg.ci_low), finite(reg.ci_high)
+    return f"x{reg.ratio:.2f}" + (f" [{low:.2f}, {high:.2f}]" if low is not None and high is not None else "")
 
 
 def _summary_verdict(case: CaseResult) -> Verdict:
@@ -43,8 +60,8 @@ def markdown(result: GateResult, title: str = "flint-bench gate") -> str:
     s = result.settings
     lines = [f"## {md_cell(title)}: {'❌ failed' if not result.passed else '✅ passed'}", ""]
     lines.append(
-        f"{len(result.failures)} failing of {len(result.cases)} checks · threshold x{s.threshold:g} and Mann-Whitney U p < {s.alpha:g} "
-        f"on the raw per-step samples · budgets: {md_cell(', '.join(result.targets) or 'none')}"
+        f"{len(result.failures)} failing of {len(result.cases)} checks · threshold x{s.threshold:g}, Mann-Whitney U p < {s.alpha:g} "
+        f"and a {s.ci_level:.0%} bootstrap interval of the median ratio that excludes 1, on the raw per-step samples · budgets: {md_cell(', '.join(result.targets) or 'none')}"
     )
     lines.append("")
     if result.missing_base:
@@ -74,7 +91,7 @@ def markdown(result: GateResult, title: str = "flint-bench gate") -> str:
                     f"{case.metric} ({unit})" if unit else case.metric,
                     _num(reg.base if reg else None, scale),
                     _num(reg.head if reg else None, scale),
-                    f"x{reg.ratio:.2f}" if reg and finite(reg.ratio) is not None else "-",
+                    _ratio(reg),
                     f"{reg.p_value:.2g}" if reg and finite(reg.p_value) is not None else "-",
                     md_cell(messages),
                 ]
@@ -92,18 +109,18 @@ def junit_xml(result: GateResult) -> str:
         tests=str(len(result.cases)),
         failures=str(len(result.failures)),
         errors="0",
-        skipped=str(sum(c.status in ("cannot-judge", "no-base", "not-targeted") for c in result.cases)),
+        skipped=str(sum(c.status in UNJUDGED and not c.failed for c in result.cases)),
     )
     for case in result.cases:
         tc = ET.SubElement(suite, "testcase", classname=f"{case.model}.{case.device}", name=case.metric)
         detail = "\n".join(f"[{v.status}] {v.check}: {v.message}" for v in case.verdicts)
         if case.failed:
-            failing = [v for v in case.verdicts if v.status == "fail"]
+            failing = [v for v in case.verdicts if v.status in case.failing]
             f = ET.SubElement(
                 tc, "failure", message="; ".join(v.message for v in failing), type="; ".join(v.check for v in failing)
             )
             f.text = detail
-        elif case.status in ("cannot-judge", "no-base", "not-targeted"):
+        elif case.status in UNJUDGED:
             ET.SubElement(tc, "skipped", message=_summary_verdict(case).message)
         ET.SubElement(tc, "system-out").text = detail
     root = ET.Element("testsuites", tests=str(len(result.cases)), failures=str(len(result.failures)))

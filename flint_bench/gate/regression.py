@@ -2,8 +2,10 @@
 
 Each check is a tiny class whose `__call__` returns a Verdict (pytest-benchmark style). A slowdown
 counts only when it is larger than the threshold AND significant on the raw per-step samples
-(one-sided Mann-Whitney U, as asv does) AND shows between the repeats (drift between runs is
-invisible to the steps of one run); with too few samples the check says it cannot judge.
+(one-sided Mann-Whitney U, as asv does) AND the bootstrap confidence interval of the ratio of
+medians excludes 1 (a rank test alone is fooled by bimodal samples: a few busy-mode steps shift
+every rank) AND shows between the repeats (drift between runs is invisible to the steps of one
+run); with too few samples the check says it cannot judge.
 Pure: numbers in, verdicts out.
 """
 
@@ -16,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-Status = Literal["pass", "fail", "improved", "cannot-judge", "no-base", "not-targeted"]
+Status = Literal["pass", "fail", "improved", "cannot-judge", "inconclusive", "no-base", "not-targeted"]
 FAILING: tuple[str, ...] = ("fail",)
 
 
@@ -29,6 +31,8 @@ class Verdict:
     base: float | None = None
     ratio: float | None = None
     p_value: float | None = None
+    ci_low: float | None = None  # bootstrap confidence interval of the head/base median ratio
+    ci_high: float | None = None
 
 
 @dataclass
@@ -40,6 +44,14 @@ class GateSettings:
     # Per-step samples of one run miss the drift between runs (other load, clock scaling): a
     # slowdown must also show between the repeats' medians (see repeats_separate).
     repeat_check: bool = True
+    ci_level: float = 0.95  # two-sided bootstrap interval of the median ratio
+    bootstrap_resamples: int = 2000
+    # Machine conditions (records with a `machine` section; conditions.py): beyond these the timing
+    # comparison is inconclusive rather than a guess.
+    busy_share: float = 0.25  # other processes' CPU share of the machine during training
+    others_margin: float = 0.15  # the two sides' `others` shares may differ by this much
+    cpu_factor: float = 1.5  # the worker's mean CPU % may differ by this factor (190% vs 100%: one core taken)
+    fail_on_inconclusive: bool = False
 
 
 def repeats_separate(
@@ -65,6 +77,21 @@ def repeats_separate(
 def min_p_value(n1: int, n2: int) -> float:
     """The smallest one-sided p-value the exact Mann-Whitney U test can give for these sample sizes."""
     return 1.0 / math.comb(n1 + n2, n1)
+
+
+BOOTSTRAP_SEED = 0  # fixed: the same samples always get the same interval
+
+
+def median_ratio_ci(head: np.ndarray, base: np.ndarray, level: float, resamples: int) -> tuple[float, float]:
+    """Percentile bootstrap interval of median(head) / median(base), each side resampled on its own."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    h = np.median(head[rng.integers(0, head.size, (resamples, head.size))], axis=1)
+    b = np.median(base[rng.integers(0, base.size, (resamples, base.size))], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(b > 0, h / np.where(b > 0, b, 1.0), np.inf)
+    tail = (1 - level) / 2
+    low, high = np.quantile(ratios, [tail, 1 - tail])
+    return float(low), float(high)
 
 
 @dataclass
@@ -108,6 +135,11 @@ class SampleRegression:
         ratio = hm / bm if bm else math.inf
         slower = mannwhitneyu(h, b, alternative="greater").pvalue
         faster = mannwhitneyu(h, b, alternative="less").pvalue
+        low, high = median_ratio_ci(h, b, s.ci_level, s.bootstrap_resamples)
+        ci = f"{s.ci_level:.0%} CI x{low:.2f}-x{high:.2f}"
+        # the interval must exclude no change: a median ratio beyond the threshold is not enough
+        # when the interval reaches back to 1 (bimodal samples make it wide)
+        slower_ci, faster_ci = low > 1.0, high < 1.0
         repeats = (
             (head_repeats, base_repeats)
             if s.repeat_check
@@ -117,35 +149,50 @@ class SampleRegression:
             and sum(1 for r in base_repeats if len(r)) >= 2
             else None
         )
-        if repeats and ((ratio > s.threshold and slower < s.alpha) or (ratio < 1 / s.threshold and faster < s.alpha)):
+        if repeats and (
+            (ratio > s.threshold and slower < s.alpha and slower_ci)
+            or (ratio < 1 / s.threshold and faster < s.alpha and faster_ci)
+        ):
             separate, span = repeats_separate(*repeats, slower=ratio > 1, alpha=s.alpha)
             if not separate:
                 return Verdict(
                     self.name,
                     "cannot-judge",
-                    f"cannot judge: x{ratio:.2f} with p = {min(slower, faster):.2g} on the steps, "
+                    f"cannot judge: x{ratio:.2f} ({ci}) with p = {min(slower, faster):.2g} on the steps, "
                     f"but the repeats overlap ({span}): the machine drifted between repeats; measure base and head "
                     "in alternating rounds",
                     hm,
                     bm,
                     ratio,
                     float(min(slower, faster)),
+                    low,
+                    high,
                 )
-        if ratio > s.threshold and slower < s.alpha:
+        if ratio > s.threshold and slower < s.alpha and slower_ci:
             return Verdict(
                 self.name,
                 "fail",
-                f"slower: median x{ratio:.2f} > x{s.threshold:g}, Mann-Whitney U p = {slower:.2g} < {s.alpha:g}",
+                f"slower: median x{ratio:.2f} > x{s.threshold:g} ({ci}), Mann-Whitney U p = {slower:.2g} < {s.alpha:g}",
                 hm,
                 bm,
                 ratio,
                 float(slower),
+                low,
+                high,
             )
-        if ratio < 1 / s.threshold and faster < s.alpha:
-            return Verdict(self.name, "improved", f"faster: median x{ratio:.2f}, p = {faster:.2g}", hm, bm, ratio, float(faster))
+        if ratio < 1 / s.threshold and faster < s.alpha and faster_ci:
+            message = f"faster: median x{ratio:.2f} ({ci}), p = {faster:.2g}"
+            return Verdict(self.name, "improved", message, hm, bm, ratio, float(faster), low, high)
         p = float(min(slower, faster))
-        why = "within the threshold" if 1 / s.threshold <= ratio <= s.threshold else "not significant"
-        return Verdict(self.name, "pass", f"no significant change: x{ratio:.2f} ({why}, p = {p:.2g})", hm, bm, ratio, p)
+        why = (
+            "within the threshold"
+            if 1 / s.threshold <= ratio <= s.threshold
+            else "not significant"
+            if min(slower, faster) >= s.alpha
+            else "the interval reaches no change"
+        )
+        message = f"no significant change: x{ratio:.2f} ({why}, {ci}, p = {p:.2g})"
+        return Verdict(self.name, "pass", message, hm, bm, ratio, p, low, high)
 
 
 @dataclass

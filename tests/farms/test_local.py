@@ -149,3 +149,59 @@ def test_the_shipped_local_farms_declare_a_tier_for_every_class():
     for name in ("local.toml", "local-classes.toml"):
         classes = load_farm_file(root / name).settings.devices
         assert classes and all(c.tier in ("low", "mid", "high") and c.platform == "Android" for c in classes)
+
+
+def test_the_local_farm_records_the_machine_state_of_the_training_phase(tmp_path):
+    import math
+
+    import psutil
+
+    from flint_bench.core.contract import validate
+
+    outcome = run_benchmarks(local_farm(), load_models(["A"]), RunSettings(examples=32, repeats=1, warmup_steps=0), tmp_path)
+    (record,) = outcome.records
+    validate("result", record)
+    m = record["machine"]
+    assert m["cpus"] == psutil.cpu_count() and 0 <= m["others_cpu_share"] <= 1
+    assert all(math.isfinite(m[k]) and m[k] >= 0 for k in ("load_1min_start", "load_1min_end"))
+    assert m["cpu_freq_mhz"] is None or m["cpu_freq_mhz"] > 0
+    json.dumps(record, allow_nan=False)
+
+
+def test_machine_section_is_others_cpu_over_the_machine_and_finite_only():
+    from flint_bench.farms.sections import machine_section
+
+    m = machine_section(
+        busy_seconds=3.0,
+        own_cpu_seconds=1.0,
+        steal_seconds=0.2,
+        wall_seconds=2.0,
+        load_1min=(1.5, 2.0),
+        cpus=2,
+        cpu_freq_mhz=None,
+    )
+    assert m["others_cpu_share"] == 0.5 and m["steal_share"] == 0.05 and m["cpu_freq_mhz"] is None
+    # the worker's and the machine's clocks tick apart: a quiet machine never reads below 0
+    odd = machine_section(
+        busy_seconds=0.99,
+        own_cpu_seconds=1.0,
+        steal_seconds=None,
+        wall_seconds=0.0,
+        load_1min=(float("nan"), 1.0),
+        cpus=2,
+        cpu_freq_mhz=float("inf"),
+    )
+    assert odd["others_cpu_share"] is None and odd["steal_share"] is None  # no wall time: no share
+    assert odd["load_1min_start"] is None and odd["cpu_freq_mhz"] is None
+    assert (
+        machine_section(
+            busy_seconds=0.99,
+            own_cpu_seconds=1.0,
+            steal_seconds=None,
+            wall_seconds=1.0,
+            load_1min=None,
+            cpus=2,
+            cpu_freq_mhz=2400.0,
+        )["others_cpu_share"]
+        == 0.0
+    )
