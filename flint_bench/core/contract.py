@@ -21,6 +21,7 @@ from .records import (
     ConditionsSection,
     CpuSection,
     DeviceSection,
+    ErrorSection,
     HostSection,
     MemorySection,
     ModelSection,
@@ -164,7 +165,13 @@ def merge_device_result(host_record: Record, device_result: dict[str, Any]) -> R
     sample them itself; the host owns model, device, benchmark, network and host."""
     validate("result", device_result)
     host_record["status"] = device_result["status"]
-    host_record["error"] = device_result.get("error")
+    error = device_result.get("error")
+    # the device's own message enters the record here, as a host's does through fail(): both terminal-safe
+    host_record["error"] = (
+        cast(ErrorSection, {**error, "message": terminal_safe(error["message"], MESSAGE_LIMIT, keep_lines=True)})
+        if error
+        else None
+    )
     host_record["runtime"] = cast(RuntimeSection, device_result.get("runtime"))
     host_record["timing"] = cast(TimingSection, device_result.get("timing"))
     host_record["loss"] = device_result.get("loss")

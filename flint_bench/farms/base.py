@@ -215,13 +215,8 @@ def failure_record(job: BenchJob, device: Device, error: Exception) -> Record:
 
 
 def clean_record(record: Record, redact: Redactor) -> Record:
-    """`record` with its device section and error message safe to print, and no secret in any field."""
-    device = cast(dict[str, Any], record["device"])
-    for key, value in device.items():
-        if isinstance(value, str):
-            device[key] = terminal_safe(value)
-    if (error := record.get("error")) is not None:
-        error["message"] = terminal_safe(error["message"], MESSAGE_LIMIT, keep_lines=True)
+    """`record` with no secret in any field. Its text is already terminal-safe: device attributes are
+    cleaned by `Device`, error messages by `contract.fail` and `contract.merge_device_result`."""
     return cast(Record, redact.tree(record))
 
 
