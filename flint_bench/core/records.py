@@ -132,6 +132,41 @@ class MachineSection(TypedDict):
     method: str
 
 
+class StabilitySection(TypedDict):
+    """How steady the per-step times were (ExecuTorch's stability analysis); score 1 = perfectly steady."""
+
+    n: int | None
+    cv: float | None
+    iqr_over_median: float | None
+    p99_over_p50: float | None
+    score: float | None
+
+
+class EnergySection(TypedDict):
+    """Energy of the training phase where the device exposes it; joules None with the reason in method otherwise."""
+
+    joules: float | None
+    mah: NotRequired[float | None]
+    method: str
+    detail: NotRequired[str | None]
+
+
+class SustainedWindow(TypedDict):
+    t_s: float | None
+    examples_per_s: float | None
+    thermal_status: NotRequired[int | None]
+
+
+class SustainedSection(TypedDict):
+    """A train-for-N-minutes run: throughput per window; first/last window ratio > 1 means it slowed (heat)."""
+
+    minutes: float | None
+    windows: list[SustainedWindow]
+    first_last_ratio: float | None
+    thermal_max: NotRequired[int | None]
+    method: NotRequired[str | None]
+
+
 class NetworkSection(TypedDict):
     download_bytes: int | None
     upload_bytes: int | None
@@ -164,6 +199,9 @@ class Record(TypedDict):
     cpu: CpuSection
     memory: MemorySection
     machine: NotRequired[MachineSection | None]
+    stability: NotRequired[StabilitySection | None]
+    energy: NotRequired[EnergySection | None]
+    sustained: NotRequired[SustainedSection | None]
     network: NetworkSection
     timestamps: Timestamps
     host: HostSection
