@@ -145,9 +145,14 @@ def load_model(ref: str) -> ModelDef:
     for stem, path in files.items():
         if stem.lower() == key or stem.lower().split("_")[0] == key:
             return _load_file(path, "build", ref)
-    raise UserError(
-        f"Unknown model '{ref}'. Known models: {', '.join(sorted(files))}. A file of your own: --model path/to/file.py:build."
-    )
+    known = ", ".join(f"{short_name(stem)} ({stem})" if short_name(stem) != stem else stem for stem in sorted(files))
+    raise UserError(f"Unknown model '{ref}'. Known models: {known}. A file of your own: --model path/to/file.py:build.")
+
+
+def short_name(stem: str) -> str:
+    """The name users type for a zoo file: `a_tiny` is model A (the file's prefix before `_`)."""
+    prefix = stem.split("_")[0]
+    return prefix.upper() if len(prefix) == 1 and "_" in stem else stem
 
 
 def load_models(refs: list[str] | None) -> list[ModelDef]:

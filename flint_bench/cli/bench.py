@@ -127,7 +127,9 @@ def _record_line(r: Record) -> str:
     if r["status"] == "ok" or r["error"] is None:
         status = f"{fmt(seconds_per_5000(r))} s/5000"
     else:
-        status = f"[red]FAILED[/] {escape(r['error']['kind'])}: {escape(r['error']['message'].splitlines()[0][:160])}"
+        # the whole message (already terminal-safe and bounded by fail()), its lines joined: a cut one lost the advice
+        message = " ".join(line.strip() for line in r["error"]["message"].splitlines() if line.strip())
+        status = f"[red]FAILED[/] {escape(r['error']['kind'])}: {escape(message)}"
     return f"{escape(r['model']['name'])} on {escape(r['device']['id'])}: {status}"
 
 

@@ -48,6 +48,12 @@ def _synth_table(summary: dict[str, Any], out: Path) -> Table:
         ["", ""],
         [
             ["devices", f"{summary['devices']:,}"],
+            # eligibility counts the devices that appear in the log: say how many that is, and why
+            [
+                "devices with a session",
+                f"{summary['devices_with_sessions']:,} (the others had no session in {summary['days']} days; "
+                "eligibility counts only devices in the log)",
+            ],
             ["sessions", f"{summary['sessions']:,}"],
             ["days", summary["days"]],
             ["iOS share", _pct(summary["ios_share"])],
@@ -74,11 +80,16 @@ def eligibility(
     device_map: Path | None = typer.Option(
         None,
         "--device-map",
-        help="CSV `pattern,measured_device` or TOML [[map]]: which measured device stands for which user device",
+        help="CSV `pattern,measured_device` or TOML \\[\\[map]]: which measured device stands for which user device",
     ),
     fail_on_warning: bool = typer.Option(False, "--fail-on-warning", help="exit 1 when a fairness warning is raised"),
     strict: bool = typer.Option(
         False, "--strict", help="exit 1 when no device of the log maps to a measured one, or a compat criterion matches none"
+    ),
+    json_out: Path | None = typer.Option(
+        None,
+        "--json-out",
+        help="also write the JSON document (what --format json prints) to this file, e.g. for `report --eligibility`",
     ),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
@@ -86,10 +97,13 @@ def eligibility(
     sub-population, with fairness warnings; optionally the availability traces for the simulator.
     With --profiles, the device coverage: which measured device stands for each device model of the
     log (exact name, --device-map, or the nearest of the same platform and tier) and the shares covered."""
-    from ..eligibility import run_eligibility
+    from .. import api
+    from ..core.fileio import write_json_atomic
 
     with output_handler(format) as output:
-        run = run_eligibility(sessions, rules, profiles=profiles, budgets=budgets, traces_out=traces_out, device_map=device_map)
+        run = api.eligibility(sessions, rules, profiles=profiles, budgets=budgets, traces_out=traces_out, device_map=device_map)
+        if json_out is not None:
+            write_json_atomic(json_out, run.document)
         output.result(run.document, render=lambda: _print_funnel(run.document))
         for warning in run.document["warnings"]:  # on stderr in every format: a JSON reader sees them in `warnings`
             err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
@@ -127,7 +141,8 @@ def _print_funnel(doc: dict[str, Any]) -> None:
     units = "" if doc["unit"] == "device" else f" ({doc['units']:,} device-days)"
     console.print(
         rich_table(
-            f"eligibility funnel · {doc['devices']:,} devices{units}, {doc['sessions']:,} sessions",
+            # a device with no session is not in the log: the count is of devices seen, not of a synth's --devices
+            f"eligibility funnel · {doc['devices']:,} devices with a session in the log{units}, {doc['sessions']:,} sessions",
             ["criterion", "family", "rule", unit, f"share of {unit}", "share of sessions", "cumulative"],
             rows,
         )

@@ -77,8 +77,15 @@ def eligibility_section(elig: dict[str, Any] | None) -> dict[str, Any] | None:
         if funnel_rows
         else None,
         "subpopulations": subs,
-        "warnings": [w for w in elig.get("fairness_warnings") or [] if isinstance(w, dict)],
+        "warnings": [_shown_warning(w) for w in elig.get("fairness_warnings") or [] if isinstance(w, dict)],
     }
+
+
+def _shown_warning(w: dict[str, Any]) -> dict[str, Any]:
+    """The report prints a warning's figures itself; of the message it keeps only the advice after
+    them ("...(ratio 0.52 < 0.8): the rule under-represents..."), so the figures are not said twice."""
+    message = str(w.get("message") or "")
+    return w | {"message": message.partition("): ")[2] or message}
 
 
 def _stat_rows(node: Any, prefix: str = "") -> list[dict[str, Any]]:
@@ -137,7 +144,8 @@ def simulation_section(summary: dict[str, Any] | None, curves: pd.DataFrame | No
     settings = [r for r in rows if r["scalar"] is not None]
     has_curves = curves is not None and len(curves) and "virtual_time_s" in curves.columns
     charts = _curve_charts(summary, curves) if has_curves and curves is not None else []
-    return {"stats": stats, "settings": settings, "charts": charts}
+    named = summary if isinstance(summary, dict) else {}
+    return {"stats": stats, "settings": settings, "charts": charts, "model": named.get("model"), "mode": named.get("mode")}
 
 
 # The profile columns a reader needs (flint_bench.profiles.build.COLUMNS), with readable headers.

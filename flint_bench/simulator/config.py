@@ -181,7 +181,7 @@ class SimConfig:
     proxy: Proxy = field(default_factory=Proxy)
     population: Population = field(default_factory=Population)
     sweep: dict[str, list[Any]] = field(default_factory=dict)
-    file: str = field(default="<dict>", compare=False)
+    file: str = field(default="<dict>", compare=False, init=False)  # set by parse(); not a key of the TOML
 
     def validate(self, file: str, prefix: str) -> None:
         avail = self.population.availability

@@ -46,3 +46,15 @@ def test_every_task_kind_has_a_metric():
             predictions = model.net(*model.features(batch))
         labels = model.labels(batch)[0]
         assert PRIMARY_METRIC[model.task] in evaluate(model.task, predictions, labels)
+
+
+def test_unknown_model_lists_the_names_users_type():
+    from flint_bench.core.errors import UserError
+
+    with pytest.raises(UserError) as e:
+        load_model("Z")
+    message = str(e.value)
+    assert "Known models: A (a_tiny), B (b_sparse_mlp), C (c_ranking_mlp), D (d_cnn_embedding), E (e_multitask_mlp)." in message
+    # each name listed is one load_model accepts, and gives the model of that name
+    for name in ("A", "b", "c_ranking_mlp"):
+        assert load_model(name).name == name[0].upper()
