@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .privacy import privacy_charts, privacy_rows
 from .svg import PALETTE, LineChart, hbar_chart, line_chart
 from .text import fmt, pct
 
@@ -144,6 +145,8 @@ def simulation_section(summary: dict[str, Any] | None, curves: pd.DataFrame | No
     settings = [r for r in rows if r["scalar"] is not None]
     has_curves = curves is not None and len(curves) and "virtual_time_s" in curves.columns
     charts = _curve_charts(summary, curves) if has_curves and curves is not None else []
+    # a DP sweep's folder: the ε–metric–time table and its charts (report/privacy.py)
+    stats, charts = stats + privacy_rows(summary), charts + privacy_charts(summary)
     named = summary if isinstance(summary, dict) else {}
     return {"stats": stats, "settings": settings, "charts": charts, "model": named.get("model"), "mode": named.get("mode")}
 

@@ -6,6 +6,8 @@
 [fedbuff]       concurrency, buffer, max_staleness
 [proxy]         clients, quantity statistics, Dirichlet label skew
 [population]    compute classes (share + time distribution) or a profiles Parquet, bandwidth, availability
+[privacy.dp]    noise_multiplier, clip_norm, delta, mode (central|local)   (docs/simulator-privacy.md)
+[privacy.secagg] protocol (bonawitz|bell|tee), threshold, bits, rtt_s, prg_bytes_per_s
 [sweep]         dotted key -> list of values (only for `simulate --sweep`)
 ```
 """
@@ -31,6 +33,7 @@ from ..core.config import (
     from_dict,
 )
 from ..core.errors import ConfigError
+from .privacy.settings import Privacy
 
 
 @dataclass
@@ -180,6 +183,7 @@ class SimConfig:
     fedbuff: FedBuff = field(default_factory=FedBuff)
     proxy: Proxy = field(default_factory=Proxy)
     population: Population = field(default_factory=Population)
+    privacy: Privacy = field(default_factory=Privacy)  # DP and SecAgg, both off unless their tables are given
     sweep: dict[str, list[Any]] = field(default_factory=dict)
     file: str = field(default="<dict>", compare=False, init=False)  # set by parse(); not a key of the TOML
 

@@ -18,6 +18,7 @@ from .callbacks import Checkpointing, TargetStopping, TrialCallback
 from .checkpoint import CHECKPOINT, Checkpoint, as_json, load_checkpoint, restore_trial
 from .config import SimConfig, parse, with_overrides
 from .outputs import write_json, write_parquet
+from .privacy.run import apply_privacy
 from .simulation import Setup, make_scheduler, new_trial, prepare, run_trial, training_data
 from .state import TrialState
 from .summary import summarize, trial_summary
@@ -129,6 +130,7 @@ def run(
     if checkpointing is not None:
         callbacks.append(checkpointing)  # after the target check: a stopped trial is not checkpointed
     be: Backend | None = create_backend(backend, training_data(setup)) if cfg.sim.train else None
+    be = apply_privacy(setup, be)  # [privacy]: SecAgg costs into the tasks, DP clipping and noise around the backend
     try:
         for trial in range(len(finished), cfg.sim.trials):
             if ckpt and out is not None and ckpt.trial is not None and ckpt.trial.get("trial") == trial:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from .forecast import forecast, spread
+from .privacy.run import dp_figures, secagg_figures
 from .simulation import Setup
 from .state import TrialState
 
 # the per-trial figures summarised as median / min / max over trials
 SUMMARY_KEYS = (
     "virtual_hours_to_target",
+    "tasks_to_target",
     "metric_at_budget",
     "virtual_hours",
     "rounds",
@@ -28,15 +30,21 @@ SUMMARY_KEYS = (
     "final_metric",
     "final_loss",
     "centralized_metric",
+    "epsilon",
+    "secagg_aggregator_busy_share",
 )
 
 
 def trial_summary(setup: Setup, st: TrialState) -> dict[str, Any]:
     c = st.sched.c
     fc = forecast(c, st.sched.now, setup.update_bytes, setup.classes.names)
+    reached = st.hours_to_target is not None
+    dp = dp_figures(setup.strategy, len(setup.sizes), c.aggregations)
+    secagg = secagg_figures(setup.strategy, c.aggregations, st.sched.now)
     return {
         "trial": st.trial,
         "virtual_hours_to_target": st.hours_to_target,
+        "tasks_to_target": c.started if reached else None,  # the trial stops at the target (TargetStopping)
         "metric_at_budget": st.metric_at_budget,
         "virtual_hours": st.sched.now / 3600.0,
         "rounds": c.rounds,
@@ -54,7 +62,10 @@ def trial_summary(setup: Setup, st: TrialState) -> dict[str, Any]:
         "final_metric": st.last_metric,
         "final_loss": st.last_loss,
         "centralized_metric": setup.centralized_metric,
-        "reached_target": st.hours_to_target is not None if setup.cfg.sim.target_metric is not None else None,
+        "reached_target": reached if setup.cfg.sim.target_metric is not None else None,
+        "epsilon": dp["epsilon"] if dp else None,
+        "secagg_aggregator_busy_share": secagg["aggregator_busy_share"] if secagg else None,
+        "privacy": {"dp": dp, "secagg": secagg},
         "forecast": fc,
     }
 
@@ -79,6 +90,8 @@ def summarize(setup: Setup, trials: list[dict[str, Any]], backend: str, wall_s: 
         "population": setup.population,
         "warnings": setup.warnings,
         "update_bytes": setup.update_bytes,
+        # the SecAgg cost per task and aggregation (the same in every trial); ε per trial is in metrics.epsilon
+        "secagg": trials[0]["privacy"]["secagg"] if trials else None,
         "wall_seconds": wall_s,
         "config": cfg.echo(),
     }

@@ -2,6 +2,9 @@
 
 Every combination is parsed (and so checked) before any runs; with an output folder each run
 writes into `sweep-NNN/`, and the table of medians goes to sweep.parquet and sweep.json.
+When a combination has `[privacy.dp]`, the same run without DP (same seed) runs first into
+`baseline/`; each row then carries its utility cost, and summary.json in the output folder is the
+baseline's summary with the ε–metric–time table under "privacy_sweep" (`flint-bench report --sim`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from .config import parse, sweep_grid, with_overrides
 from .experiment import Progress, check_model_available, run
 from .outputs import write_json, write_parquet
+from .privacy.utility import privacy_table, utility_cost
 
 
 @dataclass
@@ -20,15 +24,26 @@ class SweepResult:
     keys: list[str]  # the swept dotted keys, in the order of the [sweep] table
     rows: list[dict[str, Any]]  # per combination: "params" and each summary metric's median, _min and _max
     warnings: list[str]  # every combination's warnings, each once
+    baseline: dict[str, Any] | None = None  # the run without DP, as a row, when the sweep has DP
+    privacy: list[dict[str, Any]] | None = None  # the ε–metric–time table (utility.privacy_table)
 
 
-def _row(params: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _row(params: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    metrics = summary["metrics"]
     return {
         "params": params,
+        "trials": summary["trials"],
         **{k: v["median"] for k, v in metrics.items()},
         **{f"{k}_min": v["min"] for k, v in metrics.items()},
         **{f"{k}_max": v["max"] for k, v in metrics.items()},
+        **{f"{k}_n": v["n"] for k, v in metrics.items()},
     }
+
+
+def without_dp(raw: dict[str, Any]) -> dict[str, Any]:
+    """The raw config without `[privacy.dp]` (SecAgg, the seed and everything else kept)."""
+    privacy = {k: v for k, v in (raw.get("privacy") or {}).items() if k != "dp"}
+    return {**{k: v for k, v in raw.items() if k != "privacy"}, **({"privacy": privacy} if privacy else {})}
 
 
 def run_sweep(
@@ -42,17 +57,29 @@ def run_sweep(
         configs.append((combo, r, parse(r, f"{file} (sweep {combo})")))
     check_model_available(configs[0][2])
     rows, warnings = [], []
+    baseline, baseline_summary = None, None
+    if any(cfg.privacy.dp is not None for _, _, cfg in configs):
+        r = without_dp(base)
+        if progress:
+            progress("sweep baseline: the same run without DP")
+        result = run(parse(r, f"{file} (without DP)"), r, out / "baseline" if out else None, backend, False, progress)
+        baseline, baseline_summary = _row({}, result.summary), result.summary
     for i, (combo, r, cfg) in enumerate(configs):
         if progress:
             progress(f"sweep {i + 1}/{len(configs)}: {combo}")
         result = run(cfg, r, out / f"sweep-{i:03d}" if out else None, backend, False, progress)
-        rows.append(_row(combo, result.summary["metrics"]))
+        row = _row(combo, result.summary)
+        rows.append(row | (utility_cost(row, baseline) if baseline else {}))
         warnings += [w for w in result.summary["warnings"] if w not in warnings]
+    keys = list(grid[0])
+    table = privacy_table(keys, rows, baseline) if baseline else None
     if out:
-        table = [
+        flat = [
             {**{f"param.{k}": v for k, v in row["params"].items()}, **{k: v for k, v in row.items() if k != "params"}}
             for row in rows
         ]
-        write_parquet(out / "sweep.parquet", table)
+        write_parquet(out / "sweep.parquet", flat)
         write_json(out / "sweep.json", rows)
-    return SweepResult(list(grid[0]), rows, warnings)
+        if baseline_summary is not None:
+            write_json(out / "summary.json", baseline_summary | {"privacy_sweep": table})
+    return SweepResult(keys, rows, warnings, baseline, table)
