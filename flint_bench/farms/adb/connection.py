@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+import socket
+import subprocess
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,6 +18,9 @@ from .selection import device_from_props
 from .settings import AdbSettings
 
 REMOTE_APK = "/data/local/tmp/flint-bench-app.apk"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SERVER_PROBE_S = 2.0
+SERVER_START_S = 30.0
 
 
 class ShellResult(Protocol):
@@ -29,12 +36,58 @@ class AdbConnection:
 
     def __init__(self, name: str, settings: AdbSettings, config_path: Path | None):
         self.name, self.settings, self.config_path = name, settings, config_path
+        self.started_server = False  # this connection started the adb server: close() stops it again
+        self._server_checked = False
+        self._server_lock = threading.Lock()
+
+    def ensure_server(self) -> None:
+        """Start the adb server on a loopback port where none listens (on the configured port, which
+        adbutils' own auto-start ignores), and remember it, so `close` leaves no server behind."""
+        s = self.settings
+        with self._server_lock:
+            if self._server_checked:
+                return
+            try:
+                socket.create_connection((s.server_host, s.port), timeout=SERVER_PROBE_S).close()
+            except OSError as e:
+                if s.server_host not in LOOPBACK:
+                    raise self.server_error(e) from None
+                self._start_server()
+            self._server_checked = True
+
+    def _start_server(self) -> None:
+        from adbutils import AdbError, adb_path
+
+        port = str(self.settings.port)
+        try:
+            done = subprocess.run(
+                [adb_path(), "-P", port, "start-server"], capture_output=True, text=True, timeout=SERVER_START_S
+            )
+        except (OSError, subprocess.SubprocessError, AdbError) as e:
+            raise self.server_error(e) from None
+        if done.returncode != 0:
+            raise self.server_error(RuntimeError((done.stderr or done.stdout).strip()[-300:] or f"exit code {done.returncode}"))
+        self.started_server = True
+
+    def close(self) -> None:
+        """Stop the adb server if this connection started it; safe to call twice."""
+        from adbutils import AdbError, adb_path
+
+        with self._server_lock:
+            if not self.started_server:
+                return
+            self.started_server, self._server_checked = False, False
+            with contextlib.suppress(OSError, subprocess.SubprocessError, AdbError):  # else it dies with the machine
+                subprocess.run(
+                    [adb_path(), "-P", str(self.settings.port), "kill-server"], capture_output=True, timeout=SERVER_START_S
+                )
 
     def client(self, timeout: float | None = None) -> Any:  # adbutils.AdbClient (adbutils ships no type information)
         """A client whose every socket read and write (sync transfers included) has a deadline: a phone
         that stops answering with its connection open raises instead of blocking the run forever."""
         from adbutils import AdbClient
 
+        self.ensure_server()
         return AdbClient(self.settings.server_host, self.settings.port, socket_timeout=timeout or self.settings.io_timeout_s)
 
     def device(self, serial: str, timeout: float | None = None) -> Any:  # adbutils.AdbDevice

@@ -39,7 +39,11 @@ def _adb_server(adb: AdbConnection) -> Check:
 
     s = adb.settings
     try:
-        return Check("adb server", True, f"adb server protocol {adb.client().server_version()} at {s.server_host}:{s.port}")
+        version = adb.client().server_version()
+        started = " (started for this command, stopped after it)" if adb.started_server else ""
+        return Check("adb server", True, f"adb server protocol {version} at {s.server_host}:{s.port}{started}")
+    except UserError as e:
+        return Check("adb server", False, str(e))
     except (AdbError, OSError) as e:
         return Check(
             "adb server",

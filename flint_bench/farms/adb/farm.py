@@ -1,10 +1,12 @@
 """The `adb` farm: Android phones over USB/TCP and Android emulators, through the adb server (adbutils).
 
-Per benchmark: install or upgrade the benchmark app when its version differs, push spec + model +
-data into the app's storage, cool down and wait out thermal throttling, `am start` the benchmark
-activity, sample the app process's CPU % (/proc/<pid>/stat) and PSS (dumpsys meminfo) from the
-host, wait for the result file with a timeout, pull it, merge it into the record and clean up.
-Everything that reaches the device shell is quoted with shlex.quote.
+Per benchmark, holding the phone's host-side lock (one benchmark at a time on a phone): install or
+upgrade the benchmark app when its version differs, push spec + model + data into the app's storage,
+cool down and wait out thermal throttling, wake and unlock the screen, reset batterystats, `am start`
+the benchmark activity, sample the app process's CPU % (/proc/<pid>/stat) and PSS (dumpsys meminfo)
+from the host, wait for the result file with a timeout, pull it, merge it into the record with the
+app's energy and the phone's load, and clean up. Everything that reaches the device shell is quoted
+with shlex.quote; every exchange has a deadline.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from ..sections import combine_memory, memory_section, sampled_cpu_section
 from . import conditions
 from .connection import AdbConnection
 from .doctor import doctor
+from .locks import DeviceBusy, device_lock
+from .phone import EnergyMeter, PhoneLoad, wake_and_unlock
 from .sampling import AppSampler
 from .selection import select
 from .settings import AdbSettings
@@ -49,13 +53,21 @@ class AdbFarm(Farm):
     def doctor(self) -> list[Check]:
         return doctor(self.adb)
 
+    def close(self) -> None:
+        """Stop the adb server if this farm started it (`farm list` on a machine where none ran)."""
+        self.adb.close()
+
     def run(self, device: Device, job: BenchJob) -> Record:
         from adbutils import AdbError, AdbTimeout
 
         record = job.blank_record(device)
         serial = device.handle.get("serial", device.id)
+        s = self.settings
         try:
-            return self._run(serial, job, record)
+            with device_lock(f"{s.server_host}:{s.port}", serial, s.lock_wait_s or job.settings.timeout_s):
+                return self._run(serial, job, record)
+        except DeviceBusy as e:
+            return fail(record, FailureKind.TIMEOUT, str(e))
         except (AdbTimeout, TimeoutError) as e:  # the phone stopped answering with its connection open
             return fail(record, FailureKind.TIMEOUT, f"{serial} stopped answering (no reply within adb.io_timeout_s): {e}")
         except AdbError as e:
@@ -91,33 +103,55 @@ class AdbFarm(Farm):
         device.sync.push(str(job.training_artifact), f"{folder}/model.pte")
         device.sync.push(str(job.data_file), f"{folder}/data.npz")
         device.sync.push(json.dumps(spec).encode(), spec_path)
+        energy: EnergyMeter | None = None
         try:
-            return self._launch_and_wait(serial, job, record, spec_path, result_path)
+            if problems := wake_and_unlock(self.adb, serial):
+                record["extra"] = {"adb": {"screen": problems}}
+            if s.measure_energy:
+                energy = EnergyMeter(self.adb, serial, s.package, state.charging)
+            return self._launch_and_wait(serial, job, record, spec_path, result_path, energy)
         finally:
             cleanup = f"am force-stop {q(s.package)}"
             if not s.keep_files:
                 cleanup += f"; rm -f {q(spec_path)} {q(result_path)} {q(folder + '/model.pte')} {q(folder + '/data.npz')}"
             with contextlib.suppress(Exception):  # the device may be gone or frozen; the record says why
                 self.adb.shell(serial, cleanup, timeout=min(s.io_timeout_s, CLEANUP_TIMEOUT_S))
+            with contextlib.suppress(Exception):
+                if energy is not None:
+                    energy.restore(timeout=min(s.io_timeout_s, CLEANUP_TIMEOUT_S))
 
-    def _launch_and_wait(self, serial: str, job: BenchJob, record: Record, spec_path: str, result_path: str) -> Record:
+    def _launch_and_wait(
+        self, serial: str, job: BenchJob, record: Record, spec_path: str, result_path: str, energy: EnergyMeter | None
+    ) -> Record:
         s, q = self.settings, shlex.quote
         device = self.adb.device(serial)
+        load = PhoneLoad(self.adb, serial)
         with AppSampler(lambda cmd: self.adb.shell(serial, cmd), s.package, s.sample_hz, s.pss_interval_s) as sampler:
+            # the run id travels beside the spec, so even a spec the app cannot read is answered under it
             out = self.adb.shell(
-                serial, f"am start -n {q(s.component)} --es spec {q(spec_path)} --es result {q(result_path)}"
+                serial,
+                f"am start -n {q(s.component)} --es spec {q(spec_path)} --es result {q(result_path)} --es run_id {q(job.run_id)}",
             ).output
             if "Error" in out or "Exception" in out:
                 return fail(record, FailureKind.LAUNCH, f"`am start {s.component}` failed on {serial}: {out.strip()[-500:]}")
             problem = self._wait_for_result(serial, sampler, result_path, s.result_timeout_s or job.settings.timeout_s)
             if problem is not None:
                 return fail(record, *problem)
+        record["machine"] = load.section(record["device"]["cores"])
+        if energy is not None:
+            record["energy"] = energy.section()
         try:
             result = json.loads(device.sync.read_text(result_path))
             merge_device_result(record, result)
         except (json.JSONDecodeError, UnicodeDecodeError, ContractError) as e:
             return fail(
                 record, FailureKind.INVALID_RESULT, f"the app's result {result_path} on {serial} is not a valid result: {e}"
+            )
+        if result["run_id"] != job.run_id:  # another benchmark's result (a run the host lock did not see)
+            return fail(
+                record,
+                FailureKind.INVALID_RESULT,
+                f"the result in {result_path} on {serial} belongs to run {result['run_id']!r}, not this run {job.run_id!r}",
             )
         if sampler.cpu:
             record["cpu"] = sampled_cpu_section(

@@ -82,3 +82,41 @@ def parse_proc_stat_ticks(text: str) -> int | None:
         return int(fields[11]) + int(fields[12])
     except (IndexError, ValueError):
         return None
+
+
+def parse_app_uid(text: str) -> str | None:
+    """The app's uid as batterystats names it (u0a123 for userId=10123) from `dumpsys package <pkg>`."""
+    m = re.search(r"^\s*userId=(\d+)", text, re.M)
+    if not m:
+        return None
+    uid = int(m.group(1))
+    return f"u0a{uid - 10000}" if 10000 <= uid < 20000 else str(uid)
+
+
+def parse_uid_power_mah(text: str, uid: str) -> float | None:
+    """The per-UID estimate of `dumpsys batterystats` ("Estimated power use (mAh)": `UID u0a123: 1.23 ( cpu=... )`
+    on Android 12+, `Uid u0a123: 1.23` before); None when the uid has no line (nothing attributed, or no estimate)."""
+    block = text.partition("Estimated power use (mAh):")[2]
+    m = re.search(rf"^\s*uid {re.escape(uid)}:\s*([0-9]+(?:\.[0-9]+)?)", block, re.M | re.I)
+    return float(m.group(1)) if m else None
+
+
+def parse_voltage_mv(text: str) -> int | None:
+    """`voltage: 4012` (mV) of `dumpsys battery`."""
+    m = re.search(r"^\s*voltage:\s*(\d+)\s*$", text, re.M)
+    return int(m.group(1)) if m and int(m.group(1)) > 0 else None
+
+
+def parse_loadavg_1min(text: str) -> float | None:
+    """The first figure of /proc/loadavg."""
+    head = text.split()[:1]
+    try:
+        return float(head[0]) if head else None
+    except ValueError:
+        return None
+
+
+def parse_cpu_freq_mhz(text: str) -> float | None:
+    """The mean of the cores' scaling_cur_freq (kHz, one per line) in MHz; None when none was readable."""
+    khz = [int(line) for line in text.split() if line.isdigit() and int(line) > 0]
+    return round(sum(khz) / len(khz) / 1000, 1) if khz else None

@@ -75,6 +75,10 @@ class AdbSettings:
     max_battery_temp_c: Annotated[float, Interval(ge=0, le=100)] = 42.0
     thermal_wait_s: Annotated[float, Interval(gt=0, le=86400)] = 300.0  # give up (failed record, kind 'thermal') after this long
     min_battery_percent: Percentile = 0.0
+    # energy from batterystats' per-UID estimate (resets the phone's battery statistics before each run)
+    measure_energy: bool = True
+    # one benchmark at a time on a phone: wait this long for another run of this machine to free it
+    lock_wait_s: Annotated[float, Interval(gt=0, le=7 * 86400)] | None = None  # None: [run].timeout_s
     keep_files: bool = False  # leave spec/model/result on the device (debugging)
     emulators: EmulatorSettings = field(default_factory=EmulatorSettings)
 

@@ -24,7 +24,10 @@ UPLOAD_TYPES = {"app": "ANDROID_APP", "bundle": "APPIUM_PYTHON_TEST_PACKAGE", "s
 RESULT_NAME = "flint/result.json"  # under $DEVICEFARM_LOG_DIR on the test host
 
 
-def render_test_spec(settings: AwsSettings, *, timeout_s: float, cooldown_s: float, description: str) -> str:
+ADB_TIMEOUT_S = 60  # the deadline of each adb command of the test spec on the Device Farm host
+
+
+def render_test_spec(settings: AwsSettings, *, timeout_s: float, cooldown_s: float, description: str, run_id: str) -> str:
     """The custom-environment test spec YAML (pure: settings in, text out)."""
     if settings.test_spec_template:
         path = Path(settings.test_spec_template)
@@ -43,6 +46,8 @@ def render_test_spec(settings: AwsSettings, *, timeout_s: float, cooldown_s: flo
         timeout_s=int(timeout_s),
         poll_s=2,
         cooldown_s=int(cooldown_s),
+        adb_timeout_s=ADB_TIMEOUT_S,
+        run_id=shlex.quote(re.sub(r"[^\w.:-]", "_", run_id)),
     )
 
 

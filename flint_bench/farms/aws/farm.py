@@ -220,7 +220,9 @@ class AwsDeviceFarm(Farm):
         app_arn = self._app()
         tag = f"flint-bench {job.run_id} {job.model.name}"
         bundle_arn = self._upload(f"flint-{job.model.name}-bundle.zip", "bundle", model_bundle(job))
-        spec_yaml = render_test_spec(s, timeout_s=job.settings.timeout_s, cooldown_s=job.settings.cooldown_s, description=tag)
+        spec_yaml = render_test_spec(
+            s, timeout_s=job.settings.timeout_s, cooldown_s=job.settings.cooldown_s, description=tag, run_id=job.run_id
+        )
         spec_arn = self._upload(f"flint-{job.model.name}-testspec.yml", "spec", spec_yaml.encode())
         whole_pool = s.device_pool_arn and len(devices) == len(self.devices())
         where: dict[str, Any] = (

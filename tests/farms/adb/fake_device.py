@@ -54,6 +54,7 @@ PHONES = [
         "_mem_kb": 7_833_000,
         "_battery": 81,
         "_thermal": 0,
+        "_freq_khz": [1803000, 1803000, 1803000, 1803000, 2348000, 2348000, 2850000, 2850000],
     },
     {
         "ro.product.manufacturer": "samsung",
@@ -246,12 +247,17 @@ class FakePhone:
             f"MemTotal:       {props.get('_mem_kb', 4_000_000)} kB\nMemFree:         1000000 kB\n"
         )
         (self.root / "sys/devices/system/cpu/possible").write_text(f"0-{props.get('_cores', 8) - 1}\n")
+        for core, khz in enumerate(props.get("_freq_khz", [])):  # only where the phone exposes cpufreq
+            (self.root / f"sys/devices/system/cpu/cpu{core}/cpufreq").mkdir(parents=True, exist_ok=True)
+            (self.root / f"sys/devices/system/cpu/cpu{core}/cpufreq/scaling_cur_freq").write_text(f"{khz}\n")
         (self.root / "state/props.json").write_text(json.dumps(self.props))
         (self.root / "state/device.json").write_text(
             json.dumps({"battery": props.get("_battery", 80), "thermal": props.get("_thermal", 0), "python": sys.executable})
         )
+        # a phone on the bench sleeps behind a swipe lock: the app only runs once the host wakes and unlocks it
+        (self.root / "state/screen.json").write_text(json.dumps({"awake": False, "locked": True}))
         (self.root / "state/packages.json").exists() or (self.root / "state/packages.json").write_text("{}")
-        for tool in ("getprop", "dumpsys", "pm", "am", "pidof", "cmd"):
+        for tool in ("getprop", "dumpsys", "pm", "am", "pidof", "cmd", "input", "wm"):
             link = self.root / "bin" / tool
             if not link.exists():
                 link.write_text(f'#!/bin/sh\nexec {sys.executable} {HERE / "fakedroid.py"} {tool} "$@"\n')

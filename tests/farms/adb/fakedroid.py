@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -51,12 +52,43 @@ def getprop(args: list[str]) -> int:
     return 0
 
 
+APP_UID = 10234  # the benchmark app's userId (u0a234 in batterystats)
+APP_CURRENT_MA = 250.0  # what the power profile attributes to the training app
+
+
+def save(name: str, value) -> None:
+    (STATE / name).write_text(json.dumps(value))
+
+
+def batterystats(args: list[str]) -> None:
+    """`--reset` starts the accounting; the per-UID estimate grows with the time on battery since then.
+    A phone on USB power accounts nothing (as Android's), unless told it is unplugged."""
+    stats = load("batterystats.json", {})
+    if args[:1] == ["--reset"]:
+        save("batterystats.json", {"reset_at": time.time(), "on_battery": load("battery.json", {}).get("unplugged", False)})
+        print("Battery stats reset.")
+        return
+    hours = (time.time() - stats["reset_at"]) / 3600 if "reset_at" in stats else 0.0
+    print(
+        "Statistics since last charge:\n  System starts: 0, currently on battery: " + str(stats.get("on_battery", False)).lower()
+    )
+    mah = APP_CURRENT_MA * hours if stats.get("on_battery") else 0.0
+    print(f"  Estimated power use (mAh):\n    Capacity: 4355, Computed drain: {mah:.3f}, actual drain: 0\n    Global")
+    if mah > 0:
+        print(f"    UID u0a{APP_UID - 10000}: {mah:.4f} ( cpu={mah:.4f} )")
+
+
 def dumpsys(args: list[str]) -> int:
     device = load("device.json", {})
     service = args[0] if args else ""
-    if service == "battery":
+    if service == "battery" and args[1:2] in (["unplug"], ["reset"]):
+        save("battery.json", {"unplugged": args[1] == "unplug"})
+    elif service == "batterystats":
+        batterystats(args[1:])
+    elif service == "battery":
+        usb = "false" if load("battery.json", {}).get("unplugged") else "true"
         print(
-            f"Current Battery Service state:\n  AC powered: false\n  USB powered: true\n  Wireless powered: false\n  status: 2\n"
+            f"Current Battery Service state:\n  AC powered: false\n  USB powered: {usb}\n  Wireless powered: false\n  status: 2\n"
             f"  health: 2\n  present: true\n  level: {device.get('battery', 80)}\n  scale: 100\n  voltage: 4012\n  temperature: 312"
         )
     elif service == "thermalservice":
@@ -65,7 +97,8 @@ def dumpsys(args: list[str]) -> int:
         pkg = load("packages.json", {}).get(args[1])
         if pkg:
             print(
-                f"Packages:\n  Package [{args[1]}] (1a2b3c4):\n    versionCode=1 minSdk=26 targetSdk=34\n    versionName={pkg['versionName']}"
+                f"Packages:\n  Package [{args[1]}] (1a2b3c4):\n    userId={APP_UID}\n    versionCode=1 minSdk=26 targetSdk=34\n"
+                f"    versionName={pkg['versionName']}"
             )
     elif service == "meminfo" and len(args) > 1:
         try:
@@ -135,7 +168,12 @@ def am(args: list[str]) -> int:
         print(f"Starting: Intent {{ cmp={component} }}\nError type 3\nError: Activity class {{{component}}} does not exist.")
         return 0  # Android's am exits 0 here too; callers must read the output
     print(f"Starting: Intent {{ cmp={component} (has extras) }}")
+    screen = load("screen.json", {"awake": True, "locked": False})
+    launches = load("launches.json", [])
+    save("launches.json", [*launches, {"screen": screen, "extras": extras}])
     behaviour = (STATE / "behaviour").read_text() if (STATE / "behaviour").is_file() else "ok"
+    if not screen["awake"] or screen["locked"]:
+        behaviour = "no-result"  # behind a sleeping or locked screen the activity is paused: it never trains
     spec, result = extras.get("spec"), extras.get("result")
     python = load("device.json", {})["python"]
     if behaviour == "no-result":
@@ -156,6 +194,30 @@ def am(args: list[str]) -> int:
     return 0
 
 
+def input(args: list[str]) -> int:  # the Android tool's name (shadows the builtin here only)
+    screen = load("screen.json", {"awake": True, "locked": False})
+    if args[:1] != ["keyevent"] or len(args) < 2:
+        print(f"Error: Unknown command: {' '.join(args)}", file=sys.stderr)
+        return 1
+    if args[1] in ("KEYCODE_WAKEUP", "224"):
+        screen["awake"] = True
+    elif args[1] in ("82", "KEYCODE_MENU") and screen["awake"]:
+        screen["locked"] = False  # MENU dismisses a swipe lock on an awake screen
+    save("screen.json", screen)
+    return 0
+
+
+def wm(args: list[str]) -> int:
+    screen = load("screen.json", {"awake": True, "locked": False})
+    if args[:1] != ["dismiss-keyguard"]:
+        print(f"Error: unknown command '{' '.join(args)}'", file=sys.stderr)
+        return 1
+    if screen["awake"]:
+        screen["locked"] = False
+    save("screen.json", screen)
+    return 0
+
+
 def pidof(args: list[str]) -> int:
     meta = load("packages.json", {})
     pid = app_pid()
@@ -173,4 +235,5 @@ def cmd(args: list[str]) -> int:
 
 if __name__ == "__main__":
     tool, rest = sys.argv[1], sys.argv[2:]
-    sys.exit({"getprop": getprop, "dumpsys": dumpsys, "pm": pm, "am": am, "pidof": pidof, "cmd": cmd}[tool](rest))
+    tools = {"getprop": getprop, "dumpsys": dumpsys, "pm": pm, "am": am, "pidof": pidof, "cmd": cmd, "input": input, "wm": wm}
+    sys.exit(tools[tool](rest))

@@ -88,9 +88,10 @@ def test_doctor_passes_then_names_the_missing_app(phones, farm_file):
     assert "is not installed" in failed[0]["message"] and "install" in failed[0]["message"]
 
 
-def test_doctor_without_server(tmp_path, adb_server):  # adb_server: a private port for adbutils' auto start-server
+def test_doctor_without_server(tmp_path, adb_server):
     path = tmp_path / "nowhere.toml"
-    path.write_text('kind = "adb"\n[adb]\nserver_port = 1\n')  # nothing listens on port 1
+    # a remote server nothing answers for (TEST-NET-1): the farm never starts a server on another machine
+    path.write_text('kind = "adb"\n[adb]\nserver_host = "192.0.2.1"\nserver_port = 5037\n')
     code, out = cli("farm", "doctor", "--farm", str(path))
     assert code == 1 and "cannot reach the adb server" in out
 
@@ -168,8 +169,9 @@ def test_no_result_malformed_result_and_timeout(phones, farm_file, tmp_path):
         and "not a valid result" in recs[phones[0].serial]["error"]["message"]
     )
     assert recs[phones[1].serial]["error"]["kind"] == "timeout" and "within 4 s" in recs[phones[1].serial]["error"]["message"]
-    # the app that never answered was stopped
-    assert phones[1].shell_log[-1].startswith("am force-stop org.flint.bench")
+    # the app that never answered was stopped, and the phone's battery state given back
+    assert phones[1].shell_log[-2].startswith("am force-stop org.flint.bench")
+    assert phones[1].shell_log[-1] == "dumpsys battery reset"
 
 
 def test_install_failure_and_missing_activity(phones, farm_file, tmp_path):

@@ -55,3 +55,24 @@ def test_device_properties_are_terminal_safe_in_list_and_records(phones, farm_fi
 def test_an_empty_farm_list_keeps_its_title_on_one_line(phones, farm_file):
     code, out = cli("farm", "list", "--farm", str(farm_file(serials=["no-such-phone"])))
     assert code == 0 and "farm test-lab (adb): 0 device(s)" in out, out
+
+
+def test_farm_list_starts_an_adb_server_where_none_runs_and_stops_it_after(tmp_path, adb_server):
+    import socket
+
+    from conftest import free_port
+
+    port = free_port()  # nothing listens here: the farm starts its own server on it (adb -P), not on adbutils' default
+    path = tmp_path / "empty.toml"
+    path.write_text(f'kind = "adb"\nname = "empty-lab"\n[adb]\nserver_port = {port}\n')
+    code, out = cli("farm", "list", "--farm", str(path))
+    assert code == 0 and "farm empty-lab (adb): 0 device(s)" in out, out
+    with socket.socket() as s, pytest.raises(OSError):  # the server it started is gone again
+        s.settimeout(2)
+        s.connect(("127.0.0.1", port))
+    code, out = cli("farm", "doctor", "--farm", str(path), "--format", "json")
+    server = {c["name"]: c for c in json.loads(out)["checks"]}["adb server"]
+    assert server["ok"] and "started for this command" in server["message"]
+    with socket.socket() as s, pytest.raises(OSError):
+        s.settimeout(2)
+        s.connect(("127.0.0.1", port))

@@ -4,6 +4,7 @@ commands the test spec uses and fails on anything else, so a template change can
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -18,10 +19,30 @@ def local(path: str) -> Path:
     return ROOT / path.lstrip("/")
 
 
+def screen(**change: bool) -> dict[str, bool]:
+    """The phone's screen: asleep behind a swipe lock until the test spec wakes and unlocks it."""
+    path = ROOT / ".screen.json"
+    state = json.loads(path.read_text()) if path.is_file() else {"awake": False, "locked": True}
+    state.update(change)
+    path.write_text(json.dumps(state))
+    return state
+
+
 def shell(argv: list[str]) -> int:
     # adb joins the arguments and the phone's shell splits them again
     words = shlex.split(" ".join(argv))
+    with open(ROOT / ".shell.log", "a") as log:  # what the test spec ran, in order
+        log.write(" ".join(words) + "\n")
     match words:
+        case ["input", "keyevent", "KEYCODE_WAKEUP"]:
+            screen(awake=True)
+        case ["wm", "dismiss-keyguard"] | ["input", "keyevent", "82"]:
+            if screen()["awake"]:
+                screen(locked=False)
+        case ["am", "start", "-W", "-n", _component, "--es", "spec", _, "--es", "result", _, "--es", "run_id", _] if (
+            not screen()["awake"] or screen()["locked"]
+        ):
+            pass  # behind a sleeping or locked screen the activity is paused: it never trains
         case ["getprop"]:
             print("[ro.product.manufacturer]: [Google]\n[ro.product.model]: [Pixel 7]")
         case ["dumpsys", "battery"]:
@@ -34,7 +55,7 @@ def shell(argv: list[str]) -> int:
             local(path).unlink(missing_ok=True)
         case ["test", "-e", path]:
             return 0 if local(path).exists() else 1
-        case ["am", "start", "-W", "-n", _component, "--es", "spec", spec, "--es", "result", result]:
+        case ["am", "start", "-W", "-n", _component, "--es", "spec", spec, "--es", "result", result, "--es", "run_id", _run_id]:
             # the app runs in the background on a phone; here it finishes before `am start` returns
             return subprocess.run(
                 [sys.executable, "-m", "flint_bench.bench.worker", str(local(spec)), str(local(result))],

@@ -230,6 +230,10 @@ def test_device_farm_run_end_to_end(provider, app_file, model_a, tmp_path, monke
     assert ok["timing"]["seconds_per_5000"]["mean"] > 0 and len(ok["timing"]["step_seconds"]) == 2
     assert ok["device"]["abi"] == "arm64-v8a" and ok["device"]["memory_mb"] == 131072.0
     assert ok["extra"]["aws"]["run_arn"] == RUN and ok["extra"]["aws"]["device_minutes"] == 1.5
+    # on the phone, the test spec woke and unlocked the screen before it launched the app
+    ran = (tmp_path / "phone0/phone/.shell.log").read_text().splitlines()
+    launch = next(i for i, c in enumerate(ran) if c.startswith("am start"))
+    assert ran.index("input keyevent KEYCODE_WAKEUP") < ran.index("wm dismiss-keyguard") < launch
     assert failed["status"] == "failed" and failed["error"]["kind"] == "device-farm"
     assert "FAILED" in failed["error"]["message"] and "no result within 60 s" in failed["error"]["message"]
     # what was PUT to the presigned URLs: the app bytes, and a bundle whose spec points at its own files
@@ -295,6 +299,7 @@ def test_test_spec_is_valid_yaml_with_the_phases_and_quotes_nothing_unsafe():
         timeout_s=120,
         cooldown_s=5,
         description="model\r\nphases: {evil: 1}\n- $(id)",
+        run_id="20261201T0100-ab$(id)",
     )
     doc = yaml.safe_load(text)
     assert list(doc) == ["version", "android_test_host", "phases", "artifacts"]
@@ -304,6 +309,13 @@ def test_test_spec_is_valid_yaml_with_the_phases_and_quotes_nothing_unsafe():
     joined = "\n".join(c for p in doc["phases"].values() for c in p["commands"])
     assert '-s "$DEVICEFARM_DEVICE_UDID"' in joined and "com.example.bench/.Main" in joined and "sleep 5" in joined
     assert "/sdcard/Android/data/com.example.bench/files/result.json" in joined
+    # the screen is woken and unlocked before the launch, every adb command of the test phase has a deadline
+    test = doc["phases"]["test"]["commands"]
+    launch = next(i for i, c in enumerate(test) if " am start " in c)
+    for step in ("input keyevent KEYCODE_WAKEUP", "wm dismiss-keyguard", "input keyevent 82"):
+        assert any(step in c for c in test[:launch]), step
+    assert all(c.startswith("timeout ") for c in test if c.lstrip().startswith(("timeout", "adb")) and "pull" not in c)
+    assert "--es run_id 20261201T0100-ab__id_" in test[launch]
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 package org.flint.bench
 
 import android.os.Debug
+import android.os.SystemClock
 import java.io.File
 import java.security.MessageDigest
 import java.time.Instant
@@ -17,31 +18,40 @@ import org.pytorch.executorch.training.TrainingModule
 /**
  * The benchmark of the contract (device_apps/contract): read the spec, train the ExecuTorch training
  * program with its SGD for `examples` examples `repeats` times after `warmup_steps`, time every step,
- * and return a result record (result.schema.json). Mirrors flint_bench/bench/worker.py.
+ * and fill [record] (the blank record of [Records.blank]) into a result record (result.schema.json).
+ * Mirrors flint_bench/bench/worker.py. With [sustainedMinutes] > 0 it then trains on for that long and
+ * reports throughput per minute (the `sustained` section), with the thermal status [thermal] reads.
+ * Every duration comes from SystemClock.elapsedRealtimeNanos: monotonic, and counting deep sleep.
  */
-class Bench(private val specFile: File, private val device: JSONObject, private val conditions: JSONObject) {
+class Bench(
+    private val specFile: File,
+    private val record: JSONObject,
+    private val sustainedMinutes: Double = 0.0,
+    private val thermal: () -> Int? = { null },
+) {
     private val spec = JSONObject(specFile.readText())
 
     fun run(): JSONObject {
-        val record = blankRecord()
         try {
-            train(record)
+            fill()
+            train()
             record.put("status", "ok")
+            record.getJSONObject("timestamps").put("finished", Instant.now().toString())
+        } catch (e: CorruptModel) { // the reference worker's kind for the same failure
+            Records.fail(record, "corrupt-model", e.message ?: "the model file does not match the spec")
         } catch (e: Throwable) { // every failure becomes a record, never a crash
-            record.put("status", "failed")
-            record.put("error", JSONObject().put("kind", "runtime").put("message", "${e.javaClass.simpleName}: ${e.message}\n${e.stackTrace.take(3).joinToString("\n")}"))
+            Records.fail(record, "runtime", "${e.javaClass.simpleName}: ${e.message}\n${e.stackTrace.take(3).joinToString("\n")}")
         }
-        record.getJSONObject("timestamps").put("finished", Instant.now().toString())
         return record
     }
 
     private fun resolve(path: String): File = File(path).let { if (it.isAbsolute) it else File(specFile.parentFile, path) }
 
-    private fun train(record: JSONObject) {
+    private fun train() {
         val model = spec.getJSONObject("model")
         val artifact = resolve(model.getString("artifact"))
         val sha = MessageDigest.getInstance("SHA-256").digest(artifact.readBytes()).joinToString("") { "%02x".format(it) }
-        require(sha == model.getString("sha256")) { "$artifact: sha256 does not match the spec; the model file is corrupt or was replaced" }
+        if (sha != model.getString("sha256")) throw CorruptModel("$artifact: sha256 does not match the spec; the model file is corrupt or was replaced")
         val method = model.getString("method")
         val batches = batches()
         val lr = spec.getDouble("learning_rate")
@@ -49,13 +59,13 @@ class Bench(private val specFile: File, private val device: JSONObject, private 
         val memory = PssSampler().apply { start() }
         val baselineMb = Debug.getPss() / 1024.0
         val cpu0 = cpuTicks()
-        val wall0 = System.nanoTime()
+        val wall0 = now()
 
-        val t0 = System.nanoTime()
+        val t0 = now()
         val module = TrainingModule.load(artifact.absolutePath)
         val firstLoss = loss(module.executeForwardBackward(method, *batches[0]))
         val sgd = SGD.create(module.namedParameters(method), lr)
-        record.getJSONObject("timing").put("load_seconds", (System.nanoTime() - t0) / 1e9)
+        record.getJSONObject("timing").put("load_seconds", (now() - t0) / 1e9)
         sgd.step(module.namedGradients(method))
         for (i in 0 until spec.getInt("warmup_steps")) {
             module.executeForwardBackward(method, *batches[i % batches.size])
@@ -75,10 +85,10 @@ class Bench(private val specFile: File, private val device: JSONObject, private 
             var examples = 0
             repeat(spec.getInt("epochs")) {
                 for (batch in batches) {
-                    val t = System.nanoTime()
+                    val t = now()
                     val out = module.executeForwardBackward(method, *batch)
                     sgd.step(module.namedGradients(method))
-                    val seconds = (System.nanoTime() - t) / 1e9
+                    val seconds = (now() - t) / 1e9
                     lastLoss = loss(out)
                     times.put(seconds); sizes.put(batchSize)
                     total += seconds; examples += batchSize
@@ -88,8 +98,9 @@ class Bench(private val specFile: File, private val device: JSONObject, private 
             stepSeconds.put(times); stepExamples.put(sizes)
             per5000.add(total / examples * 5000)
         }
-        val wallSeconds = (System.nanoTime() - wall0) / 1e9
+        val wallSeconds = (now() - wall0) / 1e9
         val cpuSeconds = (cpuTicks() - cpu0) / 100.0 // USER_HZ
+        if (sustainedMinutes > 0) sustained { batch -> lastLoss = loss(module.executeForwardBackward(method, *batch)); sgd.step(module.namedGradients(method)) }
         memory.stopSampling()
 
         val mean = per5000.average()
@@ -141,29 +152,52 @@ class Bench(private val specFile: File, private val device: JSONObject, private 
 
     private fun cpuTicks(): Long = File("/proc/self/stat").readText().substringAfterLast(')').trim().split(" ").let { it[11].toLong() + it[12].toLong() }
 
-    private fun blankRecord(): JSONObject {
+    /** What the spec says of the model and the benchmark, into the blank record. */
+    private fun fill() {
         val model = spec.getJSONObject("model")
-        val bench = JSONObject()
+        val bench = record.getJSONObject("benchmark")
         for (k in listOf("examples", "batch_size", "epochs", "warmup_steps", "repeats", "seed")) bench.put(k, spec.getLong(k))
         bench.put("learning_rate", spec.getDouble("learning_rate"))
-        return JSONObject()
-            .put("schema_version", "1").put("run_id", spec.getString("run_id")).put("status", "failed").put("error", JSONObject.NULL)
-            .put("model", JSONObject().put("name", model.getString("name")).put("format", model.getString("format"))
-                .put("artifact_sha256", model.getString("sha256")).put("trainable_params", JSONObject.NULL).put("total_params", JSONObject.NULL)
-                .put("storage_bytes", resolve(model.getString("artifact")).length()).put("update_bytes", JSONObject.NULL).put("task", JSONObject.NULL))
-            .put("device", device)
-            .put("runtime", JSONObject().put("name", "executorch").put("version", BuildConfig.EXECUTORCH_VERSION).put("threads", JSONObject.NULL))
-            .put("conditions", conditions)
-            .put("benchmark", bench)
-            .put("timing", JSONObject().put("step_seconds", JSONArray()).put("step_examples", JSONArray()).put("per_example_seconds", JSONObject.NULL)
-                .put("seconds_per_5000", JSONObject.NULL).put("load_seconds", JSONObject.NULL))
-            .put("loss", JSONObject.NULL)
-            .put("cpu", JSONObject().put("mean_percent", JSONObject.NULL).put("max_percent", JSONObject.NULL).put("samples", 0).put("method", "none"))
-            .put("memory", JSONObject().put("peak_mb", JSONObject.NULL).put("baseline_mb", JSONObject.NULL).put("peak_delta_mb", JSONObject.NULL).put("method", "none"))
-            .put("network", JSONObject().put("download_bytes", JSONObject.NULL).put("upload_bytes", JSONObject.NULL).put("total_bytes", JSONObject.NULL))
-            .put("timestamps", JSONObject().put("started", Instant.now().toString()).put("finished", Instant.now().toString()))
-            .put("host", JSONObject().put("commit", JSONObject.NULL).put("flint_bench_version", "android-app-${BuildConfig.VERSION_NAME}"))
+        record.put("run_id", spec.getString("run_id"))
+        record.getJSONObject("model").put("name", model.getString("name")).put("format", model.getString("format"))
+            .put("artifact_sha256", model.getString("sha256")).put("storage_bytes", resolve(model.getString("artifact")).length())
     }
+
+    /**
+     * Train on over whole batches for [sustainedMinutes], one window per minute: examples per second
+     * and the thermal status at the window's end; first/last window ratio > 1 means it slowed down.
+     */
+    private fun sustained(step: (Array<EValue>) -> Unit) {
+        val batches = batches()
+        val batchSize = spec.getInt("batch_size")
+        val windowNs = 60_000_000_000L
+        val start = now()
+        val end = start + (sustainedMinutes * windowNs).toLong()
+        val windows = JSONArray()
+        val rates = ArrayList<Double>()
+        var windowStart = start
+        var examples = 0
+        var i = 0
+        while (now() < end) {
+            step(batches[i++ % batches.size])
+            examples += batchSize
+            val t = now()
+            if (t - windowStart >= windowNs || t >= end) {
+                val rate = examples / ((t - windowStart) / 1e9)
+                rates.add(rate)
+                windows.put(JSONObject().put("t_s", (t - start) / 1e9).put("examples_per_s", rate).put("thermal_status", thermal() ?: JSONObject.NULL))
+                windowStart = t
+                examples = 0
+            }
+        }
+        val statuses = (0 until windows.length()).mapNotNull { windows.getJSONObject(it).opt("thermal_status") as? Int }
+        record.put("sustained", JSONObject().put("minutes", sustainedMinutes).put("windows", windows)
+            .put("first_last_ratio", if (rates.size >= 2 && rates.last() > 0) rates.first() / rates.last() else JSONObject.NULL)
+            .put("thermal_max", statuses.maxOrNull() ?: JSONObject.NULL)
+            .put("method", "the app: examples per second per 60 s window of continuous training; PowerManager.currentThermalStatus at each window's end"))
+    }
+
+    private fun now(): Long = SystemClock.elapsedRealtimeNanos()
 
     companion object {
         /** Same definitions as flint_bench/stats.py: sample std, linear-interpolated percentiles, 10% trimmed mean. */
@@ -188,6 +222,8 @@ class Bench(private val specFile: File, private val device: JSONObject, private 
         }
     }
 }
+
+class CorruptModel(message: String) : Exception(message)
 
 /** Peak PSS of this process, sampled every 100 ms on a background thread. */
 class PssSampler : Thread("flint-pss") {
