@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from ..core.units import bytes_to_mib
+from .energy import RaplReading, read_rapl
 
 # CPU time advances in 10 ms clock ticks: a shorter phase cannot be measured honestly
 MIN_CPU_WINDOW_S = 0.05
@@ -24,6 +25,7 @@ class Samples:
     machine_busy_seconds: float | None = None  # CPU-seconds all processes used, summed over CPUs
     steal_seconds: float | None = None  # CPU-seconds the hypervisor gave other guests (Linux VMs)
     load_1min: tuple[float, float] | None = None  # (start, end)
+    rapl: tuple[RaplReading | str, RaplReading | str] | None = None  # energy counters (start, end) or why not
 
     @property
     def mean_cpu_percent(self) -> float | None:
@@ -58,6 +60,7 @@ class ProcessSampler:
         self._lock = threading.Lock()
         self._phase_start = (time.monotonic(), 0.0)
         self._machine_start: tuple[tuple[float, float | None], float] = ((0.0, None), 0.0)
+        self._rapl_start: RaplReading | str = "the training phase was not observed"
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def __enter__(self) -> ProcessSampler:
@@ -81,6 +84,7 @@ class ProcessSampler:
             if phase == "train_start":
                 self._phase_start = (now, cpu)
                 self._machine_start = (machine_times(), load_1min())
+                self._rapl_start = read_rapl()
             elif self.phase == "train_start":
                 self.training.rss_mb.append(rss)
                 self.training.wall_seconds = now - self._phase_start[0]
@@ -90,6 +94,7 @@ class ProcessSampler:
                 self.training.machine_busy_seconds = busy - busy0
                 self.training.steal_seconds = steal - steal0 if steal is not None and steal0 is not None else None
                 self.training.load_1min = (load0, load_1min())
+                self.training.rapl = (self._rapl_start, read_rapl())
             self.phase = phase
 
     def sample(self) -> None:

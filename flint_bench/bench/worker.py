@@ -1,9 +1,12 @@
 """Reference implementation of the benchmark app: spec in, result out (device_apps/contract).
 
-Runs as `python -m flint_bench.bench.worker SPEC.json RESULT.json` in a fresh process. It trains
-through ExecuTorch's training runtime (Python bindings, the same C++ TrainingModule the phone apps
-use) with its SGD, timing every step. It prints `PHASE <name>` lines so the host knows which CPU
-and memory samples belong to training. The Android and iOS apps implement the same contract.
+Runs as `python -m flint_bench.bench.worker SPEC.json RESULT.json [--sustained-s SECONDS]` in a
+fresh process. It trains through ExecuTorch's runtime with the per-step work of the phone apps' C++
+TrainingModule (bench/training.py) and ExecuTorch's SGD, timing every step, on ExecuTorch's own
+thread pool sized to the spec's `threads`. It prints `PHASE <name>` lines so the host knows which
+CPU and memory samples belong to training. With `--sustained-s` it then keeps training that long
+and reports throughput per window (the record's `sustained` section). The Android and iOS apps
+implement the same contract.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from ..core.units import bytes_to_mib
 if TYPE_CHECKING:
     import torch
 
-    from flint_bench.core.records import BenchmarkSection, ModelSection, Record
+    from flint_bench.core.records import BenchmarkSection, ModelSection, Record, SustainedSection, SustainedWindow
+
+    from .training import JointStepTrainer
 
 Batch = tuple["torch.Tensor", ...]
 
@@ -77,7 +82,33 @@ def inference_latency(path: Path, batch: Batch, n_features: int, runs: int = 20)
     return times
 
 
-def run(spec_path: Path) -> Record:
+def sustained(trainer: JointStepTrainer, batches: list[Batch], seconds: float) -> SustainedSection:
+    """Train for `seconds`, cycling through the batches, and measure throughput per window (a tenth
+    of the run, at most a minute): a last window slower than the first shows throttling."""
+    window_s = min(60.0, seconds / 10)
+    windows: list[SustainedWindow] = []
+    rates: list[float] = []
+    start = time.perf_counter()
+    i = 0
+    while (now := time.perf_counter()) - start < seconds:
+        w_start, examples = now, 0
+        while (now := time.perf_counter()) - w_start < window_s and now - start < seconds:
+            trainer.step(batches[i % len(batches)])
+            examples += int(batches[i % len(batches)][0].shape[0])
+            i += 1
+        rates.append(examples / (now - w_start))
+        windows.append({"t_s": w_start - start, "examples_per_s": rates[-1], "thermal_status": None})
+    first, last = rates[0], rates[-1]
+    return {
+        "minutes": seconds / 60,
+        "windows": windows,
+        "first_last_ratio": first / last if last > 0 else None,
+        "thermal_max": None,
+        "method": f"examples / wall seconds per {window_s:g} s window; this machine exposes no thermal status",
+    }
+
+
+def run(spec_path: Path, sustained_s: float | None = None) -> Record:
     import psutil
 
     from flint_bench.core import contract
@@ -123,18 +154,13 @@ def run(spec_path: Path) -> Record:
     )
     try:
         import executorch
-        import torch
-        from executorch.extension.training import get_sgd_optimizer
 
-        from flint_bench.export import load_training_program
+        from .training import JointStepTrainer, set_threads
 
-        threads = spec.get("threads")
-        if threads:
-            torch.set_num_threads(threads)
         record["runtime"] = {
             "name": "executorch",
             "version": getattr(executorch, "__version__", None) or _dist_version("executorch"),
-            "threads": threads or torch.get_num_threads(),
+            "threads": set_threads(spec.get("threads")),  # what the runtime's pool has, not what was asked
         }
         artifact = required(spec_path, spec["model"]["artifact"], "model artifact")
         program = artifact.read_bytes()
@@ -149,14 +175,11 @@ def run(spec_path: Path) -> Record:
         baseline_mb = bytes_to_mib(psutil.Process().memory_info().rss)
         phase("train_start")
         t0 = time.perf_counter()
-        module = load_training_program(program)
-        first_loss = float(module.forward_backward(spec["model"]["method"], batches[0])[0])
-        optimizer = get_sgd_optimizer(module.named_parameters(), spec["learning_rate"], 0, 0, 0, False)
+        trainer = JointStepTrainer(program, spec["model"]["method"], spec["learning_rate"])
+        first_loss = trainer.step(batches[0])
         record["timing"]["load_seconds"] = time.perf_counter() - t0
-        optimizer.step(module.named_gradients())
         for i in range(spec["warmup_steps"]):
-            module.forward_backward(spec["model"]["method"], batches[i % len(batches)])
-            optimizer.step(module.named_gradients())
+            trainer.step(batches[i % len(batches)])
 
         step_seconds, step_examples = [], []
         loss = first_loss
@@ -165,13 +188,13 @@ def run(spec_path: Path) -> Record:
             for _ in range(spec["epochs"]):
                 for batch in batches:
                     t = time.perf_counter()
-                    out = module.forward_backward(spec["model"]["method"], batch)
-                    optimizer.step(module.named_gradients())
+                    loss = trainer.step(batch)
                     times.append(time.perf_counter() - t)
                     sizes.append(int(batch[0].shape[0]))
-                    loss = out[0]
             step_seconds.append(times)
             step_examples.append(sizes)
+        if sustained_s:
+            record["sustained"] = sustained(trainer, batches, sustained_s)
         phase("train_end")
 
         per_example = [
@@ -211,9 +234,10 @@ def _dist_version(name: str) -> str:
 
 def main(argv: list[str]) -> int:
     spec_path, result_path = Path(argv[0]), Path(argv[1])
+    sustained_s = float(argv[3]) if len(argv) > 3 and argv[2] == "--sustained-s" else None
     from flint_bench.core.fileio import write_json_atomic
 
-    write_json_atomic(result_path, run(spec_path))
+    write_json_atomic(result_path, run(spec_path, sustained_s))
     return 0
 
 

@@ -31,6 +31,9 @@ def run(
     repeats: int | None = typer.Option(None, "--repeats", "-r", min=1, help="timed repeats per model and device"),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="override every model's batch size"),
     warmup: int | None = typer.Option(None, "--warmup", min=0, help="untimed warm-up steps"),
+    sustained: float | None = typer.Option(
+        None, "--sustained", metavar="MINUTES", help="then train this long more, recording throughput over time (local farm)"
+    ),
     out: Path = typer.Option(Path("results"), "--out", "-o", help="results folder (JSON per model x device + results.parquet)"),
     resume: bool = typer.Option(False, "--resume", help="skip (model, device) pairs that already have an ok result in --out"),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
@@ -45,10 +48,18 @@ def run(
 
     with output_handler(format, quiet) as output:
         farm_file = farm_file_or_default(farm)
-        overrides = dict(examples=examples, repeats=repeats, batch_size=batch_size, warmup_steps=warmup)
+        overrides: dict[str, Any] = dict(
+            examples=examples, repeats=repeats, batch_size=batch_size, warmup_steps=warmup, sustained_minutes=sustained
+        )
         settings = replace(farm_file.run, **{k: v for k, v in overrides.items() if v is not None})
         # the flags obey the bounds the farm file's [run] table obeys
-        flags = {"examples": "--examples", "repeats": "--repeats", "batch_size": "--batch-size", "warmup_steps": "--warmup"}
+        flags = {
+            "examples": "--examples",
+            "repeats": "--repeats",
+            "batch_size": "--batch-size",
+            "warmup_steps": "--warmup",
+            "sustained_minutes": "--sustained",
+        }
         check_instance(
             settings,
             f"{farm_file.path or 'the built-in local farm'} with the command-line flags",

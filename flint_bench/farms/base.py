@@ -22,6 +22,7 @@ from ..core.config import Annotated, Ge, Gt, Interval, Le
 from ..core.contract import SCHEMA_VERSION, FailureKind, blank_record, fail
 from ..core.errors import ConfigError
 from ..core.records import BenchmarkSection, DeviceSection, ModelSection, Record
+from ..core.stability import record_stability
 from ..core.text import DEVICE_TEXT_LIMIT, MESSAGE_LIMIT, Redactor, terminal_safe
 
 if TYPE_CHECKING:
@@ -76,6 +77,8 @@ class RunSettings:
     timeout_s: Annotated[float, Gt(0), Le(7 * 86400)] = 900.0
     cooldown_s: Annotated[float, Ge(0), Le(86400)] = 0.0  # rest between two benchmarks on one device
     max_parallel_devices: Annotated[int, Interval(ge=1, le=1024)] = 4
+    # after the timed repeats, keep training this long and record throughput over time (heat); None: no
+    sustained_minutes: Annotated[float, Gt(0), Le(24 * 60)] | None = None
 
     def validate(self, file: str, prefix: str) -> None:
         if self.batch_size is not None and self.batch_size > self.examples:
@@ -246,9 +249,12 @@ class Farm(abc.ABC):
 
     def run_many(self, job: BenchJob, devices: Sequence[Device]) -> Iterator[Record]:
         """Benchmark one model on `devices`, yielding each device's record as soon as it is done;
-        every record leaves with its device text terminal-safe and the farm's secrets redacted."""
+        every record leaves with its device text terminal-safe, the farm's secrets redacted, and
+        (where it carries per-step times) its stability section."""
         redact = self.redactor()
         for record in self._run_many(job, devices):
+            if record["status"] == "ok" and record.get("stability") is None:
+                record["stability"] = record_stability(record)
             yield clean_record(record, redact)
 
     def _run_many(self, job: BenchJob, devices: Sequence[Device]) -> Iterator[Record]:

@@ -1,13 +1,15 @@
 """The local CPU farm: this machine, optionally split into emulated device classes.
 
 Each (model, device) benchmark runs the reference benchmark app in a fresh worker process; the
-parent samples it with psutil. A device class pins CPU affinity, a thread count and a memory limit
-so one machine can stand in for a small heterogeneous farm.
+parent samples it with psutil. A device class pins CPU affinity, ExecuTorch's thread count, a CPU
+bandwidth cap (bench/cpucap.py: cgroup cpu.max, else duty cycling) and a memory limit, so one
+machine stands in for a small heterogeneous farm (docs/local-farm.md).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
@@ -19,10 +21,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 
 import psutil
 
+from ..bench.cpucap import CpuCap, Hierarchy, find_hierarchy, remove_leftovers
+from ..bench.energy import energy_section
 from ..bench.sampler import MIN_CPU_WINDOW_S, ProcessSampler, Samples
 from ..core.config import Annotated, Interval
 from ..core.contract import ContractError, FailureKind, fail, merge_device_result
@@ -41,9 +45,23 @@ class DeviceClass:
     name: str
     platform: Literal["Android", "iOS"] = "Android"
     tier: Literal["low", "mid", "high"] | None = None  # None: stands for no tier, maps no user device by attributes
-    threads: Annotated[int, Interval(ge=1, le=1024)] | None = None
+    threads: Annotated[int, Interval(ge=1, le=1024)] | None = None  # ExecuTorch's thread pool (None: one per core)
     cpu_affinity: list[int] | None = None
+    # CPU bandwidth in cores (0.25 = a quarter of one core): CPU time per 100 ms period, enforced by
+    # cgroup cpu.max where writable, else by duty cycling the worker; None: no cap
+    cpu_max: Annotated[float, Interval(gt=0, le=1024)] | None = None
     memory_limit_mb: Annotated[float, Interval(gt=0, le=16 * 2**20)] | None = None  # up to 16 TiB
+
+    @property
+    def usable_cpus(self) -> int:
+        """CPUs the worker can keep busy: its affinity, and no more than its threads."""
+        cpus = len(self.cpu_affinity) if self.cpu_affinity else os.cpu_count() or 1
+        return min(cpus, self.threads or cpus)
+
+    @property
+    def cores(self) -> float:
+        """The compute this class has, in cores: its usable CPUs, capped by cpu_max."""
+        return min(self.cpu_max or math.inf, self.usable_cpus)
 
 
 @dataclass
@@ -74,6 +92,7 @@ class Supervision:
     stopped: tuple[FailureKind, str] | None  # why the harness killed the worker (timeout, memory limit)
     stderr_tail: str
     training: Samples  # the samples of its training phase
+    cpu_cap: str | None = None  # how the class's CPU cap was enforced
 
 
 class _Watchdog(threading.Thread):
@@ -160,6 +179,8 @@ class LocalFarm(Farm):
     def __init__(self, name: str, settings: LocalSettings, config_path: Path | None = None):
         super().__init__(name, settings, config_path)
         remove_dead_runs_folders()
+        self._cgroups: Hierarchy | None = find_hierarchy() if any(c.cpu_max for c in settings.devices) else None
+        remove_leftovers(self._cgroups)
         self._workers: set[subprocess.Popen[str]] = set()
         self._workers_lock = threading.Lock()
 
@@ -202,7 +223,13 @@ class LocalFarm(Farm):
             spec_path, result_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"
             spec = job.spec(str(job.training_artifact), str(job.data_file), str(job.artifacts.path("onnx")), threads=cls.threads)
             spec_path.write_text(json.dumps(spec))
-            supervision = self._run_worker(spec_path, result_path, cls, job.settings.timeout_s)
+            sustained_s = job.settings.sustained_minutes * 60 if job.settings.sustained_minutes else None
+            # the sustained phase comes on top of the benchmark the timeout is meant for
+            timeout_s = job.settings.timeout_s + (sustained_s or 0)
+            supervision = self._run_worker(spec_path, result_path, cls, timeout_s, sustained_s)
+            if supervision.cpu_cap is not None:
+                # conditions: how this class was slowed down (the schema's conditions take extra keys)
+                cast(dict[str, Any], record["conditions"])["cpu_cap"] = supervision.cpu_cap
             if supervision.stopped is not None:
                 return fail(record, *supervision.stopped)
             self._fill_samples(record, supervision.training)
@@ -217,35 +244,50 @@ class LocalFarm(Farm):
                 merge_device_result(record, device_result)
             except (ContractError, json.JSONDecodeError) as e:
                 return fail(record, FailureKind.INVALID_RESULT, f"the worker's result is not valid: {e}")
+            if device_result.get("sustained") is not None:
+                record["sustained"] = device_result["sustained"]
         set_baseline(record["memory"], device_result["memory"]["baseline_mb"])
         return record
 
-    def _run_worker(self, spec_path: Path, result_path: Path, cls: DeviceClass, timeout_s: float) -> Supervision:
+    def _run_worker(
+        self, spec_path: Path, result_path: Path, cls: DeviceClass, timeout_s: float, sustained_s: float | None = None
+    ) -> Supervision:
         env = os.environ | ({"OMP_NUM_THREADS": str(cls.threads)} if cls.threads else {})
         affinity = cls.cpu_affinity
-
+        cap = CpuCap(cls.cpu_max, cls.usable_cpus, hierarchy=self._cgroups) if cls.cpu_max else None
         parent = os.getpid()
 
         def before_exec() -> None:
             tie_to_parent(parent)
             if affinity:  # pin before exec, so every thread the runtime starts later inherits the affinity
                 os.sched_setaffinity(0, affinity)
+            if cap is not None:  # likewise the CPU cap's group
+                cap.join()
 
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "flint_bench.bench.worker", str(spec_path), str(result_path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            preexec_fn=before_exec,
-        )
-        with self._workers_lock:
-            self._workers.add(proc)
+        args = [sys.executable, "-m", "flint_bench.bench.worker", str(spec_path), str(result_path)]
         try:
-            return supervise(proc, timeout_s, cls.memory_limit_mb, self.settings.sample_hz)
-        finally:
+            proc = subprocess.Popen(
+                args + (["--sustained-s", repr(sustained_s)] if sustained_s else []),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                preexec_fn=before_exec,
+            )
+            if cap is not None:
+                cap.attach(proc.pid)
             with self._workers_lock:
-                self._workers.discard(proc)
+                self._workers.add(proc)
+            try:
+                supervision = supervise(proc, timeout_s, cls.memory_limit_mb, self.settings.sample_hz)
+            finally:
+                with self._workers_lock:
+                    self._workers.discard(proc)
+        finally:
+            if cap is not None:
+                cap.close()  # the worker has exited (or never started): remove its group
+        supervision.cpu_cap = cap.method if cap is not None else None
+        return supervision
 
     def _fill_samples(self, record: Record, s: Samples) -> None:
         if not s.rss_mb:
@@ -257,6 +299,7 @@ class LocalFarm(Farm):
             else f"not measured: training took {s.wall_seconds * 1000:.0f} ms, under the {MIN_CPU_WINDOW_S * 1000:.0f} ms CPU clock can resolve"
         )
         record["cpu"] = cpu_section(s.cpu_percent, method, mean)
+        record["energy"] = energy_section(*(s.rapl or (None, None)))
         record["memory"] = memory_section(
             max(s.rss_mb), "rss (psutil) peak during training; delta = peak - RSS just before loading the model"
         )
