@@ -12,6 +12,7 @@ from .svg import LineChart, line_chart
 # the table's columns: key in a privacy_sweep line -> label
 COLUMNS = (
     ("epsilon", "ε"),
+    ("epsilon_at_target", "ε spent by the target"),
     ("final_metric", "final metric"),
     ("metric_drop", "metric lost to DP"),
     ("virtual_hours_to_target", "virtual hours to target"),

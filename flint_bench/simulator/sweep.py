@@ -5,6 +5,8 @@ writes into `sweep-NNN/`, and the table of medians goes to sweep.parquet and swe
 When a combination has `[privacy.dp]`, the same run without DP (same seed) runs first into
 `baseline/`; each row then carries its utility cost, and summary.json in the output folder is the
 baseline's summary with the ε–metric–time table under "privacy_sweep" (`flint-bench report --sim`).
+In such a sweep no run stops at `sim.target_metric`: each goes its whole budget so the final metrics
+compare at equal effort, and the time, tasks and ε to the target come from the evaluation rows.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 from .config import parse, sweep_grid, with_overrides
 from .experiment import Progress, check_model_available, run
 from .outputs import write_json, write_parquet
-from .privacy.utility import privacy_table, utility_cost
+from .privacy.run import epsilon_after
+from .privacy.utility import privacy_table, target_figures, utility_cost
 
 
 @dataclass
@@ -58,19 +61,31 @@ def run_sweep(
     check_model_available(configs[0][2])
     rows, warnings = [], []
     baseline, baseline_summary = None, None
-    if any(cfg.privacy.dp is not None for _, _, cfg in configs):
-        r = without_dp(base)
+    dp_sweep = any(cfg.privacy.dp is not None for _, _, cfg in configs)
+    target = configs[0][2].sim.target_metric
+
+    def run_one(r: dict[str, Any], label: str, folder: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        if dp_sweep:  # the whole budget: no stop at the target (module docstring)
+            r = with_overrides(r, {"sim.target_metric": None})
+        cfg = parse(r, f"{file} ({label})")
+        result = run(cfg, r, out / folder if out else None, backend, False, progress)
+        row = _row({}, result.summary)
+        if dp_sweep and target is not None:
+            trials = result.summary["per_trial"]
+            row |= target_figures(result.rows, target, epsilon_after(trials[0]["privacy"]["dp"]) if trials else None)
+        return row, result.summary
+
+    if dp_sweep:
         if progress:
             progress("sweep baseline: the same run without DP")
-        result = run(parse(r, f"{file} (without DP)"), r, out / "baseline" if out else None, backend, False, progress)
-        baseline, baseline_summary = _row({}, result.summary), result.summary
-    for i, (combo, r, cfg) in enumerate(configs):
+        baseline, baseline_summary = run_one(without_dp(base), "without DP", "baseline")
+    for i, (combo, r, _cfg) in enumerate(configs):
         if progress:
             progress(f"sweep {i + 1}/{len(configs)}: {combo}")
-        result = run(cfg, r, out / f"sweep-{i:03d}" if out else None, backend, False, progress)
-        row = _row(combo, result.summary)
+        row, summary = run_one(r, f"sweep {combo}", f"sweep-{i:03d}")
+        row["params"] = combo
         rows.append(row | (utility_cost(row, baseline) if baseline else {}))
-        warnings += [w for w in result.summary["warnings"] if w not in warnings]
+        warnings += [w for w in summary["warnings"] if w not in warnings]
     keys = list(grid[0])
     table = privacy_table(keys, rows, baseline) if baseline else None
     if out:

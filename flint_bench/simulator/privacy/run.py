@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +101,15 @@ def dp_figures(strategy: Strategy, population: int, aggregations: int) -> dict[s
     fig["server_noise_multiplier"] = z
     fig["epsilon"] = epsilon_fixed_size(z, population, k, aggregations, dp.delta)
     return fig
+
+
+def epsilon_after(fig: dict[str, Any] | None) -> Callable[[int], float | None] | None:
+    """ε after a number of steps, for the run whose `dp_figures` are `fig` (None without DP)."""
+    if fig is None:
+        return None
+    return lambda steps: epsilon_fixed_size(
+        fig["server_noise_multiplier"], fig["population"], fig["sample_size"], steps, fig["delta"]
+    )
 
 
 def secagg_figures(strategy: Strategy, aggregations: int, virtual_s: float) -> dict[str, Any] | None:

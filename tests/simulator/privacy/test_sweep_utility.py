@@ -7,7 +7,7 @@ import pytest
 
 from flint_bench.core.fileio import read_json
 from flint_bench.report.sections import simulation_section
-from flint_bench.simulator.privacy.utility import utility_cost
+from flint_bench.simulator.privacy.utility import target_figures, to_target, utility_cost
 from flint_bench.simulator.sweep import run_sweep, without_dp
 from tests.simulator.helpers import raw_config
 
@@ -38,6 +38,22 @@ def test_utility_cost_hand_computed():
     assert partial["extra_tasks_to_target"] is None and partial["reached"] == 1
 
 
+def test_to_target_reads_the_first_evaluation_at_the_target():
+    rows = [
+        {"trial": 0, "virtual_time_s": 0.0, "aggregation": 0, "metric": 0.5, "tasks_started": 0},
+        {"trial": 0, "virtual_time_s": 3600.0, "aggregation": 5, "metric": 0.81, "tasks_started": 60},
+        {"trial": 0, "virtual_time_s": 7200.0, "aggregation": 10, "metric": 0.9, "tasks_started": 120},
+        {"trial": 1, "virtual_time_s": 0.0, "aggregation": 0, "metric": 0.5, "tasks_started": 0},
+        {"trial": 1, "virtual_time_s": 1800.0, "aggregation": 5, "metric": 0.7, "tasks_started": 55},
+    ]
+    assert to_target(rows, 0.8) == [
+        {"virtual_hours_to_target": 1.0, "tasks_to_target": 60, "aggregations": 5},
+        {"virtual_hours_to_target": None, "tasks_to_target": None, "aggregations": None},
+    ]
+    fig = target_figures(rows, 0.8, lambda steps: 0.1 * steps)
+    assert (fig["tasks_to_target"], fig["tasks_to_target_n"], fig["epsilon_at_target"]) == (60.0, 1, 0.5)
+
+
 def test_without_dp_keeps_secagg():
     raw = {"sim": {}, "privacy": {"dp": {"noise_multiplier": 1.0}, "secagg": {"protocol": "bell"}}}
     assert without_dp(raw) == {"sim": {}, "privacy": {"secagg": {"protocol": "bell"}}}
@@ -56,7 +72,9 @@ def test_dp_sweep_writes_the_table_and_the_report_shows_it(tmp_path):
     no_dp, low, high = result.privacy
     assert no_dp["privacy.dp.noise_multiplier"] == "no DP" and no_dp["epsilon"] is None
     assert low["epsilon"] > high["epsilon"] > 0  # more noise, smaller ε
-    assert low["reached"] == 1 and low["extra_tasks_to_target"] is not None
+    # no run stopped at the target (0.0: met at the first evaluation, before any DP step)
+    assert low["reached"] == 1 and low["extra_tasks_to_target"] == 0.0 and low["epsilon_at_target"] == 0.0
+    assert result.rows[0]["aggregations"] == 6
     summary = read_json(tmp_path / "summary.json")
     assert summary["privacy_sweep"] == result.privacy and (tmp_path / "baseline" / "summary.json").is_file()
     section = simulation_section(summary, None)
