@@ -80,3 +80,15 @@ def test_secagg_time_enters_every_task():
     assert per_agg[1] - per_agg[0] == pytest.approx(expected, rel=1e-6)
     assert sec["metrics"]["secagg_aggregator_busy_share"]["median"] > 0
     assert sec["update_bytes"] == pytest.approx(plain["update_bytes"] + extra_bytes / 2)  # the bytes each way
+
+
+def test_fedbuff_with_tee_secagg_and_dp():
+    # the paper's section 3.6 combination: DP-FedBuff with buffered SecAgg in an enclave
+    privacy = {"dp": {"noise_multiplier": 1.0}, "secagg": {"protocol": "tee"}}
+    plain = _run(raw_config("fedbuff", sim=TRAIN))
+    s = _run(raw_config("fedbuff", sim=TRAIN, privacy=privacy))
+    cost = s["secagg"]
+    assert (cost["n"], cost["dropout_tolerance"], cost["round_trips"]) == (10, None, 1)  # one buffer of 10
+    assert s["per_trial"][0]["privacy"]["dp"]["sample_size"] == 10 and s["metrics"]["epsilon"]["median"] > 0
+    hours = [x["metrics"]["virtual_hours"]["median"] for x in (plain, s)]
+    assert hours[1] > hours[0]  # the attestation round trip and the masks make every task longer
