@@ -33,6 +33,9 @@ from .selection import as_device, select_devices
 from .session import (
     HUNG,
     describe,
+    hub_host,
+    hub_port,
+    hub_refused,
     is_current,
     open_session,
     read_conditions,
@@ -72,9 +75,11 @@ class AppiumFarm(Farm):
             )
 
     def _appium_devices(self) -> list[AppiumDevice]:
+        # a cloud hub needs the credentials for every session: say so once, before any device is booked
+        if self.credentials.required:
+            self._check_credentials()
         if self.settings.devices:
             return self.settings.devices
-        self._check_credentials()
         return select_devices(self.api.devices(), self.settings.select)
 
     def devices(self) -> list[Device]:
@@ -122,6 +127,8 @@ class AppiumFarm(Farm):
                 FailureKind.SESSION_REFUSED,
                 self.credentials.redact(f"{self.settings.hub} refused the session for {device.id}: {wd_message(e)}"),
             )
+        except HUNG as e:  # no hub listening, or one that accepts and never answers
+            return fail(record, *self._hub_unreachable(e, device))
         with self._sessions_lock:
             self._sessions.add(driver)
         try:
@@ -138,6 +145,22 @@ class AppiumFarm(Farm):
             return fail(record, FailureKind.APPIUM, self.credentials.redact(f"{device.id}: {wd_message(e)}"))
         finally:
             self._quit(driver)
+
+    def _hub_unreachable(self, error: BaseException, device: Device) -> tuple[FailureKind, str]:
+        """What a failed new-session request means, and what to do about it."""
+        s = self.settings
+        if hub_refused(error):
+            start = (
+                f"start it (`appium --address {hub_host(s.hub)} --port {hub_port(s.hub)}`) or fix hub_url"
+                if s.provider == "generic"
+                else "check hub_url and the network"
+            )
+            message = f"cannot reach the Appium hub at {s.hub} for {device.id}: nothing answers there; {start}"
+            return FailureKind.APPIUM, self.credentials.redact(message)
+        return FailureKind.TIMEOUT, self.credentials.redact(
+            f"the Appium hub at {s.hub} accepted the connection but did not answer the new-session request for {device.id} "
+            f"within session_timeout_s = {s.session_timeout_s:g} s ({type(error).__name__})"
+        )
 
     def _benchmark(self, driver: Any, device: Device, job: BenchJob, record: Record) -> Record:
         s = self.settings

@@ -7,6 +7,7 @@ import binascii
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from ...core.records import Record
 from ..sections import conditions_section
@@ -84,7 +85,24 @@ def _hung() -> tuple[type[BaseException], ...]:
     return (TimeoutError, urllib3.exceptions.TimeoutError, urllib3.exceptions.MaxRetryError, requests.Timeout)
 
 
-HUNG = _hung()  # what a hub that stops answering raises through selenium's HTTP client
+HUNG = _hung()  # what a hub that stops answering (or never listened) raises through selenium's HTTP client
+
+
+def hub_refused(error: BaseException) -> bool:
+    """True when nothing listens at the hub (connection refused), as opposed to a hub that hangs."""
+    import urllib3
+
+    reason = getattr(error, "reason", None)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError) or isinstance(error, ConnectionRefusedError)
+
+
+def hub_host(url: str) -> str:
+    return urlsplit(url).hostname or "127.0.0.1"
+
+
+def hub_port(url: str) -> int:
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def describe(record: Record, caps: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,96 @@ def test_config_errors_name_the_key(tmp_path):
     bad.write_text('kind = "appium"\n[appium]\nprovider = "kobiton"\napp = "x.apk"\n')
     with pytest.raises(ConfigError, match=r"key 'appium.provider': must be one of"):
         load_farm_file(bad)
+
+
+def test_an_unreachable_generic_hub_says_how_to_start_it(app_file, model_a, tmp_path):
+    from .conftest import free_port
+
+    port = free_port()  # nothing listens here
+    farm = make_farm(provider="generic", app=str(app_file), hub_url=f"http://127.0.0.1:{port}", devices=[{"name": "Pixel 6"}])
+    [record] = run_benchmarks(farm, model_a, FAST, tmp_path / "out").records
+    assert record["error"]["kind"] == "appium", record["error"]
+    message = record["error"]["message"]
+    assert f"appium --address 127.0.0.1 --port {port}" in message and "MaxRetryError" not in message
+
+
+def test_a_hub_that_accepts_and_never_answers_is_a_timeout_record_within_the_deadline(app_file, model_a, tmp_path):
+    import socket
+    import threading
+    import time
+
+    held: list[socket.socket] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def accept_and_say_nothing() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    hub = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    farm = make_farm(
+        provider="generic",
+        app=str(app_file),
+        hub_url=hub,
+        session_timeout_s=2,
+        devices=[{"name": "Pixel 6"}, {"name": "Pixel 7"}],
+    )
+    started = time.monotonic()
+    try:
+        records = run_benchmarks(farm, model_a, FAST, tmp_path / "out").records
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+    assert [r["error"]["kind"] for r in records] == ["timeout", "timeout"], [r["error"] for r in records]
+    assert all("did not answer the new-session request" in r["error"]["message"] for r in records)
+    assert time.monotonic() - started < 30  # the two sessions waited 2 s each, in parallel, not forever
+
+
+@pytest.mark.timeout(180)
+def test_a_session_that_freezes_mid_run_is_a_timeout_record_and_the_other_phone_finishes(
+    appium_server, app_file, model_a, tmp_path
+):
+    import time
+
+    farm = make_farm(
+        provider="generic",
+        app=str(app_file),
+        hub_url=appium_server.url,
+        command_timeout_s=3,
+        devices=[
+            {"name": "Frozen phone", "capabilities": {"appium:flintFault": "freeze", "appium:flintFreezeSeconds": 20}},
+            {"name": "Fine phone"},
+        ],
+    )
+    records = by_device(run_benchmarks(farm, model_a, FAST, tmp_path / "out"))
+    assert records["Fine phone"]["status"] == "ok", records["Fine phone"]["error"]
+    hung = records["Frozen phone"]
+    assert hung["error"]["kind"] == "timeout" and "stopped answering" in hung["error"]["message"], hung["error"]
+    took = datetime.fromisoformat(hung["timestamps"]["finished"]) - datetime.fromisoformat(hung["timestamps"]["started"])
+    assert took.total_seconds() < 20, took  # command_timeout_s after the freeze, plus the bounded session close
+    deadline = time.monotonic() + 60  # the hub ends the frozen session once its launch returns
+    while appium_server.sessions() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert appium_server.sessions() == []
+
+
+def test_saucelabs_checks_credentials_before_any_device_is_booked(provider, app_file, model_a, tmp_path, monkeypatch):
+    monkeypatch.delenv("SAUCE_USERNAME", raising=False)
+    monkeypatch.delenv("SAUCE_ACCESS_KEY", raising=False)
+    farm = make_farm(
+        "sauce",
+        provider="saucelabs",
+        app=str(app_file),
+        api_url=provider.url,
+        hub_url=provider.url,
+        devices=[{"name": "Google Pixel 7", "platform_version": "13"}, {"name": "Samsung Galaxy S21"}],
+    )
+    with pytest.raises(UserError, match=r"\$SAUCE_USERNAME, \$SAUCE_ACCESS_KEY"):
+        run_benchmarks(farm, model_a, FAST, tmp_path / "out")
+    assert provider.requests == [] and not list((tmp_path / "out").glob("*__*.json"))  # nothing uploaded, no record

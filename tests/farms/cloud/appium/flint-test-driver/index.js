@@ -11,7 +11,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const FAULTS = ['none', 'refuse', 'no-result', 'malformed', 'lost'];
+const FAULTS = ['none', 'refuse', 'no-result', 'malformed', 'lost', 'freeze'];
 
 class FlintTestDriver extends BaseDriver {
   static executeMethodMap = {
@@ -33,6 +33,7 @@ class FlintTestDriver extends BaseDriver {
       platformVersion: { isString: true },
       flintFault: { isString: true, inclusion: FAULTS },
       flintBattery: { isNumber: true },  // battery level 0..1 this phone reports; absent: no battery info
+      flintFreezeSeconds: { isNumber: true },  // flintFault=freeze: how long the launch hangs (default 20)
     };
     this.worker = null;
     this.resultText = null;
@@ -122,6 +123,11 @@ class FlintTestDriver extends BaseDriver {
       return;
     }
     if (fault === 'no-result') {
+      return;
+    }
+    if (fault === 'freeze') {
+      // the phone hangs in the launch: the hub holds the HTTP request open and answers nothing for a while
+      await new Promise((resolve) => setTimeout(resolve, 1000 * (this.opts.flintFreezeSeconds ?? 20)));
       return;
     }
     const resultPath = path.join(dir, 'result.json');
