@@ -58,12 +58,40 @@ enum Benchmark {
     return Snapshot(device: info, conditions: conditions)
   }
 
+  static var specURL: URL { documents.appendingPathComponent("spec.json") }
+
+  /// The spec's run id and model, read leniently (a spec that does not decode may still name them).
+  static func peekSpec() -> [String: Any] {
+    guard let data = try? Foundation.Data(contentsOf: specURL),
+          let doc = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+    return doc
+  }
+
+  /// What identifies one benchmark: the run and the model (one run benchmarks its models one by one).
+  static func specKey() -> String? {
+    let doc = peekSpec()
+    guard let runId = doc["run_id"] as? String else { return nil }
+    return "\(runId)/\((doc["model"] as? [String: Any])?["sha256"] as? String ?? "")"
+  }
+
+  /// The run id of this launch: the spec's, else the launch argument `-flintRunId <id>` the host may pass.
+  static func runId(_ spec: Spec?) -> String {
+    spec?.run_id ?? (peekSpec()["run_id"] as? String) ?? UserDefaults.standard.string(forKey: "flintRunId") ?? "unknown"
+  }
+
+  /// A failed record (every section the schema requires) written like a result; returns the JSON text.
+  static func failure(_ phone: Snapshot, kind: String, message: String) -> String {
+    var record = blankRecord(spec: nil, phone: phone, started: now())
+    record["error"] = ["kind": kind, "message": message]
+    return write(record)
+  }
+
   /// Runs the spec in Documents and writes Documents/result.json (atomically); returns the JSON text.
   static func run(_ phone: Snapshot) -> String {
     let started = now()
     var record: JSON = [:]
     do {
-      let specData = try Foundation.Data(contentsOf: documents.appendingPathComponent("spec.json"))
+      let specData = try Foundation.Data(contentsOf: specURL)
       let spec = try JSONDecoder().decode(Spec.self, from: specData)
       record = blankRecord(spec: spec, phone: phone, started: started)
       try train(spec: spec, into: &record)
@@ -71,12 +99,23 @@ enum Benchmark {
     } catch {
       if record.isEmpty { record = blankRecord(spec: nil, phone: phone, started: started) }
       record["status"] = "failed"
-      record["error"] = ["kind": "runtime", "message": "\(error.localizedDescription)"]
+      record["error"] = ["kind": "runtime", "message": error.localizedDescription]
     }
     record["timestamps"] = ["started": started, "finished": now()]
+    return write(record)
+  }
+
+  static func write(_ record: JSON) -> String {
     let json = (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])) ?? Foundation.Data("{}".utf8)
     try? json.write(to: documents.appendingPathComponent("result.json"), options: .atomic)
     return String(decoding: json, as: UTF8.self)
+  }
+
+  /// Seconds of a monotonic clock (ContinuousClock keeps counting while the phone sleeps; never jumps back).
+  static let clock = ContinuousClock()
+  static func seconds(since start: ContinuousClock.Instant) -> Double {
+    let d = clock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
   }
 
   static func train(spec: Spec, into record: inout JSON) throws {
@@ -92,12 +131,12 @@ enum Benchmark {
     let batches = (0..<steps).map { _ in spec.data.inputs.map { makeTensor($0, &rng) } }
 
     let baseline = footprintMB()
-    let t0 = CFAbsoluteTimeGetCurrent()
+    let t0 = clock.now
     let trainer = try FLTTrainer(programPath: program.path, method: spec.model.method, learningRate: spec.learning_rate)
     var loss: Float = 0
     try trainer.step(withInputs: batches[0], loss: &loss)
     let firstLoss = loss
-    let loadSeconds = CFAbsoluteTimeGetCurrent() - t0
+    let loadSeconds = seconds(since: t0)
     for i in 0..<spec.warmup_steps { try trainer.step(withInputs: batches[i % batches.count], loss: &loss) }
 
     var stepSeconds: [[Double]] = [], stepExamples: [[Int]] = []
@@ -106,9 +145,9 @@ enum Benchmark {
       var times: [Double] = [], sizes: [Int] = []
       for _ in 0..<spec.epochs {
         for batch in batches {
-          let t = CFAbsoluteTimeGetCurrent()
+          let t = clock.now
           try trainer.step(withInputs: batch, loss: &loss)
-          times.append(CFAbsoluteTimeGetCurrent() - t)
+          times.append(seconds(since: t))
           sizes.append(spec.batch_size)
         }
       }
@@ -189,7 +228,7 @@ enum Benchmark {
     let memory: JSON = ["peak_mb": null, "baseline_mb": null, "peak_delta_mb": null, "method": "none"]
     let host: JSON = ["commit": null, "flint_bench_version": "ios-app"]
     return [
-      "schema_version": "1", "run_id": spec?.run_id ?? "unknown", "status": "failed", "error": null,
+      "schema_version": "1", "run_id": runId(spec), "status": "failed", "error": null,
       "model": model, "device": phone.device, "runtime": runtime, "conditions": phone.conditions, "benchmark": benchmark,
       "timing": timing, "loss": null, "cpu": cpu, "memory": memory,
       "network": ["download_bytes": null, "upload_bytes": null, "total_bytes": null],
