@@ -3,7 +3,9 @@
 A strategy owns the server maths: the scheduler that decides which updates one aggregation
 applies, the weight of each client's delta, how many past model versions clients may still be
 training on, and the server step. The trial loop calls these and never asks which mode it runs.
-No I/O, no state of its own (the trial's state lives in `state.TrialState`).
+Under `[privacy]` it also bounds each client's weight and clips and noises the per-client deltas
+(DP-FedAvg / DP-FedBuff, `privacy/dp.py`), and lengthens every task by SecAgg's cost
+(`privacy/secagg.py`). No I/O, no state of its own (the trial's state lives in `state.TrialState`).
 """
 
 from __future__ import annotations

@@ -35,7 +35,6 @@ class PrivateBackend(Backend):
     def __init__(self, inner: Backend, setup: Setup):
         super().__init__(training_data(setup))
         self.inner, self.strategy = inner, setup.strategy
-        self.clipped: list[float] = []  # per aggregation, the share of clients whose delta was clipped
 
     def weighted_delta_sum(
         self, clients: np.ndarray, starts: torch.Tensor, start_index: np.ndarray, weights: np.ndarray, task: TrainingTask
@@ -50,8 +49,7 @@ class PrivateBackend(Backend):
             ]
         )
         generator = torch.Generator().manual_seed(noise_seed(task.seed_key))
-        total, share = self.strategy.private_sum(deltas, weights, generator)
-        self.clipped.append(share)
+        total, _share_clipped = self.strategy.private_sum(deltas, weights, generator)
         return total
 
     def partial_sums(self, jobs: list[PartitionJob], starts: torch.Tensor, task: TrainingTask) -> Iterable[torch.Tensor]:

@@ -92,3 +92,19 @@ def test_fedbuff_with_tee_secagg_and_dp():
     assert s["per_trial"][0]["privacy"]["dp"]["sample_size"] == 10 and s["metrics"]["epsilon"]["median"] > 0
     hours = [x["metrics"]["virtual_hours"]["median"] for x in (plain, s)]
     assert hours[1] > hours[0]  # the attestation round trip and the masks make every task longer
+
+
+@pytest.mark.parametrize("name", ["sim-dp.toml", "sim-sweep-dp-fedbuff.toml"])
+def test_shipped_dp_configs_parse_in_every_combination(name):
+    from pathlib import Path
+
+    from flint_bench.core.config import read_toml
+    from flint_bench.simulator.config import sweep_grid, with_overrides
+    from flint_bench.simulator.strategies import strategy_for
+
+    path = Path(__file__).parents[3] / "configs" / name
+    raw = read_toml(path)
+    for combo in sweep_grid(raw, path):
+        cfg = parse(with_overrides({k: v for k, v in raw.items() if k != "sweep"}, combo), path)
+        assert cfg.privacy.dp is not None and cfg.privacy.secagg is not None
+        strategy_for(cfg)  # the SecAgg protocol fits the mode and the cohort
