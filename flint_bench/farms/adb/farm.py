@@ -26,7 +26,7 @@ from . import conditions
 from .connection import AdbConnection
 from .doctor import doctor
 from .locks import DeviceBusy, device_lock
-from .phone import EnergyMeter, PhoneLoad, wake_and_unlock
+from .phone import EnergyMeter, PhoneLoad, wake_and_unlock, with_thermal
 from .sampling import AppSampler
 from .selection import select
 from .settings import AdbSettings
@@ -126,15 +126,22 @@ class AdbFarm(Farm):
         s, q = self.settings, shlex.quote
         device = self.adb.device(serial)
         load = PhoneLoad(self.adb, serial)
-        with AppSampler(lambda cmd: self.adb.shell(serial, cmd), s.package, s.sample_hz, s.pss_interval_s) as sampler:
+        minutes = job.settings.sustained_minutes
+        # a sustained run trains on for `minutes` after the benchmark: its time comes on top of the timeout
+        timeout = (s.result_timeout_s or job.settings.timeout_s) + (minutes or 0) * 60
+        thermal_every = min(30.0, max(1.0, minutes * 6)) if minutes else None  # ~10 samples a run, at least every 30 s
+        launch = f"am start -n {q(s.component)} --es spec {q(spec_path)} --es result {q(result_path)} --es run_id {q(job.run_id)}"
+        if minutes:
+            launch += f" --ef sustained_minutes {q(repr(float(minutes)))}"
+        with AppSampler(
+            lambda cmd: self.adb.shell(serial, cmd), s.package, s.sample_hz, s.pss_interval_s, thermal_every
+        ) as sampler:
             # the run id travels beside the spec, so even a spec the app cannot read is answered under it
-            out = self.adb.shell(
-                serial,
-                f"am start -n {q(s.component)} --es spec {q(spec_path)} --es result {q(result_path)} --es run_id {q(job.run_id)}",
-            ).output
+            out = self.adb.shell(serial, launch).output
             if "Error" in out or "Exception" in out:
                 return fail(record, FailureKind.LAUNCH, f"`am start {s.component}` failed on {serial}: {out.strip()[-500:]}")
-            problem = self._wait_for_result(serial, sampler, result_path, s.result_timeout_s or job.settings.timeout_s)
+            problem = self._wait_for_result(serial, sampler, result_path, timeout)
+            ended = time.monotonic()
             if problem is not None:
                 return fail(record, *problem)
         record["machine"] = load.section(record["device"]["cores"])
@@ -147,6 +154,8 @@ class AdbFarm(Farm):
             return fail(
                 record, FailureKind.INVALID_RESULT, f"the app's result {result_path} on {serial} is not a valid result: {e}"
             )
+        if minutes and thermal_every and result.get("sustained"):
+            record["sustained"] = with_thermal(result["sustained"], sampler.thermal, ended, thermal_every)
         if result["run_id"] != job.run_id:  # another benchmark's result (a run the host lock did not see)
             return fail(
                 record,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shlex
 
-from ...core.records import EnergySection, MachineSection
+from ...core.records import EnergySection, MachineSection, SustainedSection
 from ...core.stats import finite
 from .connection import AdbConnection
 from .parsers import parse_app_uid, parse_cpu_freq_mhz, parse_loadavg_1min, parse_uid_power_mah, parse_voltage_mv
@@ -88,3 +88,28 @@ class EnergyMeter:
     def restore(self, timeout: float) -> None:
         if self.unplugged:
             self.adb.shell(self.serial, "dumpsys battery reset", timeout=timeout)
+
+
+def with_thermal(
+    sustained: SustainedSection, samples: list[tuple[float, int]], ended: float, interval_s: float
+) -> SustainedSection:
+    """The app's sustained section with the host's `dumpsys thermalservice` samples: each window without
+    a status of its own gets the last sample taken before the window's end (the sustained phase ends
+    when the result appears, `ended`, on the host's monotonic clock), and thermal_max their maximum."""
+    minutes = sustained.get("minutes") or 0.0
+    begun = ended - minutes * 60
+    windows = sustained["windows"]
+    for i, window in enumerate(windows):
+        if window.get("thermal_status") is None:
+            next_start = windows[i + 1]["t_s"] if i + 1 < len(windows) else None
+            end = begun + (next_start if next_start is not None else minutes * 60)
+            earlier = [status for t, status in samples if t <= end]
+            window["thermal_status"] = earlier[-1] if earlier else None
+    statuses = [w["thermal_status"] for w in windows if w.get("thermal_status") is not None]
+    statuses += [status for t, status in samples if t >= begun]
+    if statuses:
+        sustained["thermal_max"] = max(statuses)
+    sustained["method"] = (
+        f"{sustained.get('method') or 'the app'}; thermal status: dumpsys thermalservice sampled by the host every {interval_s:g} s"
+    )
+    return sustained

@@ -11,7 +11,7 @@ from typing import Self
 
 from ...core.units import kib_to_mib
 from .connection import ShellResult
-from .parsers import parse_proc_stat_ticks, parse_pss_kb
+from .parsers import parse_proc_stat_ticks, parse_pss_kb, parse_thermal_status
 
 JOIN_TIMEOUT_S = 2.0
 CLK_TCK = 100  # USER_HZ on every Android kernel (and Linux): /proc/<pid>/stat times are in 1/100 s
@@ -20,8 +20,17 @@ CLK_TCK = 100  # USER_HZ on every Android kernel (and Linux): /proc/<pid>/stat t
 class AppSampler:
     """Samples the app process (found with pidof) on a thread while the benchmark runs."""
 
-    def __init__(self, shell: Callable[[str], ShellResult], package: str, hz: float, pss_interval_s: float):
+    def __init__(
+        self,
+        shell: Callable[[str], ShellResult],
+        package: str,
+        hz: float,
+        pss_interval_s: float,
+        thermal_interval_s: float | None = None,
+    ):
         self.shell, self.package, self.interval, self.pss_interval = shell, package, 1.0 / hz, pss_interval_s
+        self.thermal_interval = thermal_interval_s  # None: no thermal sampling (only sustained runs need it)
+        self.thermal: list[tuple[float, int]] = []  # (monotonic time, Android thermal status)
         self.pid: int | None = None
         self.seen = False
         self.gone = False  # the process was seen and has exited
@@ -50,9 +59,14 @@ class AppSampler:
 
     def _sample_until_stopped(self) -> None:
         last: tuple[int, float] | None = None
-        next_pss = 0.0
+        next_pss = next_thermal = 0.0
         while not self._stop.is_set():
             t0 = time.monotonic()
+            if self.thermal_interval is not None and t0 >= next_thermal:
+                status = parse_thermal_status(self.shell("dumpsys thermalservice").stdout)
+                if status is not None:
+                    self.thermal.append((t0, status))
+                next_thermal = t0 + self.thermal_interval
             if self.pid is None:
                 out = self.shell(f"pidof {shlex.quote(self.package)}").stdout.split()
                 if out and out[0].isdigit():

@@ -157,7 +157,7 @@ def am(args: list[str]) -> int:
     while i < len(args):
         if args[i] == "-n":
             component, i = args[i + 1], i + 2
-        elif args[i] == "--es":
+        elif args[i] in ("--es", "--ef"):
             extras[args[i + 1]], i = args[i + 2], i + 3
         else:
             i += 1
@@ -188,6 +188,8 @@ def am(args: list[str]) -> int:
         ]
     else:
         argv = [python, "-m", "flint_bench.bench.worker", spec, result]
+        if "sustained_minutes" in extras:  # the app's --ef sustained_minutes: the reference worker's --sustained-s
+            argv += ["--sustained-s", repr(float(extras["sustained_minutes"]) * 60)]
     with open(STATE / "app.log", "ab") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
     (STATE / "app.pid").write_text(str(proc.pid))

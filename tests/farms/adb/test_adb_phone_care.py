@@ -83,3 +83,22 @@ def _hold(port: int, serial: str, held: threading.Event, release: threading.Even
     with device_lock(f"127.0.0.1:{port}", serial, 5):
         held.set()
         release.wait(30)
+
+
+def test_a_sustained_run_reports_throughput_over_time_with_the_phones_thermal_status(phones, farm_file, tmp_path):
+    phone = phones[1]  # reports thermal status 1 (light)
+    out_dir = tmp_path / "results"
+    farm = farm_file(serials=[phone.serial], run={"sustained_minutes": 0.05})  # 3 s of training on, ten windows
+    code, out = cli("run", "--farm", str(farm), "--model", "A", "--out", str(out_dir), "--format", "json")
+    assert code == 0, out
+    record = records(out_dir)[phone.serial]
+    assert launches(phone)[0]["extras"]["sustained_minutes"] == "0.05"  # asked of the app with the launch
+    sustained = record["sustained"]
+    windows = sustained["windows"]
+    assert sustained["minutes"] == 0.05 and len(windows) >= 5
+    assert all(w["examples_per_s"] > 0 for w in windows) and windows == sorted(windows, key=lambda w: w["t_s"])
+    assert sustained["first_last_ratio"] == windows[0]["examples_per_s"] / windows[-1]["examples_per_s"]
+    # the host sampled `dumpsys thermalservice` while the app trained: every window carries the status
+    assert [w["thermal_status"] for w in windows] == [1] * len(windows) and sustained["thermal_max"] == 1
+    assert "dumpsys thermalservice sampled by the host" in sustained["method"]
+    assert any(c == "dumpsys thermalservice" for c in phone.shell_log)

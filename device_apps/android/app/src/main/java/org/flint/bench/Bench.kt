@@ -164,37 +164,35 @@ class Bench(
     }
 
     /**
-     * Train on over whole batches for [sustainedMinutes], one window per minute: examples per second
-     * and the thermal status at the window's end; first/last window ratio > 1 means it slowed down.
+     * Train on over whole batches for [sustainedMinutes] and report throughput per window (a tenth of
+     * the run, at most a minute, as flint_bench/bench/worker.py): examples per second and the thermal
+     * status at the window's end. A first/last window ratio above 1 means it slowed down (heat).
      */
     private fun sustained(step: (Array<EValue>) -> Unit) {
         val batches = batches()
         val batchSize = spec.getInt("batch_size")
-        val windowNs = 60_000_000_000L
+        val totalNs = (sustainedMinutes * 60e9).toLong()
+        val windowNs = minOf(60_000_000_000L, totalNs / 10)
         val start = now()
-        val end = start + (sustainedMinutes * windowNs).toLong()
         val windows = JSONArray()
         val rates = ArrayList<Double>()
-        var windowStart = start
-        var examples = 0
         var i = 0
-        while (now() < end) {
-            step(batches[i++ % batches.size])
-            examples += batchSize
-            val t = now()
-            if (t - windowStart >= windowNs || t >= end) {
-                val rate = examples / ((t - windowStart) / 1e9)
-                rates.add(rate)
-                windows.put(JSONObject().put("t_s", (t - start) / 1e9).put("examples_per_s", rate).put("thermal_status", thermal() ?: JSONObject.NULL))
-                windowStart = t
-                examples = 0
+        while (now() - start < totalNs) {
+            val windowStart = now()
+            var examples = 0
+            while (now() - windowStart < windowNs && now() - start < totalNs) {
+                step(batches[i++ % batches.size])
+                examples += batchSize
             }
+            val rate = examples / ((now() - windowStart) / 1e9)
+            rates.add(rate)
+            windows.put(JSONObject().put("t_s", (windowStart - start) / 1e9).put("examples_per_s", rate).put("thermal_status", thermal() ?: JSONObject.NULL))
         }
         val statuses = (0 until windows.length()).mapNotNull { windows.getJSONObject(it).opt("thermal_status") as? Int }
         record.put("sustained", JSONObject().put("minutes", sustainedMinutes).put("windows", windows)
-            .put("first_last_ratio", if (rates.size >= 2 && rates.last() > 0) rates.first() / rates.last() else JSONObject.NULL)
+            .put("first_last_ratio", if (rates.isNotEmpty() && rates.last() > 0) rates.first() / rates.last() else JSONObject.NULL)
             .put("thermal_max", statuses.maxOrNull() ?: JSONObject.NULL)
-            .put("method", "the app: examples per second per 60 s window of continuous training; PowerManager.currentThermalStatus at each window's end"))
+            .put("method", "the app: examples per second per window of continuous training; PowerManager.currentThermalStatus at each window's end"))
     }
 
     private fun now(): Long = SystemClock.elapsedRealtimeNanos()
