@@ -105,7 +105,7 @@ def with_thermal(
             end = begun + (next_start if next_start is not None else minutes * 60)
             earlier = [status for t, status in samples if t <= end]
             window["thermal_status"] = earlier[-1] if earlier else None
-    statuses = [w["thermal_status"] for w in windows if w.get("thermal_status") is not None]
+    statuses = [status for w in windows if (status := w.get("thermal_status")) is not None]
     statuses += [status for t, status in samples if t >= begun]
     if statuses:
         sustained["thermal_max"] = max(statuses)
