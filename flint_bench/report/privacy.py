@@ -78,14 +78,20 @@ def privacy_charts(summary: dict[str, Any] | None) -> list[LineChart]:
     if not dp:
         return []
     base = next((x for x in lines if _label(x) == "no DP"), None)
-    eps = [float(x["epsilon"]) for x in dp]
+    # ε spans orders of magnitude across a sweep (z = 0.3 gives ~10^3, z = 2 below 1): a log axis that starts at 0
+    eps = [math.log10(1.0 + float(x["epsilon"])) for x in dp]
     charts = []
     for key, name in (("final_metric", "final metric"), ("virtual_hours_to_target", "virtual hours to target")):
-        pts = [(e, y) for e, x in zip(eps, dp, strict=True) if (y := _num(x.get(key))) is not None]
+        # a time to the target is a median over the trials that reached it: drawn only when all did
+        pts = [
+            (e, y)
+            for e, x in zip(eps, dp, strict=True)
+            if (y := _num(x.get(key))) is not None and (key == "final_metric" or x.get("reached") == x.get("trials"))
+        ]
         if not pts:
             continue
         series = [("DP runs (median over trials)", [e for e, _ in pts], [y for _, y in pts])]
         if base is not None and (b := _num(base.get(key))) is not None:
             series.append(("no DP", [0.0, max(eps)], [b, b]))
-        charts.append(line_chart(f"{name} against ε (DP sweep)", "ε at the run's δ", name, series))
+        charts.append(line_chart(f"{name} against ε (DP sweep)", "log10(1 + ε) at the run's δ", name, series))
     return charts

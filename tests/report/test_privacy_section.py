@@ -24,6 +24,16 @@ SWEEP = [
         "virtual_hours_to_target": 0.18,
         "tasks_to_target": 507.5,
         "reached": 2,
+        "trials": 2,
+    },
+    # one trial of two missed the target: its time is not drawn (a median over another set of trials)
+    {
+        "privacy.dp.noise_multiplier": 2.0,
+        "epsilon": 0.99,
+        "final_metric": 0.83,
+        "virtual_hours_to_target": 0.17,
+        "reached": 1,
+        "trials": 2,
     },
 ]
 
@@ -35,6 +45,14 @@ def test_privacy_rows_and_charts_render():
     assert "privacy z=1\u20240: ε" in html  # not 'z=1 · 0'
     assert "| privacy z=1\u20240: metric lost to DP | 0.03 |" in md
     assert "| privacy no DP: final metric | 0.91 |" in md
+
+
+def test_partly_reached_times_are_not_drawn():
+    from flint_bench.report.privacy import privacy_charts
+
+    metric, hours = privacy_charts({"privacy_sweep": SWEEP})
+    assert [len(line.points.split()) for line in metric.lines] == [2, 2]  # z = 2 and z = 1; the flat no-DP line
+    assert [len(line.points.split()) for line in hours.lines] == [1, 2]  # z = 1 only
 
 
 def test_no_sweep_no_privacy_rows():
