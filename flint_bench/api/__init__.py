@@ -13,8 +13,8 @@ run (tracking URI from MLFLOW_TRACKING_URI; the `mlflow` extra).
 
 from __future__ import annotations
 
-from .analysis import GateFiles, assess, eligibility, gate, metrics_frame, report, simulate
-from .bench import CompatResult, ProfilesResult, RunResult, compat, profiles, run, run_settings
+from .analysis import GateFiles, assess, eligibility, gate, log_simulation, metrics_frame, report, simulate
+from .bench import CompatResult, ProfilesResult, RunResult, compat, log_run, profiles, run, run_settings
 
 __all__ = [
     "CompatResult",
@@ -25,6 +25,8 @@ __all__ = [
     "compat",
     "eligibility",
     "gate",
+    "log_run",
+    "log_simulation",
     "metrics_frame",
     "profiles",
     "report",

@@ -78,14 +78,21 @@ def simulate(
     where = path(resume) if resume is not None else path(out)
     if sweep:
         return run_sweep(raw, label, where, backend, progress)
-    model = str(raw.get("sim", {}).get("model", "?"))
-    with tracked(mlflow, "simulate", f"simulate · {model}") as tracker:
-        result = run_simulation(raw, label, where, backend, resume is not None, progress)
-        if tracker is not None:
-            from ..tracking.commands import track_simulation
-
-            track_simulation(tracker, result, raw, where)
+    result = run_simulation(raw, label, where, backend, resume is not None, progress)
+    if mlflow:
+        log_simulation(result, raw, where, progress)
     return result
+
+
+def log_simulation(
+    result: SimulationResult, raw: Mapping[str, Any], out: Path | None, say: Callable[[str], None] | None = None
+) -> None:
+    """A finished simulation as an MLflow run: config, summary, a nested run per trial with its curves."""
+    from ..tracking.commands import track_simulation
+
+    with tracked(True, "simulate", f"simulate · {result.summary.get('model')}", say) as tracker:
+        assert tracker is not None
+        track_simulation(tracker, result, raw, out)
 
 
 def metrics_frame(result: SimulationResult) -> pd.DataFrame:
@@ -106,7 +113,7 @@ def assess(
     """From a model to a decision: every stage, cached; `.decision` is decision.json, `.outputs` the files."""
     from ..assess import run_assess
 
-    with tracked(mlflow, "assess") as tracker:
+    with tracked(mlflow, "assess", say=say) as tracker:
         result = run_assess(Path(config), Path(out), force=force, say=say)
         if tracker is not None:
             from ..tracking.commands import track_assess
@@ -163,12 +170,13 @@ def gate(
     settings: GateSettings | None = None,
     files: GateFiles | None = None,
     mlflow: bool = False,
+    say: Callable[[str], None] | None = None,
 ) -> GateRun:
     """Budgets on the head results and significant regressions against the base (`.result.passed`)."""
     from ..gate import GateSettings, run_gate, write_outputs
 
     f = files or GateFiles()
-    with tracked(mlflow, "gate") as tracker:
+    with tracked(mlflow, "gate", say=say) as tracker:
         gate_run = run_gate(Path(head), path(base), path(budgets), targets, settings or GateSettings())
         write_outputs(
             gate_run, junit=f.junit, markdown_file=f.markdown, benchmark_file=f.benchmark_json, step_summary=f.step_summary

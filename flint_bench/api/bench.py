@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..farms import FarmFile
     from ..farms.base import RunSettings
     from ..report.table5 import Table5Row
+    from ..runner import RunOutcome
 
 
 # --- run --------------------------------------------------------------------------------------
@@ -93,6 +94,7 @@ def run(
     repeats: int | None = None,
     batch_size: int | None = None,
     warmup_steps: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
     flags: Mapping[str, str] | None = None,
     on_start: Callable[[int], None] = lambda total: None,
     on_export: Callable[[str, Artifacts | None], None] = lambda name, artifacts: None,
@@ -102,17 +104,18 @@ def run(
 ) -> RunResult:
     """Export the models (zoo names A-E or `path.py:build`; default all), train them on every device
     of the farm (default farm_configs/local.toml or this machine) and summarise them as Table 5.
-    `on_start(total)` is called with the number of model x device pairs before the first one runs."""
+    `overrides` sets other [run] keys of the farm file; `on_start(total)` is called with the number of
+    model x device pairs before the first one runs."""
     from ..farms import farm_file_or_default, open_farm
     from ..report.table5 import table5
     from ..runner import run_benchmarks
     from ..zoo import load_models
 
     farm_file = farm_file_or_default(farm)
-    overrides = dict(examples=examples, repeats=repeats, batch_size=batch_size, warmup_steps=warmup_steps)
-    settings = run_settings(farm_file, overrides, flags)
+    given = dict(examples=examples, repeats=repeats, batch_size=batch_size, warmup_steps=warmup_steps) | dict(overrides or {})
+    settings = run_settings(farm_file, given, flags)
     loaded = load_models(models)
-    with tracked(mlflow, "run", f"run · {farm_file.name}") as tracker, open_farm(farm_file) as the_farm:
+    with open_farm(farm_file) as the_farm:
         devices = the_farm.devices()
         on_start(len(loaded) * len(devices))
         outcome = run_benchmarks(
@@ -126,10 +129,8 @@ def run(
             on_record=on_record,
             on_note=on_note,
         )
-        if tracker is not None:
-            from ..tracking.commands import track_run
-
-            track_run(tracker, outcome, settings, farm_file.name, [m.name for m in loaded])
+    if mlflow:
+        log_run(outcome, settings, farm_file.name, [m.name for m in loaded], on_note)
     return RunResult(
         outcome.records,
         table5(outcome.records),
@@ -141,6 +142,17 @@ def run(
         outcome.wall_seconds,
         outcome.export_seconds,
     )
+
+
+def log_run(
+    outcome: RunOutcome, settings: RunSettings, farm: str, models: list[str], say: Callable[[str], None] | None = None
+) -> None:
+    """A finished run as an MLflow run: Table 5 per model, a nested run per model x device."""
+    from ..tracking.commands import track_run
+
+    with tracked(True, "run", f"run · {farm}", say) as tracker:
+        assert tracker is not None
+        track_run(tracker, outcome, settings, farm, models)
 
 
 # --- profiles and compat ----------------------------------------------------------------------
@@ -159,7 +171,7 @@ def profiles(source: PathLike, out: PathLike | None = None, models: list[str] | 
     from ..profiles import profiles_from_results, read_profiles, write_profiles
 
     where = Path(source)
-    if where.is_file():
+    if where.suffix == ".parquet" or where.is_file():  # a profiles file; a folder holds results
         frame, n = read_profiles(where), 0
     else:
         frame, records = profiles_from_results(where)

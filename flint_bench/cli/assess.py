@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from .output import FORMAT_OPTION_HELP, Format, console, output_handler, rich_table
+from .output import FORMAT_OPTION_HELP, MLFLOW_OPTION_HELP, Format, console, output_handler, rich_table
 
 
 def assess(
@@ -19,15 +19,16 @@ def assess(
     force: bool = typer.Option(False, "--force", help="rerun every stage, cached or not"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress lines (one per stage, on stderr)"),
     fail_on_no_go: bool = typer.Option(False, "--fail-on-no-go", help="exit 1 when a model x target is no-go (for CI)"),
+    mlflow: bool = typer.Option(False, "--mlflow", help=MLFLOW_OPTION_HELP),
 ) -> None:
     """Benchmark -> profiles -> compat -> sessions -> coverage -> eligibility -> simulation -> forecast ->
     decision: go / no-go / needs-measurement per model and deployment target, with the reasons.
     Every stage is cached by a hash of its inputs; a rerun with nothing changed takes seconds."""
-    from ..assess import run_assess
+    from .. import api
     from ..report.decision import DETAIL_COLUMNS, coverage_line, detail_rows, table_rows
 
     with output_handler(format, quiet) as output:
-        result = run_assess(config, out, force=force, say=output.message)
+        result = api.assess(config, out, force=force, say=output.message, mlflow=mlflow)
         doc = result.decision
 
         def render() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ from ..core.records import Record, seconds_per_5000
 
 if TYPE_CHECKING:
     from ..report.table5 import Table5Row
-from .output import FORMAT_OPTION_HELP, Format, Output, console, err_console, fmt, output_handler, rich_table
+from .output import FORMAT_OPTION_HELP, MLFLOW_OPTION_HELP, Format, Output, console, err_console, fmt, output_handler, rich_table
 
 
 def run(
@@ -38,88 +37,69 @@ def run(
     resume: bool = typer.Option(False, "--resume", help="skip (model, device) pairs that already have an ok result in --out"),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
+    mlflow: bool = typer.Option(False, "--mlflow", help=MLFLOW_OPTION_HELP),
 ) -> None:
     """Export the models, train them on every device of a farm, and print a Table-5-style summary."""
-    from ..core.config import check_instance
-    from ..farms import farm_file_or_default, open_farm
-    from ..report.table5 import table5
-    from ..runner import run_benchmarks
-    from ..zoo import load_models
+    from .. import api
 
     with output_handler(format, quiet) as output:
-        farm_file = farm_file_or_default(farm)
-        overrides: dict[str, Any] = dict(
-            examples=examples, repeats=repeats, batch_size=batch_size, warmup_steps=warmup, sustained_minutes=sustained
-        )
-        settings = replace(farm_file.run, **{k: v for k, v in overrides.items() if v is not None})
-        # the flags obey the bounds the farm file's [run] table obeys
-        flags = {
-            "examples": "--examples",
-            "repeats": "--repeats",
-            "batch_size": "--batch-size",
-            "warmup_steps": "--warmup",
-            "sustained_minutes": "--sustained",
-        }
-        check_instance(
-            settings,
-            f"{farm_file.path or 'the built-in local farm'} with the command-line flags",
-            prefix="run.",
-            keys={f"run.{k}": v for k, v in flags.items() if overrides[k] is not None},
-        )
-        models = load_models(model)
         progress = _progress(output)
-        with open_farm(farm_file) as the_farm, progress:
-            devices = the_farm.devices()
-            task = progress.add_task("benchmarking", total=len(models) * len(devices))
+        task = progress.add_task("benchmarking", total=None)
 
-            def on_export(name: str, artifacts: Any) -> None:
-                state = (
-                    "failed"
-                    if artifacts is None
-                    else ("cached" if artifacts.cached else f"exported in {artifacts.export_seconds:.1f} s")
-                )
-                progress.console.print(f"export {name}: {state}", highlight=False)
+        def on_export(name: str, artifacts: Any) -> None:
+            state = (
+                "failed"
+                if artifacts is None
+                else ("cached" if artifacts.cached else f"exported in {artifacts.export_seconds:.1f} s")
+            )
+            progress.console.print(f"export {name}: {state}", highlight=False)
 
-            def on_record(record: Record) -> None:
-                progress.console.print(_record_line(record), highlight=False)
-                progress.advance(task)
+        def on_record(record: Record) -> None:
+            progress.console.print(_record_line(record), highlight=False)
+            progress.advance(task)
 
-            outcome = run_benchmarks(
-                the_farm,
-                models,
-                settings,
-                out,
+        with progress:
+            outcome = api.run(
+                model,
+                farm,
+                out=out,
                 resume=resume,
-                devices=devices,
+                examples=examples,
+                repeats=repeats,
+                batch_size=batch_size,
+                warmup_steps=warmup,
+                overrides={"sustained_minutes": sustained},
+                # the flags obey the bounds the farm file's [run] table obeys, and errors name them
+                flags=RUN_FLAGS,
+                on_start=lambda total: progress.update(task, total=total),
                 on_export=on_export,
                 on_record=on_record,
                 on_note=lambda text: progress.console.print(text, markup=False, highlight=False),
+                mlflow=mlflow,
             )
             progress.advance(task, outcome.skipped)  # pairs --resume found finished
-        rows = table5(outcome.records)
-        document = {
-            "out": str(outcome.out_dir),
-            "table": str(outcome.table),
-            "summary": [row.as_dict() for row in rows],
-            "failures": [
-                {"model": r["model"]["name"], "device": r["device"]["id"], **(r["error"] or {})} for r in outcome.failed
-            ],
-            "skipped": outcome.skipped,
-            "wall_seconds": outcome.wall_seconds,
-            "export_seconds": outcome.export_seconds,
-        }
 
         def render() -> None:
-            title = f"flint-bench · farm {farm_file.name} · {settings.examples} examples × {settings.repeats} repeats"
-            console.print(table5_table(rows, title))
+            settings = outcome.settings
+            title = f"flint-bench · farm {outcome.farm} · {settings.examples} examples × {settings.repeats} repeats"
+            console.print(table5_table(outcome.rows, title))
             console.print(
-                f"results: {outcome.out_dir}/ ({len(outcome.records)} records, table {outcome.table.name})"
+                f"results: {outcome.out}/ ({len(outcome.records)} records, table {outcome.table.name})"
                 + (f", {outcome.skipped} skipped (--resume)" if outcome.skipped else "")
             )
 
-        output.result(document, render)
+        output.result(outcome.to_dict(), render)
     if outcome.failed:
         raise typer.Exit(1)
+
+
+RUN_FLAGS = {
+    "examples": "--examples",
+    "repeats": "--repeats",
+    "batch_size": "--batch-size",
+    "warmup_steps": "--warmup",
+    "sustained_minutes": "--sustained",
+}
 
 
 def _progress(output: Output) -> Progress:

@@ -11,7 +11,7 @@ import typer
 from rich.text import Text
 
 from ..core.errors import UserError
-from .output import FORMAT_OPTION_HELP, Format, console, err_console, output_handler, rich_table
+from .output import FORMAT_OPTION_HELP, MLFLOW_OPTION_HELP, Format, console, err_console, output_handler, rich_table
 
 if TYPE_CHECKING:
     from ..gate import GateResult
@@ -56,12 +56,14 @@ def gate(
         None, "--benchmark-json", help="write github-action-benchmark customSmallerIsBetter JSON of the head"
     ),
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
+    mlflow: bool = typer.Option(False, "--mlflow", help=MLFLOW_OPTION_HELP),
 ) -> None:
     """Exit 1 when a head result breaks a budget, or is slower/larger than the base beyond --threshold
     and significantly so; exit 2 for bad input. Missing base results are reported, not fatal. A timing
     comparison made on a busy machine, or on two sides that ran under different conditions, is
     inconclusive: exit 0 unless --fail-on-inconclusive."""
-    from ..gate import GateSettings, run_gate, write_outputs
+    from .. import api
+    from ..gate import GateSettings
 
     with output_handler(format) as out:
         if not (math.isfinite(threshold) and threshold > 1.0):  # NaN compares false: test what must hold
@@ -78,14 +80,10 @@ def gate(
             busy_share=busy_share,
             fail_on_inconclusive=fail_on_inconclusive,
         )
-        run = run_gate(head, base, budgets, target, settings)
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        write_outputs(
-            run,
-            junit=junit,
-            markdown_file=markdown,
-            benchmark_file=benchmark_json,
-            step_summary=Path(summary) if summary else None,
+        files = api.GateFiles(junit, markdown, benchmark_json, Path(summary) if summary else None)
+        run = api.gate(
+            head, base, budgets=budgets, targets=target, settings=settings, files=files, mlflow=mlflow, say=out.message
         )
         out.result(run.result.to_dict(), render=lambda: _show(run.result))
     if not run.result.passed:

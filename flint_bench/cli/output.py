@@ -36,6 +36,10 @@ class Format(str, enum.Enum):
 
 
 FORMAT_OPTION_HELP = "table for people; json prints one JSON document and nothing else on stdout"
+MLFLOW_OPTION_HELP = (
+    "also log this command as an MLflow run (params, metrics, artifacts) to MLFLOW_TRACKING_URI, experiment "
+    "MLFLOW_EXPERIMENT_NAME (default flint-bench); needs the `mlflow` extra"
+)
 
 
 def print_json(document: Any) -> None:

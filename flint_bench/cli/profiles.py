@@ -89,14 +89,14 @@ def build(
 ) -> None:
     """Aggregate result records into device profiles (Parquet): per (device model, OS, ML model)
     the per-example training-time quantile sketch (q0..q100), peak memory, CPU %, storage, update size."""
-    from ..profiles import profiles_from_results, write_profiles
+    from .. import api
 
     with output_handler(format) as output:
-        frame, records = profiles_from_results(results)
-        write_profiles(frame, out)
+        built = api.profiles(results, out)
+        frame = built.frame
         output.result(
-            {"out": str(out), "rows": len(frame), "records": len(records), "profiles": _rows(frame)},
-            render=lambda: console.print(_profile_table(frame, f"device profiles · {len(records)} records → {out}")),
+            {"out": str(out), "rows": len(frame), "records": built.records, "profiles": _rows(frame)},
+            render=lambda: console.print(_profile_table(frame, f"device profiles · {built.records} records → {out}")),
         )
 
 
@@ -107,12 +107,10 @@ def show(
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """Print a profiles table."""
-    from ..profiles import read_profiles
+    from .. import api
 
     with output_handler(format) as output:
-        frame = read_profiles(path)
-        if model:
-            frame = frame[frame["model"].isin(model)]
+        frame = api.profiles(path, models=model).frame
         output.result(_rows(frame), render=lambda: console.print(_profile_table(frame, f"device profiles · {path}")))
 
 
@@ -127,25 +125,14 @@ def compat(
 ) -> None:
     """Per ML model and deployment target: which device models and OS versions may run it, and why
     the others may not (storage, memory, worst-case task time, CPU, minimum OS)."""
-    from ..budgets import check_compat, compat_summary, load_budgets
-    from ..core.stats import json_safe
-    from ..profiles import read_profiles
+    from .. import api
 
     with output_handler(format) as output:
-        b = load_budgets(budgets)
-        selected = b.select(target)  # an unknown target is a user error naming the file
-        verdict = check_compat(read_profiles(profiles), b, models=model, targets=target)
-        summary = compat_summary(verdict)
-        document = json_safe(
-            {
-                "profiles": str(profiles),
-                "budgets": str(budgets),
-                "targets": {name: t.to_dict() for name, t in selected.items()},
-                "summary": summary,
-                "checks": _rows(verdict),
-            }
+        result = api.compat(profiles, budgets, models=model, targets=target)
+        output.result(
+            result.to_dict(),
+            render=lambda: _show_compat(result.checks, result.summary, f"compatibility · {profiles} vs {budgets}"),
         )
-        output.result(document, render=lambda: _show_compat(verdict, summary, f"compatibility · {profiles} vs {budgets}"))
 
 
 def _show_compat(verdict: pd.DataFrame, summary: list[dict[str, Any]], title: str) -> None:

@@ -36,21 +36,21 @@ def report(
 ) -> None:
     """Write the device-compatibility report: deployability summary, Table 5, training time per device
     (Figure 4), CPU and memory, budgets, eligibility, simulator projections and provenance."""
-    from ..report.inputs import make_context
-    from ..report.render import write_report
+    from .. import api
 
     # --format names the report's format; what the command prints is always for people
     with output_handler(Format.table, quiet) as output:
-        context = make_context(
+        written = api.report(
             results,
+            out,
             profiles=profiles,
             eligibility=eligibility,
             simulation=simulation,
+            decision=decision,
             budgets=budgets,
             targets=target,
-            decision=decision,
+            format=format,
         )
-        written = write_report(context, out, format)
         output.message(
             f"report: {written.path} ({written.bytes / 1024:.0f} KiB, {written.models} models x {written.devices} devices)"
         )

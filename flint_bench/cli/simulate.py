@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from .output import FORMAT_OPTION_HELP, Format, console, err_console, fmt, output_handler, rich_table
+from .output import FORMAT_OPTION_HELP, MLFLOW_OPTION_HELP, Format, console, err_console, fmt, output_handler, rich_table
 
 if TYPE_CHECKING:
     from ..simulator.sweep import SweepResult
@@ -157,8 +157,10 @@ def simulate(
     strict: bool = typer.Option(
         False, "--strict", help="exit 1 on a warning, e.g. a population whose device models match no measured device"
     ),
+    mlflow: bool = typer.Option(False, "--mlflow", help=MLFLOW_OPTION_HELP),
 ) -> None:
     """Simulate FL training on a virtual clock: time to target, client tasks, device compute, aggregator load."""
+    from ..api import log_simulation
     from ..core.errors import UserError
     from ..simulator.experiment import raw_config
     from ..simulator.experiment import simulate as run_simulation
@@ -177,7 +179,10 @@ def simulate(
             shown.result({"sweep": result.rows, "warnings": result.warnings}, render=lambda: console.print(sweep_table(result)))
             warn(result.warnings, strict)
             return
-        summary = run_simulation(raw, file, out, backend.value, resume is not None, progress).summary
+        simulated = run_simulation(raw, file, out, backend.value, resume is not None, progress)
+        summary = simulated.summary
+        if mlflow:
+            log_simulation(simulated, raw, out, shown.message)
         shown.result(summary, render=lambda: show_summary(summary, out))
         warn(summary["warnings"], strict)
 

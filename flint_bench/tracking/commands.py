@@ -73,10 +73,11 @@ def track_simulation(tracker: Tracker, result: SimulationResult, raw: Mapping[st
             child.params({"trial": trial, "model": summary["model"], "mode": summary["mode"]})
             child.metrics(flat_numbers(figures))
             curve = [r for r in result.rows if r["trial"] == trial]
+            # the curve under curve.*: its last point would otherwise overwrite the trial's own figure of that name
             child.series(
                 (
                     round(r["virtual_time_s"]),
-                    {k: v for k, v in r.items() if k != "trial"} | {"virtual_hours": r["virtual_time_s"] / 3600},
+                    {f"curve.{k}": v for k, v in r.items() if k != "trial"} | {"curve.virtual_hours": r["virtual_time_s"] / 3600},
                 )
                 for r in curve
             )

@@ -110,6 +110,7 @@ class Tracker:
 
     client: MlflowClient
     experiment_id: str
+    experiment_name: str
     run_id: str
     uri: str
     redact: Redactor
@@ -169,7 +170,7 @@ class Tracker:
         run = self.client.create_run(
             self.experiment_id, run_name=_key(self.redact(name)), tags={"mlflow.parentRunId": self.run_id}
         )
-        nested = Tracker(self.client, self.experiment_id, run.info.run_id, self.uri, self.redact)
+        nested = Tracker(self.client, self.experiment_id, self.experiment_name, run.info.run_id, self.uri, self.redact)
         self.children.append(nested.run_id)
         status = "FAILED"
         try:
@@ -188,6 +189,8 @@ def start_run(command: str, run_name: str | None = None, uri: str | None = None)
 
     client_class = _client_class()
     target = tracking_uri(uri)
+    # MLflow prints the run's URL on stdout: it would break `--format json` and show the URI's password
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     redact = redactor_for(target)
     client = client_class(tracking_uri=target)
     name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
@@ -197,7 +200,7 @@ def start_run(command: str, run_name: str | None = None, uri: str | None = None)
         run = client.create_run(experiment_id, run_name=_key(redact(run_name or command)))
     except Exception as e:  # the server's or the store's error, without the URI's password
         raise UserError(f"--mlflow: cannot reach the tracking store {shown_uri(target)}: {redact(str(e))[:500]}") from None
-    tracker = Tracker(client, experiment_id, run.info.run_id, target, redact)
+    tracker = Tracker(client, experiment_id, name, run.info.run_id, target, redact)
     tracker.tags(
         {
             "flint_bench.command": command,
