@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .sampler import cpu_seconds
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PREFIX = "flint-"
 POLL_S = 0.001  # how often the duty-cycling thread reads the worker's CPU time
@@ -170,17 +172,6 @@ class CpuCap:
         if self.group is not None:
             remove_group(self.group)
             self.group = None
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time all threads of `pid` have run, from the scheduler's nanosecond counters."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-            continue  # a thread that just exited
-    return total / 1e9
 
 
 def remove_group(group: Path, wait_s: float = 2.0) -> bool:
