@@ -28,7 +28,7 @@ from ..base import BenchJob, Check, Device, DeviceLost, Farm
 from ..sections import combine_memory
 from .doctor import doctor
 from .provider import Credentials, ProviderApi, ProviderError
-from .sampling import PerfSampler
+from .sampling import PerfSampler, PhoneState
 from .selection import as_device, select_devices
 from .session import (
     HUNG,
@@ -171,10 +171,12 @@ class AppiumFarm(Farm):
             driver.push_file(s.remote_path(name), source_path=str(path))
         driver.push_file(s.remote_path("spec.json"), base64.b64encode(json.dumps(spec).encode()).decode())
         read_conditions(record, driver, s.platform)
+        phone = PhoneState(driver, s.platform)
         driver.activate_app(s.app_id)
         perf = PerfSampler(driver, s.app_id, enabled=s.sample_performance and s.platform == "android")
         text = self._wait_for_result(driver, spec, job.settings.timeout_s, perf)
         perf.fill(record)
+        phone.fill(record)
         if text is None:
             return fail(
                 record,

@@ -92,6 +92,9 @@ def test_ios_reads_the_result_element_from_the_documents_folder(appium_server, a
     [record] = run_benchmarks(farm, model_a, FAST, tmp_path / "out").records
     assert record["status"] == "ok", record["error"]
     assert record["device"]["os"] == "iOS" and record["device"]["manufacturer"] == "Apple"
+    # what an iPhone does not expose is null with the reason
+    assert record["machine"]["load_1min_start"] is None and "iPhone exposes no load average" in record["machine"]["method"]
+    assert record["energy"]["joules"] is None and "iOS exposes no per-app energy" in record["energy"]["method"]
     docs = appium_server.device_root / "iPhone_15" / "containers/org.flintbench.ios/Documents"
     assert (docs / "spec.json").is_file() and (docs / "result.json").is_file()
 
@@ -107,6 +110,10 @@ def test_faults_become_failure_records_and_spare_the_other_phones(appium_server,
     )
     records = by_device(out)
     assert records[hostile]["status"] == "ok" and not (tmp_path / "pwned").exists()
+    # a hub without `mobile: shell` (Appium's default): the phone's load is null, and the record says why
+    machine = records[hostile]["machine"]
+    assert machine["load_1min_start"] is None and "the hub runs no shell command" in machine["method"], machine
+    validate("result", records[hostile])
     kinds = {f: records[f"Phone {f}"]["error"]["kind"] for f in faults}
     assert kinds == {"refuse": "session-refused", "malformed": "invalid-result", "lost": "disconnected"}
     assert "refused the session" in records["Phone refuse"]["error"]["message"]
