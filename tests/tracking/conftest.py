@@ -5,7 +5,6 @@ package in its own venv (.ci/install-tracking.sh); the project's venv holds only
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,14 +18,15 @@ READY_SECONDS = 120
 
 
 def server_executable() -> str | None:
+    """A full MLflow (the server needs its sqlite store and handlers; mlflow-skinny has the CLI but not those)."""
     tools = Path(os.environ.get("FLINT_BENCH_TOOLS", Path.home() / ".cache" / "flint-bench-tools"))
     for candidate in (tools / "mlflow-server" / "bin" / "mlflow", Path(sys.executable).parent / "mlflow"):
-        if (
-            candidate.is_file()
-            and subprocess.run([str(candidate), "server", "--help"], capture_output=True, timeout=60).returncode == 0
-        ):
-            return str(candidate)
-    return shutil.which("mlflow-server")
+        python = candidate.parent / "python"
+        if candidate.is_file() and python.is_file():
+            probe = [str(python), "-c", "import mlflow.server.handlers, sqlalchemy, alembic, flask"]
+            if subprocess.run(probe, capture_output=True, timeout=120).returncode == 0:
+                return str(candidate)
+    return None
 
 
 def free_port() -> int:
