@@ -109,6 +109,7 @@ class AdbFarm(Farm):
                 record["extra"] = {"adb": {"screen": problems}}
             if s.measure_energy:
                 energy = EnergyMeter(self.adb, serial, s.package, state.charging)
+                energy.start()
             return self._launch_and_wait(serial, job, record, spec_path, result_path, energy)
         finally:
             cleanup = f"am force-stop {q(s.package)}"

@@ -65,9 +65,13 @@ class EnergyMeter:
 
     def __init__(self, adb: AdbConnection, serial: str, package: str, charging: bool | None):
         self.adb, self.serial, self.package = adb, serial, package
-        self.uid = parse_app_uid(adb.shell(serial, f"dumpsys package {shlex.quote(package)}").stdout)
+        self.uid: str | None = None
         self.unplugged = charging is not False
-        adb.shell(serial, ("dumpsys battery unplug; " if self.unplugged else "") + "dumpsys batterystats --reset")
+
+    def start(self) -> None:
+        """Reset the statistics just before the launch (`restore` undoes the unplug, even if this fails)."""
+        self.uid = parse_app_uid(self.adb.shell(self.serial, f"dumpsys package {shlex.quote(self.package)}").stdout)
+        self.adb.shell(self.serial, ("dumpsys battery unplug; " if self.unplugged else "") + "dumpsys batterystats --reset")
 
     def section(self) -> EnergySection:
         out = self.adb.shell(
