@@ -13,7 +13,7 @@ run (tracking URI from MLFLOW_TRACKING_URI; the `mlflow` extra).
 
 from __future__ import annotations
 
-from .analysis import GateFiles, assess, eligibility, gate, log_simulation, metrics_frame, report, simulate
+from .analysis import GateFiles, assess, eligibility, gate, log_simulation, log_sweep, metrics_frame, report, simulate
 from .bench import CompatResult, ProfilesResult, RunResult, compat, log_run, profiles, run, run_settings
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "gate",
     "log_run",
     "log_simulation",
+    "log_sweep",
     "metrics_frame",
     "profiles",
     "report",

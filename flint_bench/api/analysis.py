@@ -77,11 +77,23 @@ def simulate(
             raw["sim"] = {**raw.get("sim", {}), "trials": trials}
     where = path(resume) if resume is not None else path(out)
     if sweep:
-        return run_sweep(raw, label, where, backend, progress)
+        swept = run_sweep(raw, label, where, backend, progress)
+        if mlflow:
+            log_sweep(swept, raw, progress)
+        return swept
     result = run_simulation(raw, label, where, backend, resume is not None, progress)
     if mlflow:
         log_simulation(result, raw, where, progress)
     return result
+
+
+def log_sweep(result: SweepResult, raw: Mapping[str, Any], say: Callable[[str], None] | None = None) -> None:
+    """A finished sweep as an MLflow run with a nested run per combination."""
+    from ..tracking.commands import track_sweep
+
+    with tracked(True, "simulate", "simulate --sweep", say) as tracker:
+        assert tracker is not None
+        track_sweep(tracker, result, raw)
 
 
 def log_simulation(

@@ -160,7 +160,7 @@ def simulate(
     mlflow: bool = typer.Option(False, "--mlflow", help=MLFLOW_OPTION_HELP),
 ) -> None:
     """Simulate FL training on a virtual clock: time to target, client tasks, device compute, aggregator load."""
-    from ..api import log_simulation
+    from ..api import log_simulation, log_sweep
     from ..core.errors import UserError
     from ..simulator.experiment import raw_config
     from ..simulator.experiment import simulate as run_simulation
@@ -176,6 +176,8 @@ def simulate(
         progress = shown.message if shown.show_progress else None
         if sweep:
             result = run_sweep(raw, file, out, backend.value, progress)
+            if mlflow:
+                log_sweep(result, raw, shown.message)
             shown.result({"sweep": result.rows, "warnings": result.warnings}, render=lambda: console.print(sweep_table(result)))
             warn(result.warnings, strict)
             return

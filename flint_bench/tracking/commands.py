@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..gate import GateRun
     from ..runner import RunOutcome
     from ..simulator.experiment import SimulationResult
+    from ..simulator.sweep import SweepResult
 
 
 def flat_numbers(value: Any, prefix: str = "") -> dict[str, float]:
@@ -83,6 +84,19 @@ def track_simulation(tracker: Tracker, result: SimulationResult, raw: Mapping[st
             )
     if out is not None:
         tracker.artifact(out / "proxy_metadata.json")
+
+
+def track_sweep(tracker: Tracker, result: SweepResult, raw: Mapping[str, Any]) -> None:
+    """A sweep: the base config on the parent, one nested run per combination (its values as params,
+    its medians and ranges over trials as metrics)."""
+    tracker.params({"config": {k: v for k, v in raw.items() if k != "sweep"}, "swept": result.keys})
+    tracker.metrics({"combinations": len(result.rows)})
+    tracker.tags({"warnings": len(result.warnings)})
+    for i, row in enumerate(result.rows):
+        name = ", ".join(f"{k}={v}" for k, v in row["params"].items())
+        with tracker.child(f"sweep {i:03d}: {name}") as child:
+            child.params(row["params"])
+            child.metrics(flat_numbers({k: v for k, v in row.items() if k != "params"}))
 
 
 def track_gate(tracker: Tracker, run: GateRun, head: Path, base: Path | None, files: Mapping[str, Path | None]) -> None:

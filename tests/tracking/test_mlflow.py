@@ -166,3 +166,19 @@ def _runs_by_command(uri: str) -> dict[str, str]:
     client = MlflowClient(uri)
     found = client.search_runs([client.get_experiment_by_name(_experiment()).experiment_id])
     return {r.data.tags["flint_bench.command"]: r.info.run_id for r in found if "mlflow.parentRunId" not in r.data.tags}
+
+
+def test_sweep_logs_a_nested_run_per_combination(tracking, tmp_path):
+    sys.path.insert(0, str(REPO / "tests"))
+    from simulator.helpers import raw_config
+
+    raw = raw_config("fedbuff", sim={"max_aggregations": 10})
+    raw["sweep"] = {"fedbuff.buffer": [2, 10]}
+    result = api.simulate(raw, file="sim.toml", sweep=True, mlflow=True)
+    parent, children = runs(tracking, _experiment())
+    assert json.loads(parent.data.params["swept"]) == ["fedbuff.buffer"] and parent.data.metrics["combinations"] == 2
+    by_buffer = {c.data.params["fedbuff.buffer"]: c for c in children}
+    assert set(by_buffer) == {"2", "10"}
+    for row in result.rows:
+        child = by_buffer[str(row["params"]["fedbuff.buffer"])]
+        assert child.data.metrics["seconds_per_aggregation"] == pytest.approx(row["seconds_per_aggregation"])
