@@ -63,16 +63,19 @@ def tracking_uri(uri: str | None = None) -> str:
 def shown_uri(uri: str) -> str:
     """The URI without its password, for messages."""
     parts = urllib.parse.urlsplit(uri)
-    if parts.password is None:
+    if parts.username is None:
         return uri
     host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    # user:password, or a token alone in the user part (https://TOKEN@host)
+    user = "***" if parts.password is None else f"{parts.username}:***"
+    netloc = f"{user}@{host}" + (f":{parts.port}" if parts.port else "")
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def redactor_for(uri: str) -> Redactor:
     parts = urllib.parse.urlsplit(uri)
-    secrets = [os.environ.get(name) for name in SECRET_VARIABLES] + [parts.password]
+    token = parts.username if parts.password is None else None  # https://TOKEN@host
+    secrets = [os.environ.get(name) for name in SECRET_VARIABLES] + [parts.password, token]
     return Redactor(secrets, pairs=[(parts.username, parts.password)])
 
 

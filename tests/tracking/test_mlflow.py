@@ -182,3 +182,15 @@ def test_sweep_logs_a_nested_run_per_combination(tracking, tmp_path):
     for row in result.rows:
         child = by_buffer[str(row["params"]["fedbuff.buffer"])]
         assert child.data.metrics["seconds_per_aggregation"] == pytest.approx(row["seconds_per_aggregation"])
+
+
+@pytest.mark.parametrize(
+    "uri, secret",
+    [("http://flint:pw-91@127.0.0.1:5000", "pw-91"), ("https://tok-8a7f@mlflow.example/api", "tok-8a7f")],
+)
+def test_the_uri_shown_and_logged_hides_its_secret(uri, secret, monkeypatch):
+    from flint_bench.tracking.mlflow import redactor_for, shown_uri
+
+    assert secret not in shown_uri(uri) and "***" in shown_uri(uri)
+    assert secret not in redactor_for(uri)(f"out=/runs/{secret}/x uri={uri}")
+    assert shown_uri("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
