@@ -9,14 +9,20 @@
    - a plain per-client loop the way common simulators do it: deep-copy the model, build an
      optimizer, train, average.
    Targets: >= 1,000 tasks/s and >= 20x the deep-copy loop.
+3. Every core: Task C and Task B (model B, 184 records per client) end to end with 1 executor (in this
+   process) and with one executor per core (worker processes), the same seed: the rate ratio (target
+   >= 1.7x with 2 cores), whether the models agree, and the machine's float32 GEMM peak (1 thread and all
+   threads) measured in the same run, so a rate can be read against what the cores can do.
+4. With --ray: the Ray backend with 1 and 2 actors (target >= 1.6x), its models against local.
 
-Usage: python benchmarks/sim_throughput.py [--quick]. The last line printed is a JSON object.
+Usage: python benchmarks/sim_throughput.py [--quick] [--ray]. The last line printed is a JSON object.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
 import time
 
@@ -25,11 +31,18 @@ import torch
 
 from flint_bench.simulator import simulation
 from flint_bench.simulator.backends import create_backend
+from flint_bench.simulator.callbacks import TrialCallback
 from flint_bench.simulator.config import parse
+from flint_bench.simulator.partitions import MemoryRows
 from flint_bench.simulator.training import Executor, get_flat
 
 QUICK = "--quick" in sys.argv
+RAY = "--ray" in sys.argv
+CORES = os.cpu_count() or 1
 TASK_C = {"mean_records": 1.53, "std_records": 1.47, "max_records": 406, "holdout": 1000}
+# Table 2, dataset B: mean 184, std 374 records per client (max here 5,000, not 103,471: one such client
+# would be a third of a run), label ratio 0.05
+TASK_B = {"mean_records": 184, "std_records": 374, "max_records": 5000, "holdout": 1000, "label_ratio": 0.05}
 
 
 def config(mode: str, clients: int, train: bool, **extra):
@@ -98,7 +111,7 @@ def naive_loop(model, tensors, offsets, clients, lr: float, batch: int) -> float
 
 
 def executor_rate(model, tensors, offsets, clients, chunk: int, lr: float, batch: int) -> float:
-    ex = Executor(model, tensors, offsets, 0, chunk)
+    ex = Executor(model, MemoryRows(tensors, offsets), 0, chunk)
     start = get_flat(model.net)
     n = len(clients)
     t = time.perf_counter()
@@ -106,9 +119,103 @@ def executor_rate(model, tensors, offsets, clients, chunk: int, lr: float, batch
     return n / (time.perf_counter() - t)
 
 
+def gemm_peak(threads: int, n: int = 1024, repeats: int = 20) -> float:
+    """Best float32 GEMM rate (GFLOP/s) of an n x n x n matmul with `threads` torch threads."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    best = 0.0
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
+    torch.set_num_threads(1)
+    return best
+
+
+class Timer(TrialCallback):
+    """Wall time and aggregated tasks from aggregation `warm` (start-up and first calls excluded) to the end."""
+
+    def __init__(self, warm: int):
+        self.warm, self.t0, self.n0, self.t1, self.n1 = warm, 0.0, 0, 0.0, 0
+        self.traffic: dict[str, int] = {}
+
+    def after_aggregation(self, st, evaluated: bool) -> bool:
+        if st.sched.c.aggregations == self.warm:
+            self.t0, self.n0 = time.perf_counter(), st.sched.c.succeeded
+        self.t1, self.n1 = time.perf_counter(), st.sched.c.succeeded
+        return False
+
+    @property
+    def rate(self) -> float:
+        return (self.n1 - self.n0) / (self.t1 - self.t0)
+
+
+def timed_run(model: str, clients: int, proxy: dict, fedbuff: dict, aggregations: int, warm: int, executors: int, backend: str):
+    cfg = config("fedbuff", clients, True, proxy=proxy, fedbuff=fedbuff)
+    cfg.sim.model, cfg.sim.executors, cfg.sim.max_aggregations = model, executors, aggregations
+    setup = simulation.prepare(cfg)
+    st = simulation.new_trial(setup, 0)
+    timer = Timer(warm)
+    with create_backend(backend, simulation.training_data(setup)) as be:
+        simulation.run_trial(setup, st, be, [timer])
+        timer.traffic = dict(getattr(be, "traffic", {}))  # the Ray backend counts what crosses to its actors
+    return timer, st
+
+
+def scaling(name: str, model: str, clients: int, proxy: dict, fedbuff: dict, aggregations: int, warm: int, backend: str) -> dict:
+    """1 executor against one per core (at least 2), same seed: rates, ratio, and how far the models differ."""
+    n = max(CORES, 2)
+    one_backend = "local" if backend == "local" else backend
+    t1, st1 = timed_run(model, clients, proxy, fedbuff, aggregations, warm, 1, one_backend)
+    tn, stn = timed_run(model, clients, proxy, fedbuff, aggregations, warm, n, backend)
+    diff = float((st1.flat - stn.flat).abs().max())
+    r = {
+        "model": model,
+        "clients": clients,
+        "tasks_timed": tn.n1 - tn.n0,
+        "one_executor_tasks_per_s": t1.rate,
+        f"{n}_executors_tasks_per_s": tn.rate,
+        f"{n}_cores_ratio": tn.rate / t1.rate,
+        "same_system_metrics": st1.rows[-1]["tasks_started"] == stn.rows[-1]["tasks_started"] and st1.sched.now == stn.sched.now,
+        "max_abs_model_difference": diff,
+        "metric_1_vs_n": [st1.last_metric, stn.last_metric],
+    }
+    if tn.traffic.get("calls"):
+        calls = tn.traffic["calls"]
+        r["payload_bytes_per_aggregation"] = {
+            "to_executors": tn.traffic["bytes_to_executors"] / calls,
+            "from_executors": tn.traffic["bytes_from_executors"] / calls,
+        }
+        print(f"payload per aggregation ({n} actors): {r['payload_bytes_per_aggregation']}", flush=True)
+    print(
+        f"{name} ({backend}): 1 executor {t1.rate:,.0f} tasks/s, {n} executors {tn.rate:,.0f} tasks/s = "
+        f"{tn.rate / t1.rate:.2f}x; same system metrics {r['same_system_metrics']}, models differ by at most {diff:.1e} "
+        f"(metric {st1.last_metric:.6f} vs {stn.last_metric:.6f})",
+        flush=True,
+    )
+    return r
+
+
+def every_core(out: dict) -> None:
+    out["gemm_peak_gflops"] = {"1_thread": gemm_peak(1), f"{CORES}_threads": gemm_peak(CORES)}
+    print(
+        f"float32 GEMM peak (1024^3): {out['gemm_peak_gflops']['1_thread']:.1f} GFLOP/s on 1 thread, "
+        f"{out['gemm_peak_gflops'][f'{CORES}_threads']:.1f} on {CORES}",
+        flush=True,
+    )
+    c_fedbuff = {"concurrency": 1000, "buffer": 100, "max_staleness": 20}
+    b_fedbuff = {"concurrency": 500, "buffer": 50, "max_staleness": 20}
+    aggs_c, aggs_b = (120, 12) if QUICK else (420, 42)
+    out["cores_task_c"] = scaling("Task C", "C", 100_000, TASK_C, c_fedbuff, aggs_c, 20, "local")
+    out["cores_task_b"] = scaling("Task B", "B", 5000, TASK_B, b_fedbuff, aggs_b, 2, "local")
+    if RAY:
+        out["ray_scaling_task_c"] = scaling("Task C", "C", 100_000, TASK_C, c_fedbuff, aggs_c, 20, "ray")
+
+
 def main() -> None:
     torch.set_num_threads(1)
-    out: dict = {"machine_threads": torch.get_num_threads()}
+    out: dict = {"machine_threads": CORES, "load_average": os.getloadavg()}
+    every_core(out)
     n_sys = 200_000 if QUICK else 1_000_000
     for mode in ("fedbuff", "fedavg"):
         r = system_only(mode, n_sys, 100_000 if QUICK else 500_000)
@@ -194,6 +301,11 @@ def main() -> None:
     }
     out["end_to_end_vs_deepcopy"] = e2e / naive
     out["best_training_vs_deepcopy"] = max(e2e, batched) / naive
+    out["targets"]["task_c_cores_ratio_ge_1_7"] = out["cores_task_c"][f"{max(CORES, 2)}_cores_ratio"] >= 1.7
+    out["targets"]["task_b_cores_ratio_ge_1_7"] = out["cores_task_b"][f"{max(CORES, 2)}_cores_ratio"] >= 1.7
+    if RAY:
+        out["targets"]["ray_1_to_2_ge_1_6"] = out["ray_scaling_task_c"]["2_cores_ratio"] >= 1.6
+    out["load_average_end"] = os.getloadavg()
     out["quick"] = QUICK
     print(json.dumps(out))
 

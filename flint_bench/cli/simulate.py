@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from rich.table import Table
 from .output import FORMAT_OPTION_HELP, MLFLOW_OPTION_HELP, Format, console, err_console, fmt, output_handler, rich_table
 
 if TYPE_CHECKING:
+    from ..simulator.progress import ProgressBar
     from ..simulator.sweep import SweepResult
 
 
@@ -139,7 +141,30 @@ def simulate(
     ),
     trials: int | None = typer.Option(None, "--trials", "-t", min=1, help="override sim.trials"),
     backend: Backend = typer.Option(
-        Backend.local, "--backend", help="local: executors in this process; ray: executors as Ray actors (extra 'ray')"
+        Backend.local,
+        "--backend",
+        help="local: executors on this machine (worker processes when --executors > 1); ray: executors as Ray actors (extra 'ray')",
+    ),
+    executors: int | None = typer.Option(
+        None,
+        "--executors",
+        "-e",
+        min=1,
+        max=1024,
+        help="override sim.executors: proxy partitions trained in parallel (one per core)",
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="--backend ray: join this running cluster ('auto' after `ray start --head`, or host:port)"
+    ),
+    checkpoint_every: float | None = typer.Option(
+        None,
+        "--checkpoint-every",
+        min=0.1,
+        max=86_400,
+        help="with --out: seconds between checkpoints (default sim.checkpoint_every_s, 30)",
+    ),
+    show_bar: bool | None = typer.Option(
+        None, "--progress/--no-progress", help="a live progress bar (default: on a terminal, off with --quiet or --format json)"
     ),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="write summary.json, metrics.parquet, proxy_metadata.json and checkpoints here"
@@ -174,6 +199,8 @@ def simulate(
         raw, file = raw_config(config, resume, trials)
         out = resume if resume is not None else out
         progress = shown.message if shown.show_progress else None
+        if ray_address is not None and backend is not Backend.ray:
+            raise UserError("--ray-address joins a Ray cluster: it needs --backend ray.")
         if sweep:
             result = run_sweep(raw, file, out, backend.value, progress)
             if mlflow:
@@ -181,12 +208,36 @@ def simulate(
             shown.result({"sweep": result.rows, "warnings": result.warnings}, render=lambda: console.print(sweep_table(result)))
             warn(result.warnings, strict)
             return
-        simulated = run_simulation(raw, file, out, backend.value, resume is not None, progress)
+        bar = progress_bar(raw, file, trials, shown.show_progress if show_bar is None else show_bar and shown.is_table)
+        with bar or contextlib.nullcontext():
+            simulated = run_simulation(
+                raw,
+                file,
+                out,
+                backend.value,
+                resume is not None,
+                None if bar else progress,
+                executors=executors,
+                checkpoint_every_s=checkpoint_every,
+                ray_address=ray_address,
+                callbacks=[bar] if bar else [],
+            )
         summary = simulated.summary
         if mlflow:
             log_simulation(simulated, raw, out, shown.message)
         shown.result(summary, render=lambda: show_summary(summary, out))
         warn(summary["warnings"], strict)
+
+
+def progress_bar(raw: dict[str, Any], file: str, trials: int | None, wanted: bool) -> ProgressBar | None:
+    """The live bar over trials and aggregations, on a terminal only (a pipe gets the plain messages)."""
+    if not (wanted and err_console.is_terminal):
+        return None
+    from ..simulator.config import parse
+    from ..simulator.progress import ProgressBar
+
+    cfg = parse(raw, file)
+    return ProgressBar(trials or cfg.sim.trials, cfg.sim.max_aggregations, err_console)
 
 
 def register(app: typer.Typer) -> None:

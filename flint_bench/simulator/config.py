@@ -120,6 +120,11 @@ class Proxy:
     # a path relative to the config file. clients / mean / std / max are then read off the ids.
     dataset: str | None = None
     id_field: str = "client_id"
+    # binary tasks: the share of positive records (Table 2's "label ratio"); None = the model generator's own
+    label_ratio: Annotated[float, Gt(0), Lt(1)] | None = None
+    # "memory": every record built up front in one set of tensors; "lazy": each client's records generated
+    # from (seed, client id) when it trains, in the executor that owns it (16M-client populations)
+    storage: Literal["memory", "lazy"] = "memory"
 
     def validate(self, file: str, prefix: str) -> None:
         if self.mean_records < self.min_records or self.max_records < self.mean_records:
@@ -171,9 +176,13 @@ class Sim:
     train: bool = True  # False: system metrics only (no model training)
     # clients trained together through torch.func.vmap; 0 = one model in place, one client at a time
     train_chunk: NonNegativeInt = 64
-    executors: Annotated[int, Ge(1), Le(1024)] = 2
-    # aggregations between checkpoints (with --out): 1 = a restart loses at most one round
-    checkpoint_every: PositiveInt = 1
+    # proxy partitions trained in parallel: 1 = in this process; more = worker processes (one per core)
+    executors: Annotated[int, Ge(1), Le(1024)] = 1
+    # with --out: a checkpoint every `checkpoint_every_s` wall seconds, at the end of each trial, and when the
+    # run is interrupted (Ctrl-C / SIGTERM: after the aggregation in flight, so a restart loses at most one round);
+    # `checkpoint_every` aggregations instead, when set
+    checkpoint_every: PositiveInt | None = None
+    checkpoint_every_s: Annotated[float, Gt(0), Le(86_400)] = 30.0
 
 
 @dataclass

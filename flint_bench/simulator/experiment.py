@@ -4,8 +4,11 @@ output folder write config.json, proxy_metadata.json, metrics.parquet and summar
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +17,7 @@ from ..core.config import read_toml
 from ..core.errors import ConfigError, UserError
 from ..core.fileio import read_json
 from .backends import Backend, create_backend
-from .callbacks import Checkpointing, TargetStopping, TrialCallback
+from .callbacks import Checkpointing, Stopping, StopRequest, TargetStopping, TrialCallback
 from .checkpoint import CHECKPOINT, Checkpoint, as_json, load_checkpoint, restore_trial
 from .config import SimConfig, parse, with_overrides
 from .outputs import write_json, write_parquet
@@ -68,11 +71,42 @@ def simulate(
     backend: str = "local",
     resume: bool = False,
     progress: Progress | None = None,
+    *,
+    executors: int | None = None,
+    checkpoint_every_s: float | None = None,
+    ray_address: str | None = None,
+    callbacks: Sequence[TrialCallback] = (),
 ) -> SimulationResult:
-    """Parse and check a raw config, then `run` it."""
+    """Parse and check a raw config, then `run` it. `executors` and `checkpoint_every_s` override the config's
+    without changing the raw config a --resume compares against."""
     cfg = parse(raw, file)
+    if executors is not None:
+        cfg.sim.executors = executors
+    if checkpoint_every_s is not None:
+        cfg.sim.checkpoint_every_s = checkpoint_every_s
     check_model_available(cfg)
-    return run(cfg, raw, out, backend, resume, progress)
+    return run(cfg, raw, out, backend, resume, progress, ray_address=ray_address, callbacks=callbacks)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """Ctrl-C / SIGTERM request a stop at the next aggregation boundary; a second Ctrl-C stops at once."""
+    stop = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.requested = True
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _resume_checkpoint(out: Path, raw: dict[str, Any]) -> Checkpoint:
@@ -110,6 +144,9 @@ def run(
     resume: bool = False,
     progress: Progress | None = None,
     model: ModelDef | None = None,
+    *,
+    ray_address: str | None = None,
+    callbacks: Sequence[TrialCallback] = (),
 ) -> SimulationResult:
     """All trials of one config; with `out`, checkpoints and writes summary.json + metrics.parquet there."""
     t0 = time.perf_counter()
@@ -125,28 +162,31 @@ def run(
         write_json(out / "proxy_metadata.json", setup.proxy.metadata)
     finished: list[dict[str, Any]] = ckpt.finished if ckpt else []
     rows: list[dict[str, Any]] = ckpt.rows if ckpt else []
-    checkpointing = Checkpointing(out, raw, finished, rows, cfg.sim.checkpoint_every) if out is not None else None
-    callbacks: list[TrialCallback] = [TargetStopping(cfg.sim.target_metric)] if cfg.sim.target_metric is not None else []
+    s = cfg.sim
+    checkpointing = Checkpointing(out, raw, finished, rows, s.checkpoint_every, s.checkpoint_every_s) if out is not None else None
+    hooks: list[TrialCallback] = [TargetStopping(s.target_metric)] if s.target_metric is not None else []
     if checkpointing is not None:
-        callbacks.append(checkpointing)  # after the target check: a stopped trial is not checkpointed
-    be: Backend | None = create_backend(backend, training_data(setup)) if cfg.sim.train else None
+        hooks.append(checkpointing)  # after the target check: a stopped trial is not checkpointed
+    be: Backend | None = create_backend(backend, training_data(setup, ray_address)) if s.train else None
     be = apply_privacy(setup, be)  # [privacy]: SecAgg costs into the tasks, DP clipping and noise around the backend
     try:
-        for trial in range(len(finished), cfg.sim.trials):
-            if ckpt and out is not None and ckpt.trial is not None and ckpt.trial.get("trial") == trial:
-                st = _resumed_trial(ckpt, setup, trial, out)
-            else:
-                st = new_trial(setup, trial)
-            ckpt = None
-            say(
-                f"trial {trial + 1}/{cfg.sim.trials}: {cfg.sim.mode}"
-                + (f", resumed at aggregation {st.sched.c.aggregations}" if st.rows else "")
-            )
-            run_trial(setup, st, be, callbacks)
-            finished.append(trial_summary(setup, st))
-            rows.extend(st.rows)
-            if checkpointing is not None:
-                checkpointing.save(None)
+        with stop_on_signals() as stop:
+            hooks += [*callbacks, Stopping(stop, checkpointing)]
+            for trial in range(len(finished), s.trials):
+                resumed = ckpt is not None and ckpt.trial is not None and ckpt.trial.get("trial") == trial
+                st = _resumed_trial(ckpt, setup, trial, out) if resumed and ckpt and out else new_trial(setup, trial)
+                ckpt = None
+                say(
+                    f"trial {trial + 1}/{s.trials}: {s.mode}"
+                    + (f", resumed at aggregation {st.sched.c.aggregations}" if st.rows else "")
+                )
+                for hook in hooks:
+                    hook.start_trial(st)
+                run_trial(setup, st, be, hooks)
+                finished.append(trial_summary(setup, st))
+                rows.extend(st.rows)
+                if checkpointing is not None:
+                    checkpointing.save(None)
     finally:
         if be is not None:
             be.close()

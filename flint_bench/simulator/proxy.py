@@ -2,7 +2,8 @@
 
 All records live in one set of contiguous tensors ordered by client, with an `offsets` array
 (client k owns rows offsets[k]:offsets[k+1]); no file or loader per client. Executors get
-contiguous client ranges (`partition`).
+contiguous client ranges (`partition`, `ProxyData.rows`). With `proxy.storage = "lazy"` no record is
+built up front: each executor generates a client's records when it trains (`partitions.LazyRows`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .config import Proxy
+from .partitions import LazyRows, MemoryRows, RowSource, generate
 
 if TYPE_CHECKING:
     import torch
@@ -129,12 +131,23 @@ def _label_skew_order(labels: np.ndarray, sizes: np.ndarray, alpha: float, rng: 
     return rows[np.argsort(owner, kind="stable")]
 
 
+LAZY_SAMPLE_RECORDS = 5_000  # a lazy proxy's label statistics and centralized baseline use this many records
+
+
 @dataclass
 class ProxyData:
-    tensors: tuple[torch.Tensor, ...]  # rows ordered by client
+    tensors: tuple[torch.Tensor, ...]  # rows ordered by client; a lazy proxy: a sample of clients' rows (`pooled`)
     offsets: np.ndarray  # int64, len clients + 1
     holdout: tuple[torch.Tensor, ...]
     metadata: dict[str, Any]
+    lazy: LazyRows | None = None  # every client's records generated on demand
+
+    def rows(self, lo: int, hi: int) -> RowSource:
+        """Clients [lo, hi): one executor's partition."""
+        if self.lazy is not None:
+            return LazyRows(self.lazy.sizes[lo:hi], lo, self.lazy.proxy_seed, self.lazy.label_ratio)
+        a, b = int(self.offsets[lo]), int(self.offsets[hi])
+        return MemoryRows(tuple(t[a:b] for t in self.tensors), self.offsets[lo : hi + 1] - a)
 
     @property
     def sizes(self) -> np.ndarray:
@@ -154,7 +167,21 @@ def build_proxy(model: ModelDef, p: Proxy, sim_seed: int, file: str = "<config>"
     seed = proxy_seed(sim_seed, p.version)
     rng = np.random.default_rng(seed)
     holdout = None
-    if p.dataset is not None:
+    if p.label_ratio is not None and (model.task != "binary" or p.dataset is not None):
+        problem = "a dataset's labels are its own" if p.dataset else f"model {model.name} is '{model.task}', not binary"
+        raise ConfigError(file, "proxy.label_ratio", f"sets the positive share of a binary task's proxy; {problem}. Remove it")
+    lazy = None
+    if p.storage == "lazy":
+        if p.dataset is not None or p.label_alpha is not None:
+            key = "proxy.dataset" if p.dataset is not None else "proxy.label_alpha"
+            raise ConfigError(
+                file, key, 'a lazy proxy (proxy.storage = "lazy") generates each client alone: no dataset, no label skew'
+            )
+        sizes = client_sizes(p, rng)
+        lazy = LazyRows(sizes, 0, seed, p.label_ratio)
+        sample = _sample_clients(sizes, rng)
+        tensors, _ = lazy.gather(model, sample)
+    elif p.dataset is not None:
         arrays, ids = load_dataset(model, p, file)
         order, sizes = partition_by_id(ids)
         n_train = len(sizes) - _holdout_clients(len(sizes))
@@ -164,10 +191,10 @@ def build_proxy(model: ModelDef, p: Proxy, sim_seed: int, file: str = "<config>"
         sizes = sizes[:n_train]
     else:
         sizes = client_sizes(p, rng)
-        tensors = model.make_data(int(sizes.sum()), seed % 2**31)
+        tensors = generate(model, int(sizes.sum()), seed % 2**31, p.label_ratio)
     total = int(sizes.sum())
     label = tensors[model.n_features].numpy()
-    label_ratio = None
+    label_ratio, per_client = None, None
     if p.label_alpha is not None and p.dataset is None:
         if model.task != "binary":
             raise ConfigError(
@@ -181,10 +208,10 @@ def build_proxy(model: ModelDef, p: Proxy, sim_seed: int, file: str = "<config>"
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     if model.task == "binary":
         label_ratio = float(label.mean())
-        per_client = np.add.reduceat(label, offsets[:-1]) / sizes if total else np.array([])
+        per_client = np.add.reduceat(label, offsets[:-1]) / sizes if total and lazy is None else None
     if holdout is None:
-        holdout = model.make_data(p.holdout, (seed + HOLDOUT_SEED_OFFSET) % 2**31)
-    meta = {
+        holdout = generate(model, p.holdout, (seed + HOLDOUT_SEED_OFFSET) % 2**31, p.label_ratio)
+    meta: dict[str, Any] = {
         "model": model.name,
         "task": model.task,
         "seed": seed,
@@ -202,13 +229,24 @@ def build_proxy(model: ModelDef, p: Proxy, sim_seed: int, file: str = "<config>"
         },
         "labels": {
             "label_ratio": label_ratio,
+            "target_label_ratio": p.label_ratio,
             "dirichlet_alpha": p.label_alpha,
-            "client_positive_share_std": float(per_client.std()) if label_ratio is not None and total else None,
+            "client_positive_share_std": float(per_client.std()) if per_client is not None else None,
+            "holdout_label_ratio": float(holdout[model.n_features].float().mean()) if model.task == "binary" else None,
         },
         "holdout_records": len(holdout[0]),
         "partition": {"by": "id_field", "dataset": p.dataset, "id_field": p.id_field} if p.dataset else {"by": "synthetic"},
+        "storage": p.storage,
     }
-    return ProxyData(tensors=tensors, offsets=offsets, holdout=holdout, metadata=meta)
+    if lazy is not None:  # label statistics and the centralized baseline come from a sample of clients
+        meta["labels"] |= {"sample_records": len(tensors[0])}
+    return ProxyData(tensors=tensors, offsets=offsets, holdout=holdout, metadata=meta, lazy=lazy)
+
+
+def _sample_clients(sizes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Clients chosen uniformly (sorted) holding about LAZY_SAMPLE_RECORDS records."""
+    k = min(len(sizes), max(1, int(LAZY_SAMPLE_RECORDS / max(float(sizes.mean()), 1.0))))
+    return np.sort(rng.choice(len(sizes), k, replace=False))
 
 
 def partition(n_clients: int, executors: int) -> list[tuple[int, int]]:
@@ -218,6 +256,8 @@ def partition(n_clients: int, executors: int) -> list[tuple[int, int]]:
 
 
 def slice_partition(data: ProxyData, lo: int, hi: int) -> tuple[tuple[torch.Tensor, ...], np.ndarray]:
-    """The rows and rebased offsets of clients [lo, hi)."""
-    a, b = int(data.offsets[lo]), int(data.offsets[hi])
-    return tuple(t[a:b] for t in data.tensors), data.offsets[lo : hi + 1] - a
+    """The rows and rebased offsets of clients [lo, hi) of an in-memory proxy."""
+    part = data.rows(lo, hi)
+    if not isinstance(part, MemoryRows):
+        raise ValueError("a lazy proxy holds no rows to slice; use ProxyData.rows")
+    return part.tensors, part.offsets

@@ -117,13 +117,13 @@ def _batch_size(setup: Setup) -> int:
     return setup.model.batch_size if s.client_batch_size is None else s.client_batch_size
 
 
-def training_data(setup: Setup) -> TrainingData:
+def training_data(setup: Setup, ray_address: str | None = None) -> TrainingData:
     """What a backend needs; only for training runs (with a proxy)."""
     if setup.proxy is None:
         raise ValueError("a system-only run (sim.train = false) trains nothing: it needs no backend")
     m, s = setup.model, setup.cfg.sim
     model_ref = f"{m.source}:{m.entry}" if m.source else s.model
-    return TrainingData(m, model_ref, setup.proxy, s.executors, s.train_chunk)
+    return TrainingData(m, model_ref, setup.proxy, s.executors, s.train_chunk, ray_address)
 
 
 def make_scheduler(setup: Setup, trial: int) -> Scheduler:
@@ -186,7 +186,8 @@ def _train(setup: Setup, st: TrialState, agg: Aggregation, backend: Backend) -> 
     versions, start_index = np.unique(agg.start_versions, return_inverse=True)
     starts = torch.stack([st.snapshots[int(v)] for v in versions])
     weights = strategy.client_weights(agg, setup.sizes[agg.clients])
-    task = TrainingTask(lr, s.local_epochs, _batch_size(setup), (s.seed, st.trial, agg.index))
+    keys = tuple((st.trial, int(v)) for v in versions)  # each model version crosses to an executor once
+    task = TrainingTask(lr, s.local_epochs, _batch_size(setup), (s.seed, st.trial, agg.index), keys)
     delta = backend.weighted_delta_sum(agg.clients, starts, start_index, weights, task)
     st.flat = strategy.server_step(st.flat, delta)
     st.snapshots[agg.index + 1] = st.flat

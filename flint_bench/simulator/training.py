@@ -1,8 +1,9 @@
 """Real client training on proxy data, the way fast simulators do it.
 
-An `Executor` holds one contiguous partition of the proxy (all its clients' rows in one set of
-tensors) and ONE model. It trains a list of clients and returns only the weighted sum of their
-deltas (one reduce per aggregation), in three ways that give the same numbers (float tolerance):
+An `Executor` holds one contiguous partition of the proxy (`partitions.RowSource`: its clients' rows
+in memory, or generated when a client trains) and ONE model. Per aggregation it gathers its clients'
+rows into compact tensors, trains them and returns only the weighted sum of their deltas (one reduce
+per aggregation), in three ways that give the same numbers (float tolerance):
 
 - single-step clients (E = 1 and |Dk| <= B, most clients of a Task-C-like population): their
   delta is -lr·∇L_k(w_start), linear in the gradient, so Σ_k a_k·Δ_k = -lr·∇(Σ_k a_k·L_k) is ONE
@@ -30,6 +31,7 @@ from torch import nn
 
 if TYPE_CHECKING:
     from ..zoo import ModelDef
+    from .partitions import RowSource
 
 SeedKey = tuple[int, ...]
 
@@ -81,18 +83,12 @@ VMAP_MAX_PARAMS = 50_000
 class Executor:
     """One partition of clients [lo, hi) and one model, trained in place or through vmap."""
 
-    def __init__(
-        self,
-        model: ModelDef,
-        tensors: tuple[torch.Tensor, ...],
-        offsets: np.ndarray,
-        lo: int,
-        chunk: int = 64,
-        vmap_max_params: int = VMAP_MAX_PARAMS,
-    ):
+    def __init__(self, model: ModelDef, rows: RowSource, lo: int, chunk: int = 64, vmap_max_params: int = VMAP_MAX_PARAMS):
         torch.set_num_threads(1)  # many tiny clients: thread start-up costs more than it buys
         self.model, self.net = model, model.net
-        self.tensors, self.offsets, self.lo, self.chunk = tensors, offsets, lo, chunk
+        self.rows, self.lo, self.chunk = rows, lo, chunk
+        self.tensors: tuple[torch.Tensor, ...] = ()  # this aggregation's gathered rows
+        self.offsets = np.zeros(1, dtype=np.int64)
         self.layout = ParamLayout.of(self.net)
         self.use_vmap = chunk > 0 and self.layout.size <= vmap_max_params
         self.frozen = {n: p.detach() for n, p in self.net.named_parameters() if not p.requires_grad}
@@ -124,8 +120,9 @@ class Executor:
         starts: [V, P] distinct start models; start_index[i] picks client i's row.
         """
         total = torch.zeros(self.layout.size)
-        local = np.asarray(clients) - self.lo
-        sizes = self.offsets[local + 1] - self.offsets[local]
+        self.tensors, self.offsets = self.rows.gather(self.model, np.asarray(clients) - self.lo)
+        local = np.arange(len(clients))  # positions in the gathered rows
+        sizes = np.diff(self.offsets)
         if self.chunk <= 0:
             for i in range(len(local)):
                 total += float(weights[i]) * self._train_one(
@@ -133,7 +130,9 @@ class Executor:
                 )
             return total
         single = np.zeros(len(local), dtype=bool) if epochs != 1 else sizes <= (batch_size or np.iinfo(np.int64).max)
-        for v in np.unique(start_index[single]):
+        # start models in order of first use, not by index: a backend that numbers them otherwise sums alike
+        found, first = np.unique(start_index[single], return_index=True)
+        for v in found[np.argsort(first)]:
             members = np.flatnonzero(single & (start_index == v))
             total += self._one_step_sum(local[members], sizes[members], starts[int(v)], np.asarray(weights)[members], lr)
         if not self.use_vmap:

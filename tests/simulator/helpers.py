@@ -16,7 +16,8 @@ def raw_config(mode: str = "fedbuff", **sections) -> dict:
             "eval_every": 5,
             "centralized_epochs": 0,
             "train": False,
-            "executors": 2,
+            "executors": 1,  # more spawn worker processes (tests/simulator/test_executors.py)
+            "checkpoint_every": 1,  # with --out: a checkpoint after every aggregation (the default is every 30 s)
         },
         "fedavg": {"cohort": 10, "overcommit": 1.3},
         "fedbuff": {"concurrency": 13, "buffer": 10, "max_staleness": 5},

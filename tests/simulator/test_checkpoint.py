@@ -7,14 +7,16 @@ import errno
 import json
 import os
 import pickle
+import signal
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from flint_bench.core.errors import UserError
-from flint_bench.simulator import checkpoint, experiment
-from flint_bench.simulator.callbacks import Checkpointing
+from flint_bench.simulator import checkpoint, experiment, simulation
+from flint_bench.simulator.callbacks import Checkpointing, TrialCallback
+from flint_bench.simulator.callbacks import Interrupted as StopInterrupted
 from flint_bench.simulator.checkpoint import CHECKPOINT
 from flint_bench.simulator.config import parse
 
@@ -148,3 +150,67 @@ def test_a_full_disk_while_writing_the_outputs_is_a_user_error_and_leaves_no_tem
     with pytest.raises(UserError, match=r"config\.json: No space left on device"):
         experiment.run(parse(raw, "sim.toml"), raw, out)
     assert list(out.iterdir()) == []
+
+
+class SignalAt(TrialCallback):
+    """Sends this process a real SIGINT after aggregation `at` (as Ctrl-C would)."""
+
+    def __init__(self, at: int):
+        self.at = at
+
+    def after_aggregation(self, st, evaluated: bool) -> bool:
+        if st.sched.c.aggregations == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+        return False
+
+
+def test_ctrl_c_checkpoints_the_last_aggregation_and_resume_equals_an_uninterrupted_run(tmp_path):
+    raw = raw_config("fedbuff", sim={"train": True, "trials": 1, "max_aggregations": 12, "eval_every": 3}, population=SYNTHETIC)
+    del raw["sim"]["checkpoint_every"]  # the default: by wall time (30 s), so only the stop writes one mid-trial
+    reference = experiment.run(parse(raw, "sim.toml"), raw, None)
+    out = tmp_path / "out"
+    with pytest.raises(StopInterrupted) as stopped:
+        experiment.run(parse(raw, "sim.toml"), raw, out, callbacks=[SignalAt(7)])
+    assert stopped.value.exit_code == 130 and f"--resume {out}" in str(stopped.value)
+    saved = checkpoint.load_checkpoint(out)
+    assert saved is not None and saved.trial is not None
+    assert saved.trial["scheduler"]["counters"]["aggregations"] == 7  # nothing lost
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+    resumed = experiment.run(parse(raw, "sim.toml"), raw, out, resume=True)
+    assert resumed.rows == reference.rows
+
+
+def test_checkpoints_follow_wall_time_unless_an_aggregation_count_is_set(tmp_path):
+    cfg = parse(raw_config("fedbuff", sim={"max_aggregations": 10}), "sim.toml")
+    setup = simulation.prepare(cfg)
+
+    def saves(**every) -> int:
+        n = [0]
+
+        class Counting(Checkpointing):
+            def save(self, st):
+                n[0] += 1
+                super().save(st)
+
+        simulation.run_trial(setup, simulation.new_trial(setup, 0), None, [Counting(tmp_path, {}, [], [], **every)])
+        return n[0]
+
+    assert saves(every_s=3600.0) == 0  # within the hour: only the run's end-of-trial save (not in run_trial)
+    assert saves(every_s=1e-9) == 10
+    assert saves(every=4, every_s=1e-9) == 2
+
+
+def test_progress_bar_shows_trials_aggregations_virtual_hours_tasks_and_metric():
+    import io
+
+    from rich.console import Console
+
+    from flint_bench.simulator.progress import ProgressBar
+
+    raw = raw_config("fedbuff", sim={"train": True, "trials": 2, "max_aggregations": 6, "eval_every": 3})
+    buffer = io.StringIO()
+    with ProgressBar(2, 6, Console(file=buffer, force_terminal=True, width=200), min_interval_s=0) as bar:
+        experiment.run(parse(raw, "sim.toml"), raw, None, callbacks=[bar])
+    text = buffer.getvalue()
+    assert "trial 1/2" in text and "trial 2/2" in text and "6/6" in text
+    assert "virtual h" in text and "tasks (" in text and "metric 0." in text

@@ -57,13 +57,14 @@ def test_lr_schedules():
 
 
 def _executor(model_name: str, sizes: list[int], chunk: int, seed: int = 3):
+    from flint_bench.simulator.partitions import MemoryRows
     from flint_bench.simulator.training import Executor
     from flint_bench.zoo import load_model
 
     model = load_model(model_name)
     tensors = model.make_data(sum(sizes), seed)
     offsets = np.concatenate([[0], np.cumsum(sizes)])
-    return model, tensors, offsets, Executor(model, tensors, offsets, 0, chunk)
+    return model, tensors, offsets, Executor(model, MemoryRows(tensors, offsets), 0, chunk)
 
 
 @pytest.mark.parametrize("model_name", ["A", "C"])
@@ -108,9 +109,10 @@ def test_vmap_chunks_equal_one_model_in_place(model_name):
     """Batched clients through vmap give the same deltas as the in-place per-client loop (minibatches, 2 epochs)."""
     sizes = [5, 5, 9, 1, 9, 9, 20]
     model, tensors, offsets, loop = _executor(model_name, sizes, 0)
+    from flint_bench.simulator.partitions import MemoryRows
     from flint_bench.simulator.training import Executor, get_flat
 
-    vm = Executor(model, tensors, offsets, 0, 2, vmap_max_params=10**9)
+    vm = Executor(model, MemoryRows(tensors, offsets), 0, 2, vmap_max_params=10**9)
     assert vm.use_vmap
     start = get_flat(model.net)
     starts = torch.stack([start, start * 0.9])
@@ -123,11 +125,12 @@ def test_vmap_chunks_equal_one_model_in_place(model_name):
 @pytest.mark.parametrize("model_name", ["B", "C"])
 def test_single_step_batched_path_equals_one_model_in_place(model_name):
     """Clients with E=1 and |Dk| <= B take one weighted backward pass together; same sum as training each alone."""
+    from flint_bench.simulator.partitions import MemoryRows
     from flint_bench.simulator.training import Executor, get_flat
 
     sizes = [1, 2, 1, 3, 16, 1, 5, 2]
     model, tensors, offsets, loop = _executor(model_name, sizes, 0)
-    batched = Executor(model, tensors, offsets, 0, 8)
+    batched = Executor(model, MemoryRows(tensors, offsets), 0, 8)
     start = get_flat(model.net)
     starts = torch.stack([start, start + 0.01 * torch.randn(start.shape, generator=torch.Generator().manual_seed(1))])
     idx = np.array([0, 1, 1, 0, 1, 0, 0, 1])

@@ -1,4 +1,5 @@
-"""Where client training runs, by name: `local` (this process) or `ray` (actors; the optional extra `ray`).
+"""Where client training runs, by name: `local` (this machine: one executor in this process, several in
+worker processes, one per core) or `ray` (actors on a Ray cluster; the optional extra `ray`).
 
 with create_backend("local", data) as backend:
     delta = backend.weighted_delta_sum(clients, starts, start_index, weights, task)
@@ -17,6 +18,10 @@ __all__ = ["BACKENDS", "Backend", "PartitionJob", "TrainingData", "TrainingTask"
 
 
 def _local(data: TrainingData) -> Backend:
+    if data.executors > 1:
+        from .process import ProcessBackend
+
+        return ProcessBackend(data)
     from .local import LocalBackend
 
     return LocalBackend(data)
@@ -35,7 +40,7 @@ class BackendEntry:
 
 
 BACKENDS: dict[str, BackendEntry] = {
-    "local": BackendEntry(_local),  # executors in this process
+    "local": BackendEntry(_local),  # executors on this machine (worker processes when more than one)
     "ray": BackendEntry(_ray, requires="ray"),  # executors as Ray actors
 }
 

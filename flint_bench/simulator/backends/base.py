@@ -17,6 +17,9 @@ import numpy as np
 
 from ..proxy import ProxyData, partition
 
+# a worker that neither answers nor exits within this many seconds of a job is an error, not a hang
+JOB_DEADLINE_S = 3600.0
+
 if TYPE_CHECKING:
     import torch
 
@@ -32,6 +35,7 @@ class TrainingData:
     proxy: ProxyData
     executors: int
     chunk: int  # clients per vmap chunk; 0 = one model in place, one client at a time
+    ray_address: str | None = None  # the `ray` backend: a running cluster to join ("auto", "host:6379")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,9 @@ class TrainingTask:
     epochs: int
     batch_size: int  # 0 = full batch
     seed_key: tuple[int, ...]  # with the client id, seeds the client's row shuffles
+    # per row of `starts`: a key naming that model for the whole run, (trial, model version); a backend in
+    # other processes sends each model once. Empty: unknown, send every time
+    versions: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,3 +97,40 @@ class Backend(ABC):
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None) -> None:
         self.close()
+
+
+class ModelSlots:
+    """Which slot of an executor's model table holds which start model (`TrainingTask.versions` keys).
+
+    The leader keeps this mirror of a table that lives elsewhere (shared memory, a Ray actor), so each model
+    version crosses to it once: `assign` gives every row of `starts` a slot and lists the rows to write.
+    """
+
+    def __init__(self, capacity: int = 8):
+        self.capacity = capacity
+        self.slots: dict[tuple[int, int], int] = {}  # insertion order = least recently used first
+
+    def assign(self, keys: list[tuple[int, int]]) -> tuple[np.ndarray, list[int]]:
+        """(slot of each key, indices of the keys whose model must be written to its slot)."""
+        if len(keys) > self.capacity:  # more distinct start models than slots: start a bigger table
+            self.capacity, self.slots = 2 * len(keys), {}
+        out, writes, in_use = np.empty(len(keys), dtype=np.int64), [], set(keys)
+        for i, key in enumerate(keys):
+            slot = self.slots.pop(key, None)
+            if slot is None or key[0] < 0:  # unknown or unkeyed: (re)write it
+                if slot is None and len(self.slots) >= self.capacity:
+                    slot = self.slots.pop(next(k for k in self.slots if k not in in_use))
+                elif slot is None:
+                    taken = set(self.slots.values())
+                    slot = next(s for s in range(self.capacity) if s not in taken)
+                writes.append(i)
+            self.slots[key] = slot  # most recently used last
+            out[i] = slot
+        return out, writes
+
+
+def model_keys(starts_rows: int, task: TrainingTask) -> list[tuple[int, int]]:
+    """The key of each row of `starts`; without versions, keys that never match (rewritten every time)."""
+    if len(task.versions) == starts_rows:
+        return list(task.versions)
+    return [(-1, -1 - i) for i in range(starts_rows)]

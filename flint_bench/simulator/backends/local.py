@@ -1,11 +1,10 @@
-"""Executors in this process, one per proxy partition."""
+"""Executors in this process, one per proxy partition (`sim.executors`); `process` runs them in parallel."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from ..proxy import slice_partition
 from .base import Backend, PartitionJob, TrainingData, TrainingTask
 
 if TYPE_CHECKING:
@@ -17,7 +16,7 @@ class LocalBackend(Backend):
         from ..training import Executor
 
         super().__init__(data)
-        self.executors = [Executor(data.model, *slice_partition(data.proxy, lo, hi), lo, data.chunk) for lo, hi in self.bounds]
+        self.executors = [Executor(data.model, data.proxy.rows(lo, hi), lo, data.chunk) for lo, hi in self.bounds]
 
     def partial_sums(self, jobs: list[PartitionJob], starts: torch.Tensor, task: TrainingTask) -> Iterator[torch.Tensor]:
         for job in jobs:

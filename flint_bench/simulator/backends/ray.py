@@ -1,7 +1,12 @@
-"""Executors as Ray actors (optional extra `ray`): each actor holds one proxy partition and one model.
+"""Executors as Ray actors (optional extra `ray`): each actor owns one proxy partition and one model.
 
 The leader keeps the virtual clock and the global model; per aggregation it sends each actor its
-clients and the start models they need, and `Backend` sums the actors' partial sums in executor order.
+clients, the slots of its model table they start from, and only the model versions that actor has not
+seen (`ModelSlots`: about one model per aggregation, not every stale version each time). `Backend` sums
+the actors' partial sums in executor order, so the numbers are those of the `local` backend.
+
+`ray_address` joins a running cluster (`ray start --head` on one machine, `ray start --address ...` on
+the others, then `--ray-address auto`); without it a Ray instance sized to the executors starts here.
 """
 
 from __future__ import annotations
@@ -12,27 +17,39 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..proxy import slice_partition
-from .base import Backend, PartitionJob, TrainingData, TrainingTask
+from .base import JOB_DEADLINE_S, Backend, ModelSlots, PartitionJob, TrainingData, TrainingTask, model_keys
 
 if TYPE_CHECKING:
     import torch
 
+    from ..partitions import RowSource
+
 
 class _ExecutorActor:
-    def __init__(self, model_ref: str, tensors: tuple[torch.Tensor, ...], offsets: np.ndarray, lo: int, chunk: int):
+    def __init__(self, model_ref: str, rows: RowSource, lo: int, chunk: int):
         import torch
 
         from ...zoo import load_model
         from ..training import Executor
 
         torch.set_num_threads(1)
-        self.ex = Executor(load_model(model_ref), tensors, offsets, lo, chunk)
+        self.ex = Executor(load_model(model_ref), rows, lo, chunk)
+        self.table = np.zeros((0, self.ex.layout.size), dtype=np.float32)
 
-    def weighted_delta_sum(self, job: PartitionJob, starts: torch.Tensor, task: TrainingTask) -> torch.Tensor:
-        return self.ex.weighted_delta_sum(
+    def weighted_delta_sum(
+        self, job: PartitionJob, capacity: int, writes: list[tuple[int, np.ndarray]], task: TrainingTask
+    ) -> np.ndarray:
+        import torch
+
+        if capacity != len(self.table):  # the leader's mirror started a new table
+            self.table = np.zeros((capacity, self.ex.layout.size), dtype=np.float32)
+        for slot, model in writes:
+            self.table[slot] = model
+        starts = torch.from_numpy(self.table)
+        total = self.ex.weighted_delta_sum(
             job.clients, starts, job.start_index, job.weights, task.lr, task.epochs, task.batch_size, task.seed_key
         )
+        return total.numpy()
 
 
 class RayBackend(Backend):
@@ -42,26 +59,43 @@ class RayBackend(Backend):
         super().__init__(data)
         self.ray = ray
         self._started = not ray.is_initialized()
+        address = data.ray_address or os.environ.get("RAY_ADDRESS")
         if self._started:
-            # a local Ray instance sized to the executors; RAY_ADDRESS in the environment joins a cluster instead
             ray.init(
-                address=os.environ.get("RAY_ADDRESS"),
-                num_cpus=None if os.environ.get("RAY_ADDRESS") else max(data.executors, 1),
+                address=address,
+                num_cpus=None if address else max(data.executors, 1),
                 include_dashboard=False,
                 log_to_driver=False,
                 logging_level=logging.ERROR,
             )
         remote = ray.remote(num_cpus=1)(_ExecutorActor)
-        self.actors = [
-            remote.remote(data.model_ref, *slice_partition(data.proxy, lo, hi), lo, data.chunk) for lo, hi in self.bounds
-        ]
+        self.actors = [remote.remote(data.model_ref, data.proxy.rows(lo, hi), lo, data.chunk) for lo, hi in self.bounds]
+        self.slots = [ModelSlots() for _ in self.bounds]
+        # payload bytes to and from the actors (models, client ids, slots, weights; partial sums), per call
+        self.traffic = {"calls": 0, "bytes_to_executors": 0, "bytes_from_executors": 0}
 
     def partial_sums(self, jobs: list[PartitionJob], starts: torch.Tensor, task: TrainingTask) -> list[torch.Tensor]:
-        starts_ref = self.ray.put(starts)
-        # ray's stubs do not model an actor method's `.remote`
-        futures = [self.actors[job.executor].weighted_delta_sum.remote(job, starts_ref, task) for job in jobs]  # type: ignore[attr-defined]
-        parts: list[torch.Tensor] = self.ray.get(futures)  # in the order of `jobs`
-        return parts
+        import torch
+
+        keys = model_keys(len(starts), task)
+        futures = []
+        for job in jobs:
+            mirror = self.slots[job.executor]
+            slot_of, writes = mirror.assign(keys)
+            # only the rows this job's clients start from are written (others wait until a job needs them)
+            needed = set(np.unique(job.start_index).tolist())
+            for i in [i for i in writes if i not in needed]:
+                mirror.slots.pop(keys[i])
+            sent = [(int(slot_of[i]), starts[i].numpy()) for i in writes if i in needed]
+            slotted = PartitionJob(job.executor, job.clients, slot_of[job.start_index], job.weights)
+            # ray's stubs do not model an actor method's `.remote`
+            futures.append(self.actors[job.executor].weighted_delta_sum.remote(slotted, mirror.capacity, sent, task))  # type: ignore[attr-defined]
+            arrays = [slotted.clients, slotted.start_index, slotted.weights, *(m for _, m in sent)]
+            self.traffic["bytes_to_executors"] += sum(a.nbytes for a in arrays)
+        parts: list[np.ndarray] = self.ray.get(futures, timeout=JOB_DEADLINE_S)  # in the order of `jobs`
+        self.traffic["calls"] += 1
+        self.traffic["bytes_from_executors"] += sum(p.nbytes for p in parts)
+        return [torch.from_numpy(p.copy()) for p in parts]
 
     def close(self) -> None:
         for a in self.actors:

@@ -1,0 +1,109 @@
+"""Executors on every core and lazy partitions: worker processes give the numbers of executors in one
+process, a lazy client's records do not depend on its executor, a dead worker is a clear error, model
+versions cross once, and the proxy's label ratio is settable."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+import torch
+
+from flint_bench.core.errors import ConfigError
+from flint_bench.simulator import simulation
+from flint_bench.simulator.backends import TrainingTask, create_backend
+from flint_bench.simulator.backends.base import ModelSlots
+from flint_bench.simulator.backends.local import LocalBackend
+from flint_bench.simulator.backends.process import ExecutorFailed, ProcessBackend
+from flint_bench.simulator.config import Proxy, parse
+from flint_bench.simulator.partitions import LazyRows
+from flint_bench.simulator.proxy import build_proxy
+from flint_bench.zoo import load_model
+
+from .helpers import raw_config
+
+
+def trained(executors: int, backend: str = "in-process", **proxy) -> simulation.TrialState:
+    raw = raw_config(
+        "fedbuff",
+        sim={"train": True, "executors": executors, "max_aggregations": 25, "eval_every": 5},
+        fedbuff={"concurrency": 30, "buffer": 5, "max_staleness": 8},  # stale clients: several start models
+        population={"classes": [{"name": "t", "per_example_s": {"median": 1.0, "sigma": 1.0}}]},
+        proxy={"mean_records": 6, "std_records": 5, **proxy},
+    )
+    setup = simulation.prepare(parse(raw, "sim.toml"))
+    st = simulation.new_trial(setup, 0)
+    data = simulation.training_data(setup)
+    with LocalBackend(data) if backend == "in-process" else create_backend(backend, data) as be:
+        simulation.run_trial(setup, st, be)
+    return st
+
+
+def test_worker_processes_equal_executors_in_one_process_and_one_executor():
+    one, two_here, two_procs = trained(1), trained(2), trained(2, "local")
+    assert two_procs.flat is not None and two_here.flat is not None and one.flat is not None
+    # the same partitions summed in the same order: bit for bit
+    assert torch.equal(two_procs.flat, two_here.flat)
+    assert [r["metric"] for r in two_procs.rows] == [r["metric"] for r in two_here.rows]
+    # another partitioning sums the same client deltas in another order: float rounding only
+    torch.testing.assert_close(one.flat, two_procs.flat, rtol=1e-5, atol=1e-6)
+    assert [r["tasks_started"] for r in one.rows] == [r["tasks_started"] for r in two_procs.rows]
+    assert [r["metric"] for r in one.rows] == pytest.approx([r["metric"] for r in two_procs.rows], abs=1e-5)
+
+
+def test_lazy_clients_are_the_same_in_every_partition_and_runs_match_across_executors():
+    model = load_model("A")
+    proxy = build_proxy(model, Proxy(clients=50, mean_records=4, std_records=3, max_records=40, storage="lazy"), 0)
+    assert proxy.lazy is not None and proxy.metadata["storage"] == "lazy"
+    whole, tail = proxy.rows(0, 50), proxy.rows(30, 50)
+    a, a_off = whole.gather(model, np.array([31, 45]))
+    b, b_off = tail.gather(model, np.array([1, 15]))
+    assert np.array_equal(a_off, b_off) and all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+    assert np.array_equal(np.diff(a_off), proxy.sizes[[31, 45]])
+    one, two = trained(1, storage="lazy"), trained(2, storage="lazy")
+    torch.testing.assert_close(one.flat, two.flat, rtol=1e-5, atol=1e-6)
+
+
+def test_a_dead_worker_is_an_error_naming_it_not_a_hang():
+    raw = raw_config("fedbuff", sim={"train": True, "executors": 2})
+    setup = simulation.prepare(parse(raw, "sim.toml"))
+    be = ProcessBackend(simulation.training_data(setup), deadline_s=60)
+    try:
+        os.kill(be.procs[1].pid, signal.SIGKILL)
+        be.procs[1].join(10)
+        start = torch.zeros(1, be.size)
+        clients = np.array([1, 399])  # one client in each partition
+        task = TrainingTask(0.1, 1, 0, (0, 0, 0), ((0, 0),))
+        with pytest.raises(ExecutorFailed, match=r"executor 1 \(pid \d+\) exited with code -9"):
+            be.weighted_delta_sum(clients, start, np.zeros(2, dtype=int), np.ones(2), task)
+    finally:
+        be.close()
+    assert not any(p.is_alive() for p in be.procs)
+
+
+def test_model_slots_send_each_version_once_and_keep_the_ones_in_use():
+    slots = ModelSlots(capacity=3)
+    first, writes = slots.assign([(0, 0), (0, 1)])
+    assert writes == [0, 1]
+    again, writes = slots.assign([(0, 1), (0, 2)])
+    assert writes == [1] and again[0] == first[1]  # version 1 is already there
+    _, writes = slots.assign([(0, 2), (0, 3)])  # full: evicts the least recently used, version 0
+    assert writes == [1] and (0, 0) not in slots.slots and (0, 2) in slots.slots
+    grown, writes = slots.assign([(0, v) for v in range(5)])  # more than fit: a new, bigger table
+    assert slots.capacity >= 5 and writes == [0, 1, 2, 3, 4] and len(set(grown.tolist())) == 5
+
+
+def test_label_ratio_is_realised_and_reported():
+    model = load_model("A")
+    proxy = build_proxy(model, Proxy(clients=500, mean_records=20, std_records=10, max_records=200, label_ratio=0.05), 0)
+    labels = proxy.metadata["labels"]
+    assert labels["label_ratio"] == pytest.approx(0.05, abs=0.001) and labels["target_label_ratio"] == 0.05
+    assert labels["holdout_label_ratio"] == pytest.approx(0.05, abs=0.001)
+    assert proxy.tensors[model.n_features].float().mean().item() == pytest.approx(0.05, abs=0.001)
+    lazy = LazyRows(np.full(2000, 5), 0, 7, 0.05)
+    rows, _ = lazy.gather(model, np.arange(2000))
+    assert rows[model.n_features].float().mean().item() == pytest.approx(0.05, abs=0.01)  # binomial per client
+    with pytest.raises(ConfigError, match=r"proxy\.label_ratio"):
+        build_proxy(load_model("C"), Proxy(clients=10, label_ratio=0.1), 0)
