@@ -21,7 +21,9 @@ Both compare the same figures through `Target.breaches`:
 - task time: the worst case of one client task, `task_examples` examples at the per-example
   training time percentile `task_quantile` (raw per-step samples of a record, the quantile sketch
   of a profile: both interpolate linearly between order statistics);
-- CPU: mean CPU % during training (100 = one core).
+- CPU: mean CPU during training as a share of the device, all cores = 100 (the paper's Table 5
+  meaning, `records.cpu_device_percent`; a record without a core count has it unknown). A % of
+  one core is not portable across devices with different core counts, so no budget uses it.
 
 A figure that is missing or not a finite number (NaN, infinity: a broken device result or a
 hand-edited file) is *unknown*: it never passes a limit silently, it is reported as "cannot judge"
@@ -38,9 +40,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 import numpy as np
 
-from .core.config import Annotated, MinLen, Percentile, PositiveFloat, PositiveInt, from_dict, read_toml
+from .core.config import Annotated, Interval, MinLen, Percentile, PositiveFloat, PositiveInt, from_dict, read_toml
 from .core.errors import ConfigError
-from .core.records import Record, per_example_samples, storage_mb, training_memory_mb
+from .core.records import Record, cpu_device_percent, per_example_samples, storage_mb, training_memory_mb
 from .core.stats import finite
 from .core.text import shorten
 from .core.units import MB
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Kind = Literal["third_party", "first_party"]
+DeviceShare = Annotated[float, Interval(gt=0, le=100)]
 # Paper section 4.1: a model shipped inside a third-party app must stay under 1 MB, first-party under 10 MB.
 DEFAULT_STORAGE_MB: dict[Kind, float] = {"third_party": 1.0, "first_party": 10.0}
 DEFAULTS_SOURCE = "built-in defaults (paper 4.1)"
@@ -60,7 +63,7 @@ METRIC_TEXT: dict[Metric, tuple[str, str]] = {
     "storage_mb": ("storage", " MB"),
     "memory_mb": ("peak memory", " MB"),
     "task_seconds": ("worst-case task", " s"),
-    "cpu_percent": ("mean CPU", "%"),
+    "cpu_percent": ("mean CPU", "% of the device"),
 }
 
 
@@ -70,7 +73,7 @@ class Figures(TypedDict):
     storage_mb: float | None
     memory_mb: float | None  # the memory the training adds (module docstring)
     task_seconds: float | None  # the target's worst-case task
-    cpu_percent: float | None
+    cpu_percent: float | None  # share of the device, all cores = 100
 
 
 @dataclass
@@ -87,7 +90,9 @@ class Target:
     max_task_seconds: PositiveFloat | None = None
     task_examples: PositiveInt = 5000
     task_quantile: Percentile = 99.0
-    max_cpu_percent: PositiveFloat | None = None  # mean CPU % (100 = one core)
+    # mean CPU as a share of the device (all cores = 100); at most 100, so a per-core figure of
+    # schema 1 (e.g. 150) is refused rather than read with the wrong meaning
+    max_cpu_percent: DeviceShare | None = None
     min_os_version: str | dict[str, str] | None = None  # one version for all OSes, or per OS name
     platforms: list[str] | None = None  # OS names this target ships on; None = any
 
@@ -168,7 +173,7 @@ class Target:
             out.append(BudgetBreach("task_seconds", name, reason, task, self.max_task_seconds))
         cpu = figures["cpu_percent"]
         if self.max_cpu_percent is not None and cpu is not None and cpu > self.max_cpu_percent:
-            reason = f"mean CPU {cpu:.3g}% > limit {self.max_cpu_percent:g}%"
+            reason = f"mean CPU {cpu:.3g}% of the device > limit {self.max_cpu_percent:g}%"
             out.append(BudgetBreach("cpu_percent", name, reason, cpu, self.max_cpu_percent))
         return out
 
@@ -247,7 +252,7 @@ def record_figures(record: Record, target: Target) -> Figures:
         "storage_mb": finite(storage_mb(record)),
         "memory_mb": finite(training_memory_mb(record)) if ok else None,
         "task_seconds": worst_task_seconds(record, target) if ok else None,
-        "cpu_percent": finite(record["cpu"]["mean_percent"]) if ok else None,
+        "cpu_percent": finite(cpu_device_percent(record)) if ok else None,
     }
 
 
@@ -312,7 +317,7 @@ def check_compat(
                 "storage_mb": storage_bytes / MB if storage_bytes is not None else None,
                 "memory_mb": finite(p["peak_memory_mb"]),
                 "task_seconds": profile_task_seconds(p["per_example_s_quantiles"], target),
-                "cpu_percent": finite(p.get("cpu_mean_percent")),
+                "cpu_percent": finite(p.get("cpu_device_percent")),
             }
             unknown = target.unknown(figures)
             reasons = [r for r in [target.platform_problem(os_name)] if r]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from flint_bench.core.fileio import write_json_atomic
 from flint_bench.core.records import per_repeat_samples
-from flint_bench.core.results import save_record
+from flint_bench.core.results import record_path, save_record
 from flint_bench.core.stats import summarize
 
 
@@ -131,4 +132,28 @@ def write_simulation(folder: Path, seed: int = 0) -> Path:
         "aggregator_mb_per_s": {"median": 2.67, "min": 2.5, "max": 2.8},
     }
     (folder / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+def version_1(record: dict) -> dict:
+    """`record` as flint-bench wrote it under schema version 1: no CPU device share, no per-task
+    network, none of the later optional sections."""
+    r = copy.deepcopy(record)
+    r.pop("extra", None)
+    r["schema_version"] = "1"
+    for key in ("device_mean_percent", "device_max_percent", "cores"):
+        r["cpu"].pop(key, None)
+    for key in ("program_bytes", "task_download_bytes", "task_upload_bytes", "task_total_bytes"):
+        r["network"].pop(key, None)
+    for section in ("machine", "stability", "energy", "sustained"):
+        r.pop(section, None)
+    return r
+
+
+def write_version_1(folder: Path, records: list[dict]) -> Path:
+    """Version-1 files as an older flint-bench left them (written as is, not through save_record)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for r in records:
+        old = version_1(r)
+        write_json_atomic(record_path(folder, old["model"]["name"], old["device"]["id"]), old)
     return folder

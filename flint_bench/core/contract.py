@@ -28,10 +28,13 @@ from .records import (
     Record,
     RuntimeSection,
     TimingSection,
+    fill_derived,
 )
 from .text import MESSAGE_LIMIT, terminal_safe
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+# Versions a reader accepts: a version-1 record is read and its derived fields filled (records.fill_derived).
+READABLE_VERSIONS = ("1", "2")
 
 
 @cache
@@ -124,7 +127,7 @@ def host_info() -> HostSection:
 
 def blank_record(run_id: str, model: ModelSection, device: DeviceSection, benchmark: BenchmarkSection) -> Record:
     """A record with every required field present and nothing measured yet; backends fill it in."""
-    return {
+    record: Record = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
         "status": "failed",
@@ -142,12 +145,13 @@ def blank_record(run_id: str, model: ModelSection, device: DeviceSection, benchm
             "load_seconds": None,
         },
         "loss": None,
-        "cpu": {"mean_percent": None, "max_percent": None, "samples": 0, "method": "none"},
+        "cpu": {"mean_percent": None, "max_percent": None, "samples": 0, "method": "none", "cores": device["cores"]},
         "memory": {"peak_mb": None, "baseline_mb": None, "peak_delta_mb": None, "method": "none"},
         "network": {"download_bytes": None, "upload_bytes": None, "total_bytes": None},
         "timestamps": {"started": now(), "finished": now()},
         "host": host_info(),
     }
+    return fill_derived(record)
 
 
 def fail(record: Record, kind: FailureKind, message: str) -> Record:

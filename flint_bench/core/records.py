@@ -7,6 +7,9 @@ the one place each derived figure of a record is computed.
 
 from __future__ import annotations
 
+import math
+import statistics
+from collections import defaultdict
 from typing import Any, Literal, NotRequired, TypedDict
 
 from .units import MB
@@ -107,10 +110,14 @@ class LossSection(TypedDict, total=False):
 
 
 class CpuSection(TypedDict):
-    mean_percent: float | None
+    mean_percent: float | None  # % of one core (100 = one core busy), as sampled
     max_percent: float | None
     samples: int
     method: str
+    # schema 2: the same as a share of the whole device (all cores = 100), the paper's Table 5 meaning
+    device_mean_percent: NotRequired[float | None]
+    device_max_percent: NotRequired[float | None]
+    cores: NotRequired[int | None]  # the core count the device share divides by
 
 
 class MemorySection(TypedDict):
@@ -168,9 +175,16 @@ class SustainedSection(TypedDict):
 
 
 class NetworkSection(TypedDict):
+    # schema 1 meaning, kept: the training program's download + the update's upload
     download_bytes: int | None
     upload_bytes: int | None
     total_bytes: int | None
+    # schema 2: one FL task moves the trainable weights down and the update up (2 x M, the paper's
+    # Table 5 network); the program is downloaded once, not per task
+    program_bytes: NotRequired[int | None]
+    task_download_bytes: NotRequired[int | None]
+    task_upload_bytes: NotRequired[int | None]
+    task_total_bytes: NotRequired[int | None]
 
 
 class Timestamps(TypedDict):
@@ -241,10 +255,20 @@ def per_example_samples(record: Record) -> list[float]:
     return [x for rep in per_repeat_samples(record) for x in rep]
 
 
+def bytes_mb(n: int | None) -> float | None:
+    """Bytes in MB; an integer too large for a float (a hostile record) is infinite, which every
+    reader takes as unknown, rather than an OverflowError."""
+    if n is None:
+        return None
+    try:
+        return n / MB
+    except OverflowError:
+        return math.inf
+
+
 def storage_mb(record: Record) -> float | None:
     """Size of the training program the device stores (Table 5 'storage')."""
-    b = record["model"]["storage_bytes"]
-    return b / MB if b is not None else None
+    return bytes_mb(record["model"]["storage_bytes"])
 
 
 def seconds_per_5000(record: Record) -> float | None:
@@ -259,3 +283,97 @@ def training_memory_mb(record: Record) -> float | None:
     block a device wrongly but never let one through wrongly."""
     memory = record["memory"]
     return memory["peak_delta_mb"] if memory["peak_delta_mb"] is not None else memory["peak_mb"]
+
+
+FLOAT32_BYTES = 4
+
+
+def trainable_bytes(model: ModelSection) -> int | None:
+    """M: the trainable weights as float32 (the update a client uploads is the same size)."""
+    if model["update_bytes"] is not None:
+        return model["update_bytes"]
+    return model["trainable_params"] * FLOAT32_BYTES if model["trainable_params"] is not None else None
+
+
+def task_network(model: ModelSection) -> tuple[int | None, int | None, int | None]:
+    """(download, upload, total) bytes of one FL task: the trainable weights down, the update up (2 x M)."""
+    m = trainable_bytes(model)
+    return (m, m, 2 * m) if m is not None else (None, None, None)
+
+
+def device_share(percent: float | None, cores: int | None) -> float | None:
+    """CPU % of one core as % of the whole device (all cores = 100); None when the core count is unknown."""
+    if percent is None or not cores:
+        return None
+    try:
+        return percent / cores
+    except OverflowError:  # a core count no float holds (a hostile record): unknown
+        return None
+
+
+def record_cores(record: Record) -> int | None:
+    """The device's core count: its `device.cores`, else the host's CPU count (local farm `machine`)."""
+    machine = record.get("machine")
+    return record["device"]["cores"] or (machine["cpus"] if machine else None) or None
+
+
+def fill_derived(record: Record) -> Record:
+    """Set schema 2's derived fields from their sources, for a producer that left them out and for a
+    version-1 record that never had them: CPU as a device share (per-core % / core count; None
+    without a core count), the per-task network (from the model's trainable size) and the program
+    download (the storage size). Always recomputed, so a record edited after it was built never
+    carries a stale share."""
+    cpu = record["cpu"]
+    cpu["cores"] = cores = cpu.get("cores") or record_cores(record)
+    cpu["device_mean_percent"] = device_share(cpu["mean_percent"], cores)
+    cpu["device_max_percent"] = device_share(cpu["max_percent"], cores)
+    network = record["network"]
+    network["task_download_bytes"], network["task_upload_bytes"], network["task_total_bytes"] = task_network(record["model"])
+    network["program_bytes"] = record["model"]["storage_bytes"]
+    return record
+
+
+def cpu_device_percent(record: Record) -> float | None:
+    """Mean CPU as a share of the device, all cores = 100 (Table 5's CPU, the budgets' figure)."""
+    cpu = record["cpu"]
+    return device_share(cpu["mean_percent"], cpu.get("cores") or record_cores(record))
+
+
+def task_network_bytes(record: Record) -> int | None:
+    """Bytes one FL task moves: 2 x M (Table 5's network)."""
+    return task_network(record["model"])[2]
+
+
+def _stdev(values: list[float]) -> float | None:
+    """Sample stdev; None with fewer than two values (the spread of one value is unknown, not 0)."""
+    return _stat(statistics.stdev, values) if len(values) > 1 else None
+
+
+def _stat(fn: Any, values: list[float]) -> float | None:
+    """`fn(values)`, None when the values overflow a float (1e308-sized times of a hostile record)."""
+    try:
+        result = float(fn(values))
+    except (OverflowError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+def spread_s_per_5000(records: list[Record]) -> tuple[float | None, float | None, float | None]:
+    """(mean, stdev across repeats, stdev across devices) of seconds per 5,000 examples over the ok
+    records. Across repeats: each device's stdev over its own repeats, averaged over the devices
+    (the run-to-run noise of one device). Across devices: the stdev of the devices' means (the
+    paper's Table 5 stdev, over its 27 devices). Several records of one device are one device.
+    A figure that overflows is None (unknown)."""
+    by_device: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        s5 = r["timing"].get("seconds_per_5000")
+        if r["status"] == "ok" and s5:
+            by_device[r["device"]["id"]] += [v for v in s5["values"] if math.isfinite(v)]
+    values = [v for v in by_device.values() if v]
+    if not values:
+        return None, None, None
+    repeat_stds = [s for v in values if (s := _stdev(v)) is not None]
+    means = [m for v in values if (m := _stat(statistics.fmean, v)) is not None]
+    if len(means) < len(values):
+        return None, _stat(statistics.fmean, repeat_stds) if repeat_stds else None, None
+    return _stat(statistics.fmean, means), _stat(statistics.fmean, repeat_stds) if repeat_stds else None, _stdev(means)

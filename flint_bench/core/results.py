@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from .contract import SCHEMA_VERSION, ContractError, validate
+from .contract import READABLE_VERSIONS, SCHEMA_VERSION, ContractError, validate
 from .errors import UserError
 from .fileio import read_json, write_atomic, write_json_atomic
-from .records import Record, Summary
+from .records import Record, Summary, cpu_device_percent, fill_derived, task_network_bytes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +27,9 @@ def record_path(out_dir: Path, model: str, device_id: str) -> Path:
 
 
 def save_record(out_dir: Path, record: Record) -> Path:
-    """Validate against the contract and write atomically: a record on disk is always whole and valid."""
+    """Fill the derived fields of schema 2 (`records.fill_derived`), validate against the contract and
+    write atomically: a record on disk is always whole and valid."""
+    fill_derived(record)
     validate("result", record)
     path = record_path(out_dir, record["model"]["name"], record["device"]["id"])
     write_json_atomic(path, record)
@@ -39,7 +41,10 @@ def _is_record_file(path: Path) -> bool:
 
 
 def load_records(folder: str | Path, *, strict_version: bool = True) -> list[Record]:
-    """All result records in `folder` (recursively). Bad files and other schema versions are user errors."""
+    """All result records in `folder` (recursively). Bad files and versions this flint-bench cannot read
+    are user errors. A version-1 record is read with schema 2's derived fields filled where they can
+    be derived (`records.fill_derived`; the CPU device share stays null without a core count), its
+    `extra.upgraded_from` saying so; `schema_version` stays what the file says."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder}: results folder not found. Run `flint-bench run --out {folder}` first.")
@@ -48,17 +53,21 @@ def load_records(folder: str | Path, *, strict_version: bool = True) -> list[Rec
         doc = read_json(path, "result record")
         if not isinstance(doc, dict) or "schema_version" not in doc:
             continue  # not a result record (e.g. a manifest)
-        if strict_version and doc["schema_version"] != SCHEMA_VERSION:
+        if strict_version and doc["schema_version"] not in READABLE_VERSIONS:
             raise UserError(
-                f"{path}: result schema version {doc['schema_version']!r}, this flint-bench reads version "
-                f"{SCHEMA_VERSION!r}. Re-run the benchmark with this version."
+                f"{path}: result schema version {doc['schema_version']!r}, this flint-bench reads versions "
+                f"{', '.join(repr(v) for v in READABLE_VERSIONS)}. Re-run the benchmark with this version."
             )
         try:
             validate("result", doc)
         except ContractError as e:
             raise UserError(f"{path}: {e}") from None
-        doc.setdefault("extra", {})["path"] = str(path)
-        records.append(cast(Record, doc))  # the contract validated it
+        record = fill_derived(cast(Record, doc))  # the contract validated it
+        extra = record.setdefault("extra", {})
+        extra["path"] = str(path)
+        if doc["schema_version"] != SCHEMA_VERSION:
+            extra["upgraded_from"] = doc["schema_version"]
+        records.append(record)
     return records
 
 
@@ -102,10 +111,14 @@ def flatten(record: Record) -> dict[str, Any]:
         "inference_ms_mean": (t.get("inference_ms") or {}).get("mean"),
         "cpu_mean_percent": record["cpu"]["mean_percent"],
         "cpu_max_percent": record["cpu"]["max_percent"],
+        "cpu_device_percent": cpu_device_percent(record),
+        "cpu_cores": record["cpu"].get("cores"),
         "peak_memory_mb": record["memory"]["peak_mb"],
         "peak_memory_delta_mb": record["memory"]["peak_delta_mb"],
         "memory_method": record["memory"]["method"],
         "network_bytes": record["network"]["total_bytes"],
+        "task_network_bytes": task_network_bytes(record),
+        "program_bytes": record["network"].get("program_bytes"),
         "battery_percent": record["conditions"]["battery_percent"],
         "thermal_state": record["conditions"]["thermal_state"],
         "started": record["timestamps"]["started"],

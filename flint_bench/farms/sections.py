@@ -6,18 +6,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..core.records import ConditionsSection, CpuSection, MachineSection, MemorySection
+from ..core.records import ConditionsSection, CpuSection, MachineSection, MemorySection, device_share
 from ..core.stats import finite
 
 
-def cpu_section(samples: Sequence[float], method: str, mean: float | None) -> CpuSection:
-    """CPU % of the app process (100 = one core): `mean` as the farm measured it, max over `samples`."""
-    return {"mean_percent": mean, "max_percent": max(samples, default=mean), "samples": len(samples), "method": method}
+def cpu_section(samples: Sequence[float], method: str, mean: float | None, cores: int | None = None) -> CpuSection:
+    """CPU % of the app process (100 = one core): `mean` as the farm measured it, max over `samples`;
+    with the device's core count, also as a share of the device (all cores = 100). Without it the
+    shares are None here and `results.save_record` derives them from the record's device.cores
+    (`records.fill_derived`)."""
+    peak = max(samples, default=mean)
+    return {
+        "mean_percent": mean,
+        "max_percent": peak,
+        "samples": len(samples),
+        "method": method,
+        "device_mean_percent": device_share(mean, cores),
+        "device_max_percent": device_share(peak, cores),
+        "cores": cores,
+    }
 
 
-def sampled_cpu_section(samples: Sequence[float], method: str) -> CpuSection:
+def sampled_cpu_section(samples: Sequence[float], method: str, cores: int | None = None) -> CpuSection:
     """CPU % where the mean is the mean of the periodic samples (at least one)."""
-    return cpu_section(samples, method, sum(samples) / len(samples))
+    return cpu_section(samples, method, sum(samples) / len(samples), cores)
 
 
 def memory_section(peak_mb: float, method: str) -> MemorySection:

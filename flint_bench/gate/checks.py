@@ -26,7 +26,7 @@ METRICS: dict[str, tuple[str, Metric]] = {
     "train_time": ("s/example", "task_seconds"),
     "memory_mb": ("MB", "memory_mb"),
     "storage_mb": ("MB", "storage_mb"),
-    "cpu_percent": ("%", "cpu_percent"),
+    "cpu_percent": ("% of device", "cpu_percent"),
 }
 # the most telling verdict wins: a failure, then an unjudged change, then the rest
 STATUS_ORDER: list[Status] = ["fail", "cannot-judge", "inconclusive", "improved", "pass", "not-targeted", "no-base"]

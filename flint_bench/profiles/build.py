@@ -18,7 +18,17 @@ from numpy.typing import ArrayLike
 
 from ..core.errors import UserError
 from ..core.fileio import write_atomic
-from ..core.records import DeviceSection, Record, RecordError, per_example_samples, record_source, training_memory_mb
+from ..core.records import (
+    DeviceSection,
+    Record,
+    RecordError,
+    cpu_device_percent,
+    per_example_samples,
+    record_source,
+    spread_s_per_5000,
+    task_network_bytes,
+    training_memory_mb,
+)
 from ..core.results import load_records
 from ..core.stats import finite
 from ..coverage.names import PHONE_PLATFORMS, normalise_platform
@@ -56,9 +66,14 @@ COLUMNS = [
     "peak_process_memory_mb",
     "cpu_mean_percent",
     "cpu_max_percent",
+    "cpu_device_percent",
+    "s_per_5000_mean",
+    "s_per_5000_std_repeats",
+    "s_per_5000_std_devices",
     "storage_bytes",
     "update_bytes",
     "network_bytes",
+    "program_bytes",
     "trainable_params",
     "device_memory_mb",
     "cores",
@@ -76,7 +91,15 @@ def profile_device_model(device: DeviceSection) -> str:
 
 
 # Columns added after the first profile files were written: an older file reads them as missing (None).
-LATER_COLUMNS = ["platform", "device_tier"]
+LATER_COLUMNS = [
+    "platform",
+    "device_tier",
+    "cpu_device_percent",
+    "s_per_5000_mean",
+    "s_per_5000_std_repeats",
+    "s_per_5000_std_devices",
+    "program_bytes",
+]
 
 
 def profile_platform(device: DeviceSection) -> str | None:
@@ -144,7 +167,8 @@ def build_profiles(records: list[Record]) -> pd.DataFrame:
         if samples.size == 0:
             continue
         d, m = ok[0]["device"], ok[0]["model"]
-        net = [r["network"]["total_bytes"] for r in ok if r["network"]["total_bytes"] is not None]
+        net = [n for r in ok if (n := task_network_bytes(r)) is not None]
+        mean_5000, std_repeats, std_devices = spread_s_per_5000(ok)
         rows.append(
             {
                 "device_model": device_model,
@@ -174,9 +198,14 @@ def build_profiles(records: list[Record]) -> pd.DataFrame:
                 "peak_process_memory_mb": _worst([r["memory"]["peak_mb"] for r in ok]),
                 "cpu_mean_percent": _worst([r["cpu"]["mean_percent"] for r in ok]),
                 "cpu_max_percent": _worst([r["cpu"]["max_percent"] for r in ok]),
+                "cpu_device_percent": _worst([cpu_device_percent(r) for r in ok]),
+                "s_per_5000_mean": mean_5000,
+                "s_per_5000_std_repeats": std_repeats,
+                "s_per_5000_std_devices": std_devices,
                 "storage_bytes": m["storage_bytes"],
                 "update_bytes": m["update_bytes"],
-                "network_bytes": int(max(net)) if net else None,
+                "network_bytes": int(max(net)) if net else None,  # one FL task: 2 x M (schema 2 meaning)
+                "program_bytes": m["storage_bytes"],  # the one-time download of the training program
                 "trainable_params": m["trainable_params"],
                 "device_memory_mb": d["memory_mb"],
                 "cores": d["cores"],

@@ -99,7 +99,16 @@ def test_fail_takes_a_declared_kind():
 
 
 def test_section_builders():
-    assert cpu_section([10.0, 30.0], "m", mean=None) == {"mean_percent": None, "max_percent": 30.0, "samples": 2, "method": "m"}
+    assert cpu_section([10.0, 30.0], "m", mean=None) == {
+        "mean_percent": None,
+        "max_percent": 30.0,
+        "samples": 2,
+        "method": "m",
+        "device_mean_percent": None,
+        "device_max_percent": None,
+        "cores": None,
+    }
+    assert cpu_section([10.0, 30.0], "m", mean=20.0, cores=4)["device_mean_percent"] == 5.0  # schema 2: share of the device
     assert cpu_section([], "m", mean=5.0)["max_percent"] == 5.0
     memory = memory_section(100.0, "pss: sampled")
     set_baseline(memory, None)

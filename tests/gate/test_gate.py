@@ -10,7 +10,7 @@ import pytest
 from records_synth import lognormal_samples, with_samples, write_folder
 
 from flint_bench.budgets import DEFAULT_TARGETS, Target
-from flint_bench.core.records import per_example_samples
+from flint_bench.core.records import cpu_device_percent, per_example_samples
 from flint_bench.gate import GateSettings, SampleRegression, evaluate
 
 
@@ -115,9 +115,11 @@ def test_time_and_memory_budgets(real_records):
     target = Target(max_memory_mb=0.001, max_task_seconds=1e-9)
     result = evaluate([rec], None, {"strict": target})
     assert {c.metric for c in result.failures} == {"memory_mb", "train_time"}
-    cpu = rec["cpu"]["mean_percent"]
-    if cpu:  # the CPU budget uses the measured mean CPU %
+    cpu = cpu_device_percent(rec)
+    if rec["cpu"]["mean_percent"]:  # the CPU budget is a share of the device (all cores = 100), not % of one core
+        assert cpu == pytest.approx(rec["cpu"]["mean_percent"] / rec["device"]["cores"])
         assert {c.metric for c in evaluate([rec], None, {"cpu": Target(max_cpu_percent=cpu / 2)}).failures} == {"cpu_percent"}
+        assert not evaluate([rec], None, {"cpu": Target(max_cpu_percent=min(100.0, cpu * 1.5))}).failures
 
 
 def test_min_os_version_skips_older_phones(real_records):

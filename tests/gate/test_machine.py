@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from records_synth import lognormal_samples, with_samples, write_folder
+from records_synth import lognormal_samples, with_samples, write_folder, write_version_1
 from scipy.stats import mannwhitneyu
 
 from flint_bench.core.contract import validate
@@ -86,9 +86,9 @@ def test_records_without_a_machine_section_are_judged_as_before(real_records, tm
     """A version-1 record from before the machine section (or from a phone) reads from disk, and
     the same busy-vs-quiet samples are then a regression: nothing says the machine was busy."""
     head, base = _bimodal(real_records, None, None)
-    head_dir, base_dir = write_folder(tmp_path / "head", [head]), write_folder(tmp_path / "base", [base])
+    head_dir, base_dir = write_version_1(tmp_path / "head", [head]), write_version_1(tmp_path / "base", [base])
     (h,), (b,) = load_records(head_dir), load_records(base_dir)
-    assert h["schema_version"] == "1" and "machine" not in h
+    assert h["schema_version"] == "1" and h["extra"]["upgraded_from"] == "1" and "machine" not in h
     assert _timing(evaluate([h], [b], {})).status == "fail"
     # a machine section on one side only: its busy flag still counts, no comparison of conditions
     head, base = _bimodal(real_records, BUSY, None)

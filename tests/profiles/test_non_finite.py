@@ -56,7 +56,7 @@ def test_an_unknown_profile_figure_is_never_compatible(tmp_path, write, cli, cel
 
 def test_a_broken_limit_is_no_not_unknown():
     frame = build_profiles([valid_record()])
-    frame["cpu_mean_percent"] = math.nan
+    frame["cpu_device_percent"] = math.nan  # the budgets' CPU figure: the share of the device
     verdict = check_compat(frame, Budgets({"t": Target(max_memory_mb=1, max_cpu_percent=90)}))
     (row,) = verdict.to_dict(orient="records")
     assert row["unknown"] == ["cpu_percent"] and any(r.startswith("peak memory 8 MB > limit 1") for r in row["reasons"])
