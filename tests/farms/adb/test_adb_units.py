@@ -151,3 +151,40 @@ def test_create_avd_answers_avdmanager_and_reports_failures(tmp_path):
     )
     with pytest.raises(UserError, match=r"Package path is not valid.*sdkmanager"):
         sdk.create_avd("p99", "system-images;android-99;google_apis;x86_64")
+
+
+# `dumpsys batterystats` estimate blocks written in the two line layouts of AOSP's dump ("Uid" before Android 12,
+# "UID" since); the figures are made up for the test
+BATTERYSTATS_11 = """  Estimated power use (mAh):
+    Capacity: 3000, Computed drain: 95.3, actual drain: 90.0-120
+    Screen: 40.1 Excluded from smearing
+    Uid 0: 10.5 ( cpu=9.80 wake=0.700 ) Excluded from smearing
+    Uid u0a234: 3.21 ( cpu=3.10 wifi=0.110 ) Including smearing: 4.05 ( screen=0.840 )
+    Uid u0a2345: 9.99 ( cpu=9.99 )
+"""
+BATTERYSTATS_14 = """  Estimated power use (mAh):
+    Capacity: 4355, Computed drain: 12.4, actual drain: 0-43.6
+    Global
+      screen: 5.10 apps: 1.02 duration: 10m 3s 200ms
+    UID u0a234: 1.02 ( cpu=0.981 (1m 2s 120ms) wifi=0.0412 ) Including smearing: 1.31 ( screen=0.290 )
+"""
+
+
+def test_batterystats_uid_estimates_in_both_layouts_and_the_app_uid():
+    from flint_bench.farms.adb.parsers import (
+        parse_app_uid,
+        parse_cpu_freq_mhz,
+        parse_loadavg_1min,
+        parse_uid_power_mah,
+        parse_voltage_mv,
+    )
+
+    assert parse_app_uid("Packages:\n  Package [org.flint.bench] (4f2a1b):\n    userId=10234\n") == "u0a234"
+    assert parse_app_uid("    userId=1000\n") == "1000" and parse_app_uid("no such package") is None
+    assert parse_uid_power_mah(BATTERYSTATS_11, "u0a234") == 3.21  # not u0a2345's line
+    assert parse_uid_power_mah(BATTERYSTATS_14, "u0a234") == 1.02
+    assert parse_uid_power_mah(BATTERYSTATS_14, "u0a99") is None
+    assert parse_uid_power_mah("UID u0a234: 5.0\n", "u0a234") is None  # only inside the estimate block
+    assert parse_voltage_mv("  voltage: 4012\n  temperature: 312") == 4012 and parse_voltage_mv("  voltage: 0\n") is None
+    assert parse_loadavg_1min("3.08 2.91 2.70 4/1832 31337\n") == 3.08 and parse_loadavg_1min("") is None
+    assert parse_cpu_freq_mhz("1803000\n2850000\n") == 2326.5 and parse_cpu_freq_mhz("cat: no such file\n") is None
