@@ -53,6 +53,17 @@ class GateSettings:
     cpu_factor: float = 1.5  # the worker's mean CPU % may differ by this factor (190% vs 100%: one core taken)
     fail_on_inconclusive: bool = False
 
+    def check(self) -> None:
+        """A UserError naming the option when a setting cannot mean anything (NaN fails every test)."""
+        from ..core.errors import UserError
+
+        if not (math.isfinite(self.threshold) and self.threshold > 1.0):
+            raise UserError(f"--threshold {self.threshold}: must be a ratio above 1 (e.g. 1.10 for 10% slower).")
+        if not 0 < self.alpha < 1:
+            raise UserError(f"--alpha {self.alpha}: must be between 0 and 1 (e.g. 0.01).")
+        if not 0 <= self.busy_share <= 1:
+            raise UserError(f"--busy-share {self.busy_share}: must be a share of the machine between 0 and 1 (e.g. 0.25).")
+
 
 def repeats_separate(
     head_repeats: Sequence[Sequence[float]], base_repeats: Sequence[Sequence[float]], slower: bool, alpha: float
