@@ -155,7 +155,6 @@ class Trials:
             self.hog.start()
 
     def run_one(self) -> None:
-        from flint_bench.gate import evaluate
         from flint_bench.gate.bench import measure_interleaved
 
         t0, trial = time.perf_counter(), len(self.ratios)
@@ -164,6 +163,13 @@ class Trials:
             sides = measure_interleaved(self.models, self.plan, out, before=self.before, after=lambda r, s: self.hog.stop())
         finally:
             self.hog.stop()
+        self.judge(sides, time.perf_counter() - t0)
+
+    def judge(self, sides: dict, seconds: float) -> None:
+        """Gate one trial's records and tally the verdict."""
+        from flint_bench.gate import evaluate
+
+        trial = len(self.ratios)
         case = next(c for c in evaluate(sides["head"], sides["base"], {}, self.settings).cases if c.metric == "train_time")
         v = case.verdicts[0]
         self.statuses[case.status] = self.statuses.get(case.status, 0) + 1
@@ -171,7 +177,7 @@ class Trials:
         self.others.append(
             [m["others_cpu_share"] if (m := r.get("machine")) else None for side in ("base", "head") for r in sides[side]]
         )
-        self.trial_seconds.append(round(time.perf_counter() - t0, 1))
+        self.trial_seconds.append(round(seconds, 1))
         print(f"  {self.kind} trial {trial}: {case.status}: {v.message}", flush=True)
 
     def summary(self) -> dict:
@@ -200,6 +206,13 @@ def real_machine_mode(args: argparse.Namespace) -> dict:
         zoo = Path(flint_bench.models.__path__[0])
         slow = slower_variant(Path(tmp) / "slower", args.real_width)
         hog, slower = Trials("hog", args, zoo, zoo, work), Trials("slower", args, zoo, slow, work)
+        if args.real_from:  # re-gate kept trials with the gate as it is now, measuring nothing
+            from flint_bench.core.results import load_records
+
+            for trials in (hog, slower):
+                for folder in sorted((args.real_from / trials.kind).glob("trial-*"), key=lambda p: int(p.name[6:])):
+                    trials.judge({side: load_records(folder / side) for side in ("base", "head")}, 0.0)
+            args.real_trials = 0
         # the two kinds alternate trial by trial, so both get the same machine and, when the time
         # budget ends the run early, the same number of trials
         while len(slower.ratios) < args.real_trials and time.perf_counter() - t0 < args.real_budget_s:
@@ -246,9 +259,10 @@ def main() -> None:
     ap.add_argument("--real-rounds", type=int, default=2, help="real-machine mode: repeats per side per trial, interleaved")
     ap.add_argument("--real-examples", type=int, default=480, help="real-machine mode: examples per repeat")
     ap.add_argument("--real-width", type=float, default=1.17, help="real-machine mode: hidden-width factor of the slower variant")
+    ap.add_argument("--real-from", type=Path, help="real-machine mode: re-gate the trials kept by an earlier --keep run")
     ap.add_argument("--real-budget-s", type=float, default=540, help="real-machine mode: start no trial after this many seconds")
     args = ap.parse_args()
-    if args.real_trials:
+    if args.real_trials or args.real_from:
         print(json.dumps(real_machine_mode(args)))
         return
 

@@ -22,7 +22,11 @@ def gate_bench(
     rounds: int = typer.Option(6, "--rounds", min=2, max=1000, help="repeats per side, alternating base/head (ABBA order)"),
     examples: int = typer.Option(500, "--examples", min=1, max=10_000_000, help="examples trained per repeat"),
     threads: int = typer.Option(
-        1, "--threads", min=0, max=1024, help="worker threads (1: a process on another core cannot slow it; 0: one per core)"
+        1,
+        "--threads",
+        min=0,
+        max=1024,
+        help="worker threads (default 1: independent of how many cores are free; 0: one per core)",
     ),
     out: Path | None = typer.Option(
         None, "--out", help="keep the records here (<out>/base/round-N, <out>/head/round-N); default: a temporary folder"
@@ -36,7 +40,7 @@ def gate_bench(
     busy_share: float = typer.Option(
         0.25,
         "--busy-share",
-        help="other processes' share of the machine beyond the worker's free cores above which timing is inconclusive",
+        help="other processes' share of the machine's CPU above which a side's timing is inconclusive",
     ),
     fail_on_inconclusive: bool = typer.Option(
         False, "--fail-on-inconclusive", help="exit 1 when the timing comparison is inconclusive"

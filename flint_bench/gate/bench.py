@@ -4,8 +4,8 @@ Two result folders measured minutes apart on a shared runner compare the machine
 another process holding a core during one side made identical code read x4.47 slower. Here both
 sides are exported first, then their repeats alternate on the local farm (base, head, head, base,
 base, head, ...: ABBA order, so a slow drift of the machine weighs on both sides alike), each
-repeat a fresh worker, single-threaded by default (a worker that needs one core is not slowed by
-a process on another one). The records land in `<out>/base/round-N` and `<out>/head/round-N`; the
+repeat a fresh worker, single-threaded by default (its speed does not depend on how many cores
+happen to be free, as a 2-thread worker's does: x4 with one of two cores taken). The records land in `<out>/base/round-N` and `<out>/head/round-N`; the
 gate pools the rounds (checks.pool_rounds) and applies its usual verdicts, machine conditions
 included.
 

@@ -27,10 +27,6 @@ def _machine(others: float) -> dict:
     }
 
 
-def _side(record: dict, samples: list[list[float]], _: None) -> dict:
-    return with_samples(record, samples)
-
-
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -52,27 +48,26 @@ def test_a_side_is_a_folder_or_a_git_ref(tmp_path):
         side_model(extracted, "Z", "head")
 
 
-def test_a_one_thread_worker_is_not_slowed_by_a_process_on_the_other_core(real_records):
-    """On 2 CPUs another process holding one core (50% of the machine) leaves a 1-thread worker its
-    core: the comparison stands. A worker that needs both cores is inconclusive under the same load."""
+def test_a_process_on_the_other_core_makes_even_a_one_thread_comparison_inconclusive(real_records):
+    """A 1-thread worker leaves a CPU free, yet another process there slowed it (x1.23 in 1 of 6
+    real trials, vCPUs sharing a core): the comparison is withheld, not judged. Quiet on both
+    sides, a real slowdown is still a regression."""
     rec = next(r for r in real_records if r["model"]["name"] == "B")
     median = rec["timing"]["per_example_seconds"]["p50"]
 
-    def side(seed: int, factor: float, others: float, threads: int) -> dict:
-        r = _side(rec, lognormal_samples(np.random.default_rng(seed), median * factor, 0.1), None)
-        r["machine"], r["runtime"] = _machine(others), {**r["runtime"], "threads": threads}
-        r["cpu"]["mean_percent"] = 99.0 * threads
+    def side(seed: int, factor: float, others: float) -> dict:
+        r = with_samples(rec, lognormal_samples(np.random.default_rng(seed), median * factor, 0.1))
+        r["machine"], r["runtime"] = _machine(others), {**r["runtime"], "threads": 1}
+        r["cpu"]["mean_percent"] = 99.0
         return r
 
     def timing(head: dict, base: dict):
         return next(c for c in evaluate([head], [base], {}).cases if c.metric == "train_time")
 
-    hogged_head, quiet_base = side(1, 1.0, 0.52, 1), side(2, 1.0, 0.03, 1)
-    assert timing(hogged_head, quiet_base).status == "pass"
-    slower = side(3, 1.4, 0.52, 1)
-    assert timing(slower, quiet_base).status == "fail"  # a real slowdown is still caught beside the hog
-    case = timing(side(1, 1.0, 0.52, 2), side(2, 1.0, 0.03, 2))
-    assert case.status == "inconclusive" and "busy machine" in case.verdicts[0].message
+    case = timing(side(1, 1.23, 0.52), side(2, 1.0, 0.03))
+    assert case.status == "inconclusive" and "busy machine" in case.verdicts[0].message and "52%" in case.verdicts[0].message
+    assert timing(side(3, 1.4, 0.03), side(2, 1.0, 0.03)).status == "fail"
+    assert timing(side(1, 1.0, 0.03), side(2, 1.0, 0.03)).status == "pass"
 
 
 def test_bimodal_sides_are_inconclusive_not_a_regression(real_records):
@@ -80,8 +75,8 @@ def test_bimodal_sides_are_inconclusive_not_a_regression(real_records):
     with one core taken, x4.47 slower): inconclusive with the reason, never 'regression'."""
     rec = next(r for r in real_records if r["model"]["name"] == "B")
     median = rec["timing"]["per_example_seconds"]["p50"]
-    busy = _side(rec, lognormal_samples(np.random.default_rng(5), median * 4.47, 0.15), None)
-    quiet = _side(rec, lognormal_samples(np.random.default_rng(6), median, 0.15), None)
+    busy = with_samples(rec, lognormal_samples(np.random.default_rng(5), median * 4.47, 0.15))
+    quiet = with_samples(rec, lognormal_samples(np.random.default_rng(6), median, 0.15))
     busy["machine"], quiet["machine"] = _machine(0.48), _machine(0.02)
     busy["runtime"]["threads"] = quiet["runtime"]["threads"] = 2
     case = next(c for c in evaluate([busy], [quiet], {}).cases if c.metric == "train_time")
