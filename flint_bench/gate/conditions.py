@@ -6,7 +6,7 @@ one (older records, phones) says nothing about its machine and is judged as befo
 
 Every other process counts, even beside a 1-thread worker that leaves a CPU free: measured with
 `benchmarks/gate_accuracy.py --real-trials` on this 2-vCPU machine, a busy loop pinned to the
-other vCPU still made identical single-threaded code read x1.23 slower (significant) in 1 of 6
+other vCPU still made identical single-threaded code read x1.23 slower (significant) in 1 of 8
 trials (vCPUs may share a physical core, and the scheduler does not keep the worker off the busy
 one), so such a side is inconclusive, not judged. Pure."""
 

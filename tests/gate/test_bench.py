@@ -49,7 +49,7 @@ def test_a_side_is_a_folder_or_a_git_ref(tmp_path):
 
 
 def test_a_process_on_the_other_core_makes_even_a_one_thread_comparison_inconclusive(real_records):
-    """A 1-thread worker leaves a CPU free, yet another process there slowed it (x1.23 in 1 of 6
+    """A 1-thread worker leaves a CPU free, yet another process there slowed it (x1.23 in 1 of 8
     real trials, vCPUs sharing a core): the comparison is withheld, not judged. Quiet on both
     sides, a real slowdown is still a regression."""
     rec = next(r for r in real_records if r["model"]["name"] == "B")
