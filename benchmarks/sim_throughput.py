@@ -51,7 +51,7 @@ def config(mode: str, clients: int, train: bool, **extra):
             "model": "C",
             "mode": mode,
             "train": train,
-            "max_aggregations": 10**9,
+            "max_aggregations": 10**8,
             "eval_every": 10**9,
             "centralized_epochs": 0,
             "executors": 1,

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,8 +40,9 @@ def test_simulate_joins_a_running_cluster_with_ray_address_auto(tmp_path: Path):
     local = cli("--config", str(cfg_file), "--format", "json", timeout=300)
     assert local.returncode == 0, local.stderr
     # --block keeps the head in the foreground: stopping this process group stops the cluster we started
+    port = free_port()
     head = subprocess.Popen(
-        [str(ray_cli), "start", "--head", "--block", "--num-cpus", "2", "--port", str(free_port()), "--include-dashboard=false"],
+        [str(ray_cli), "start", "--head", "--block", "--num-cpus", "2", "--port", str(port), "--include-dashboard=false"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -60,6 +62,10 @@ def test_simulate_joins_a_running_cluster_with_ray_address_auto(tmp_path: Path):
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
             head.wait(10)
+        # `ray start` registered our head for `auto`; once it is gone, so is the registration
+        current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
+            current.unlink()
     a, b = json.loads(local.stdout), json.loads(joined.stdout)
     assert b["backend"] == "ray"
     for key in ("virtual_hours", "tasks_started", "tasks_stale", "aggregations", "final_metric", "final_loss"):

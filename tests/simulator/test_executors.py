@@ -107,3 +107,21 @@ def test_label_ratio_is_realised_and_reported():
     assert rows[model.n_features].float().mean().item() == pytest.approx(0.05, abs=0.01)  # binomial per client
     with pytest.raises(ConfigError, match=r"proxy\.label_ratio"):
         build_proxy(load_model("C"), Proxy(clients=10, label_ratio=0.1), 0)
+
+
+def test_cli_executors_and_checkpoint_every_override_the_config_but_not_what_resume_compares(tmp_path):
+    import json
+
+    from .test_cli import cli, toml_dump
+
+    raw = raw_config("fedbuff", sim={"train": True, "max_aggregations": 6, "eval_every": 3})
+    del raw["sim"]["checkpoint_every"]
+    cfg_file = toml_dump(raw, tmp_path / "sim.toml")
+    out = tmp_path / "out"
+    args = ("--executors", "2", "--checkpoint-every", "0.5", "--format", "json")
+    r = cli("--config", str(cfg_file), "--out", str(out), *args, timeout=300)
+    assert r.returncode == 0, r.stderr
+    config = json.loads(r.stdout)["config"]["sim"]
+    assert config["executors"] == 2 and config["checkpoint_every_s"] == 0.5
+    assert json.loads((out / "config.json").read_text())["sim"] == raw["sim"]  # --resume compares this
+    assert (out / "checkpoint.npz").is_file()

@@ -62,7 +62,7 @@ class RayBackend(Backend):
         address = data.ray_address or os.environ.get("RAY_ADDRESS")
         if self._started:
             ray.init(
-                address=address,
+                address=address or "local",  # "local": a new instance even where `ray start` left a cluster file
                 num_cpus=None if address else max(data.executors, 1),
                 include_dashboard=False,
                 log_to_driver=False,
