@@ -35,10 +35,7 @@ def _label(line: dict[str, Any]) -> str:
     params = [(k, v) for k, v in line.items() if "." in k]  # the swept dotted keys
     if not params or all(v == "no DP" for _, v in params):
         return "no DP"
-    # the HTML table shows a '.' in a metric name as ' · ' (a dotted key's separator): decimals get U+2024
-    return ", ".join(
-        ("z" if k.endswith("noise_multiplier") else k.rsplit(".", 1)[-1]) + "=" + str(v).replace(".", "\u2024") for k, v in params
-    )
+    return ", ".join(("z" if k.endswith("noise_multiplier") else k.rsplit(".", 1)[-1]) + f"={v}" for k, v in params)
 
 
 def privacy_rows(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -52,6 +49,7 @@ def privacy_rows(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
             rows.append(
                 {
                     "metric": f"privacy {label}: {name}",
+                    "label": f"privacy {label}: {name}",
                     "median": median,
                     "min": _num(line.get(f"{key}_min")),
                     "max": _num(line.get(f"{key}_max")),

@@ -89,6 +89,11 @@ def _shown_warning(w: dict[str, Any]) -> dict[str, Any]:
     return w | {"message": message.partition("): ")[2] or message}
 
 
+def metric_label(metric: str) -> str:
+    """A summary key as the table shows it: 'tasks.succeeded_per_s' -> 'tasks · succeeded / s'."""
+    return metric.replace("_", " ").replace(".", " · ").replace("mb per s", "MB/s").replace("per s", "/ s")
+
+
 def _stat_rows(node: Any, prefix: str = "") -> list[dict[str, Any]]:
     """Flatten the simulator summary: any dict with a 'median' is a metric; other scalars are settings."""
     rows = []
@@ -141,7 +146,7 @@ def simulation_section(summary: dict[str, Any] | None, curves: pd.DataFrame | No
     for r in rows:
         if r["scalar"] is None and not (r["median"] is None and r["min"] is None):
             r["metric"] = r["metric"].removeprefix("metrics.")
-            stats.append(r)
+            stats.append(r | {"label": metric_label(r["metric"])})
     settings = [r for r in rows if r["scalar"] is not None]
     has_curves = curves is not None and len(curves) and "virtual_time_s" in curves.columns
     charts = _curve_charts(summary, curves) if has_curves and curves is not None else []

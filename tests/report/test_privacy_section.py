@@ -42,8 +42,8 @@ def test_privacy_rows_and_charts_render():
     ctx = build([], {}, budgets_source="-", sim_summary={"metric_name": "aupr", "privacy_sweep": SWEEP})
     html, md = render_html(ctx), render_markdown(ctx)
     assert "final metric against ε (DP sweep)" in html and "virtual hours to target against ε (DP sweep)" in html
-    assert "privacy z=1\u20240: ε" in html  # not 'z=1 · 0'
-    assert "| privacy z=1\u20240: metric lost to DP | 0.03 |" in md
+    assert "privacy z=1.0: ε" in html  # a decimal, not z=1 · 0
+    assert "| privacy z=1.0: metric lost to DP | 0.03 |" in md
     assert "| privacy no DP: final metric | 0.91 |" in md
 
 
