@@ -27,6 +27,7 @@ from .records import (
     ModelSection,
     Record,
     RuntimeSection,
+    SustainedSection,
     TimingSection,
     fill_derived,
 )
@@ -164,7 +165,7 @@ def fail(record: Record, kind: FailureKind, message: str) -> Record:
 
 
 def merge_device_result(host_record: Record, device_result: dict[str, Any]) -> Record:
-    """Take what the device measured (status, error, runtime, timing, loss, timestamps) into the
+    """Take what the device measured (status, error, runtime, timing, loss, sustained, timestamps) into the
     host's record. CPU, memory and conditions come from the device only where the host could not
     sample them itself; the host owns model, device, benchmark, network and host."""
     validate("result", device_result)
@@ -179,6 +180,8 @@ def merge_device_result(host_record: Record, device_result: dict[str, Any]) -> R
     host_record["runtime"] = cast(RuntimeSection, device_result.get("runtime"))
     host_record["timing"] = cast(TimingSection, device_result.get("timing"))
     host_record["loss"] = device_result.get("loss")
+    if device_result.get("sustained") is not None:
+        host_record["sustained"] = cast(SustainedSection, device_result["sustained"])
     if host_record["cpu"]["mean_percent"] is None and device_result["cpu"].get("mean_percent") is not None:
         host_record["cpu"] = cast(CpuSection, device_result["cpu"])
     if host_record["memory"]["peak_mb"] is None and device_result["memory"].get("peak_mb") is not None:

@@ -61,6 +61,7 @@ class ConditionsSection(TypedDict):
     thermal_state: str | None
     cooldown_seconds: float | None
     temperature_c: NotRequired[float | None]
+    cpu_cap: NotRequired[str | None]  # how a local class's CPU cap was enforced (cgroup or duty cycling)
 
 
 class BenchmarkSection(TypedDict):

@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Literal
 
 import psutil
 
@@ -228,8 +228,8 @@ class LocalFarm(Farm):
             timeout_s = job.settings.timeout_s + (sustained_s or 0)
             supervision = self._run_worker(spec_path, result_path, cls, timeout_s, sustained_s)
             if supervision.cpu_cap is not None:
-                # conditions: how this class was slowed down (the schema's conditions take extra keys)
-                cast(dict[str, Any], record["conditions"])["cpu_cap"] = supervision.cpu_cap
+                # conditions: how this class was slowed down
+                record["conditions"]["cpu_cap"] = supervision.cpu_cap
             if supervision.stopped is not None:
                 return fail(record, *supervision.stopped)
             self._fill_samples(record, supervision.training)
@@ -244,8 +244,6 @@ class LocalFarm(Farm):
                 merge_device_result(record, device_result)
             except (ContractError, json.JSONDecodeError) as e:
                 return fail(record, FailureKind.INVALID_RESULT, f"the worker's result is not valid: {e}")
-            if device_result.get("sustained") is not None:
-                record["sustained"] = device_result["sustained"]
         set_baseline(record["memory"], device_result["memory"]["baseline_mb"])
         return record
 
