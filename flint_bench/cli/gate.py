@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,11 +9,28 @@ from typing import TYPE_CHECKING
 import typer
 from rich.text import Text
 
-from ..core.errors import UserError
 from .output import FORMAT_OPTION_HELP, MLFLOW_OPTION_HELP, Format, console, err_console, output_handler, rich_table
 
 if TYPE_CHECKING:
     from ..gate import GateResult
+
+
+# options gate and gate-bench share: one declaration each
+TARGET_OPTION = typer.Option(None, "--target", "-t", help="budget target(s) the model ships to; repeatable; default every target")
+THRESHOLD_OPTION = typer.Option(1.10, "--threshold", help="head/base ratio a change must exceed to count (1.10 = 10% slower)")
+ALPHA_OPTION = typer.Option(0.01, "--alpha", help="Mann-Whitney U significance level on the raw per-step samples")
+BUSY_SHARE_OPTION = typer.Option(
+    0.25,
+    "--busy-share",
+    help="other processes' share of the machine's CPU above which a side's timing is inconclusive (records with a machine section)",
+)
+FAIL_ON_INCONCLUSIVE_OPTION = typer.Option(
+    False, "--fail-on-inconclusive", help="exit 1 when a timing comparison is inconclusive (busy or unlike machines)"
+)
+JUNIT_OPTION = typer.Option(None, "--junit", help="write JUnit XML: one test case per model x device x metric")
+MARKDOWN_OPTION = typer.Option(
+    None, "--markdown", help="write the Markdown table here (also appended to $GITHUB_STEP_SUMMARY when set)"
+)
 
 
 def gate(
@@ -25,13 +41,9 @@ def gate(
         "--budgets",
         help="budgets TOML (a \\[targets.NAME] table per target); default: paper 4.1, targets third_party (< 1 MB storage) and first_party (< 10 MB)",
     ),
-    target: list[str] | None = typer.Option(
-        None, "--target", "-t", help="budget target(s) the model ships to; repeatable; default every target"
-    ),
-    threshold: float = typer.Option(
-        1.10, "--threshold", help="head/base ratio a change must exceed to count (1.10 = 10% slower)"
-    ),
-    alpha: float = typer.Option(0.01, "--alpha", help="Mann-Whitney U significance level on the raw per-step samples"),
+    target: list[str] | None = TARGET_OPTION,
+    threshold: float = THRESHOLD_OPTION,
+    alpha: float = ALPHA_OPTION,
     min_samples: int = typer.Option(
         6, "--min-samples", min=2, help="per-step samples needed on each side to judge a timing change"
     ),
@@ -40,18 +52,10 @@ def gate(
         "--repeat-check/--no-repeat-check",
         help="a slowdown must also separate the repeats (every head repeat median beyond every base one)",
     ),
-    busy_share: float = typer.Option(
-        0.25,
-        "--busy-share",
-        help="other processes' share of the machine's CPU above which a side's timing is inconclusive (records with a machine section)",
-    ),
-    fail_on_inconclusive: bool = typer.Option(
-        False, "--fail-on-inconclusive", help="exit 1 when a timing comparison is inconclusive (busy or unlike machines)"
-    ),
-    junit: Path | None = typer.Option(None, "--junit", help="write JUnit XML: one test case per model x device x metric"),
-    markdown: Path | None = typer.Option(
-        None, "--markdown", help="write the Markdown table here (also appended to $GITHUB_STEP_SUMMARY when set)"
-    ),
+    busy_share: float = BUSY_SHARE_OPTION,
+    fail_on_inconclusive: bool = FAIL_ON_INCONCLUSIVE_OPTION,
+    junit: Path | None = JUNIT_OPTION,
+    markdown: Path | None = MARKDOWN_OPTION,
     benchmark_json: Path | None = typer.Option(
         None, "--benchmark-json", help="write github-action-benchmark customSmallerIsBetter JSON of the head"
     ),
@@ -66,12 +70,6 @@ def gate(
     from ..gate import GateSettings
 
     with output_handler(format) as out:
-        if not (math.isfinite(threshold) and threshold > 1.0):  # NaN compares false: test what must hold
-            raise UserError(f"--threshold {threshold}: must be a ratio above 1 (e.g. 1.10 for 10% slower).")
-        if not 0 < alpha < 1:
-            raise UserError(f"--alpha {alpha}: must be between 0 and 1 (e.g. 0.01).")
-        if not 0 <= busy_share <= 1:  # NaN fails this too
-            raise UserError(f"--busy-share {busy_share}: must be a share of the machine between 0 and 1 (e.g. 0.25).")
         settings = GateSettings(
             threshold=threshold,
             alpha=alpha,
@@ -80,12 +78,13 @@ def gate(
             busy_share=busy_share,
             fail_on_inconclusive=fail_on_inconclusive,
         )
+        settings.check()
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         files = api.GateFiles(junit, markdown, benchmark_json, Path(summary) if summary else None)
         run = api.gate(
             head, base, budgets=budgets, targets=target, settings=settings, files=files, mlflow=mlflow, say=out.message
         )
-        out.result(run.result.to_dict(), render=lambda: _show(run.result))
+        out.result(run.result.to_dict(), render=lambda: show_gate(run.result))
     if not run.result.passed:
         raise typer.Exit(1)
 
@@ -101,7 +100,7 @@ COLOUR = {
 }
 
 
-def _show(result: GateResult) -> None:
+def show_gate(result: GateResult) -> None:
     s = result.settings
     table = rich_table(
         f"flint-bench gate · threshold x{s.threshold:g}, p < {s.alpha:g} · targets {', '.join(result.targets) or 'none'}",

@@ -8,6 +8,16 @@ from pathlib import Path
 
 import typer
 
+from .gate import (
+    ALPHA_OPTION,
+    BUSY_SHARE_OPTION,
+    FAIL_ON_INCONCLUSIVE_OPTION,
+    JUNIT_OPTION,
+    MARKDOWN_OPTION,
+    TARGET_OPTION,
+    THRESHOLD_OPTION,
+    show_gate,
+)
 from .output import FORMAT_OPTION_HELP, Format, output_handler
 
 
@@ -32,23 +42,13 @@ def gate_bench(
         None, "--out", help="keep the records here (<out>/base/round-N, <out>/head/round-N); default: a temporary folder"
     ),
     budgets: Path | None = typer.Option(None, "--budgets", help="budgets TOML, as for `flint-bench gate`"),
-    target: list[str] | None = typer.Option(None, "--target", "-t", help="budget target(s); repeatable; default every target"),
-    threshold: float = typer.Option(
-        1.10, "--threshold", help="head/base ratio a change must exceed to count (1.10 = 10% slower)"
-    ),
-    alpha: float = typer.Option(0.01, "--alpha", help="Mann-Whitney U significance level on the raw per-step samples"),
-    busy_share: float = typer.Option(
-        0.25,
-        "--busy-share",
-        help="other processes' share of the machine's CPU above which a side's timing is inconclusive",
-    ),
-    fail_on_inconclusive: bool = typer.Option(
-        False, "--fail-on-inconclusive", help="exit 1 when the timing comparison is inconclusive"
-    ),
-    junit: Path | None = typer.Option(None, "--junit", help="write JUnit XML: one test case per model x device x metric"),
-    markdown: Path | None = typer.Option(
-        None, "--markdown", help="write the Markdown table (also appended to $GITHUB_STEP_SUMMARY when set)"
-    ),
+    target: list[str] | None = TARGET_OPTION,
+    threshold: float = THRESHOLD_OPTION,
+    alpha: float = ALPHA_OPTION,
+    busy_share: float = BUSY_SHARE_OPTION,
+    fail_on_inconclusive: bool = FAIL_ON_INCONCLUSIVE_OPTION,
+    junit: Path | None = JUNIT_OPTION,
+    markdown: Path | None = MARKDOWN_OPTION,
     format: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
     """Export the models of both sides, run their repeats alternately on the local farm (base, head,
@@ -58,7 +58,6 @@ def gate_bench(
     input."""
     from ..gate import GateSettings, run_gate, write_outputs
     from ..gate.bench import SIDES, BenchPlan, measure_interleaved, models_folder, side_model
-    from .gate import _show
 
     with output_handler(format) as output:
         settings = GateSettings(
@@ -75,7 +74,7 @@ def gate_bench(
             run = run_gate(folder / "head", folder / "base", budgets, target, settings)
             summary = os.environ.get("GITHUB_STEP_SUMMARY")
             write_outputs(run, junit=junit, markdown_file=markdown, step_summary=Path(summary) if summary else None)
-        output.result(run.result.to_dict(), render=lambda: _show(run.result))
+        output.result(run.result.to_dict(), render=lambda: show_gate(run.result))
     if not run.result.passed:
         raise typer.Exit(1)
 
