@@ -80,7 +80,7 @@ def test_dp_sweep_writes_the_table_and_the_report_shows_it(tmp_path):
     section = simulation_section(summary, None)
     assert section is not None
     labels = [r["metric"] for r in section["stats"]]
-    assert "privacy z=0\u20245: ε" in labels and "privacy no DP: final metric" in labels
+    assert "privacy z=0.5: ε" in labels and "privacy no DP: final metric" in labels
     assert [c.title for c in section["charts"]] == [
         "final metric against ε (DP sweep)",
         "virtual hours to target against ε (DP sweep)",
