@@ -69,7 +69,7 @@ def test_simulate_joins_a_running_cluster_with_ray_address_auto(tmp_path: Path):
     a, b = json.loads(local.stdout), json.loads(joined.stdout)
     assert b["backend"] == "ray"
     for key in ("virtual_hours", "tasks_started", "tasks_stale", "aggregations", "final_metric", "final_loss"):
-        assert b["metrics"][key] == a["metrics"][key]  # same work units, summed in unit order: bit for bit
+        assert b["metrics"][key] == a["metrics"][key]  # same partitions, same order of the sum: bit for bit
     # --ray-address without the ray backend is a usage error
     r = cli("--config", str(cfg_file), "--ray-address", "auto")
     assert r.returncode == 2 and "--backend ray" in r.stderr
