@@ -1,12 +1,11 @@
-"""Executors in worker processes on this machine, one per core, each running its share of the work units.
+"""Executors in worker processes on this machine, one per proxy partition (every core).
 
-Each worker (spawned, one torch thread) loads the model itself and holds the whole proxy (`partitions`:
-in-memory tensors cross to it through torch's shared-memory pickling, one copy for all workers; a lazy
-proxy is only record counts), so it can train any unit. Models cross through shared memory, not pipes:
-the leader writes each model version once into a slot of a shared [slots, P] float32 table (keyed by
-`TrainingTask.versions`), a job names the slots its clients start from, and each worker writes each of
-its units' partial sums into that unit's row of a shared [units, P] table. Only small job descriptions
-go through the pipes. The leader adds the units' sums in unit order, as every backend does.
+Each worker (spawned, one torch thread) loads the model itself and owns one partition (`partitions`:
+rows in memory, or generated on demand). Models cross through shared memory, not pipes: the leader
+writes each model version once into a slot of a shared [slots, P] float32 table (keyed by
+`TrainingTask.versions`), a job names the slots its clients start from, and each worker writes its
+partial sum into its own row of a shared [workers, P] table. Only small job descriptions go through
+the pipes. The leader sums the partial sums in executor order, as every backend does.
 
 Every wait has a deadline (`JOB_DEADLINE_S`); a worker that dies or raises is an `ExecutorFailed`
 naming it, its exit code and its error, and the other workers are stopped.
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...core.errors import UserError
-from .base import JOB_DEADLINE_S, Backend, ModelSlots, PartitionJob, TrainingData, TrainingTask, model_keys, unit_sums
+from .base import JOB_DEADLINE_S, Backend, ModelSlots, PartitionJob, TrainingData, TrainingTask, model_keys
 
 if TYPE_CHECKING:
     import torch
@@ -58,7 +57,7 @@ class _Table:
             self.shm.unlink()
 
 
-def _worker(conn: Connection, model_ref: str, rows: RowSource, chunk: int) -> None:
+def _worker(conn: Connection, model_ref: str, rows: RowSource, lo: int, chunk: int, index: int) -> None:
     """A worker's loop: one job at a time until 'stop' (or the leader's pipe closes)."""
     import torch
 
@@ -67,24 +66,21 @@ def _worker(conn: Connection, model_ref: str, rows: RowSource, chunk: int) -> No
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the leader stops the workers
     torch.set_num_threads(1)
-    tables: dict[str, _Table] = {}  # by role: "models", "results" (a bigger table replaces the old one)
+    tables: dict[str, _Table] = {}
     try:
-        ex = Executor(load_model(model_ref), rows, 0, chunk)
+        ex = Executor(load_model(model_ref), rows, lo, chunk)
         conn.send(("ready", None))
         while True:
             kind, body = conn.recv()
             if kind == "stop":
                 break
             models_spec, results_spec, job, lr, epochs, batch_size, seed_key = body
-            for role, spec in (("models", models_spec), ("results", results_spec)):
-                if role not in tables or tables[role].shm.name != spec[0]:
-                    if role in tables:
-                        tables.pop(role).close()
-                    tables[role] = _Table(spec[1], spec[2], name=spec[0])
-            starts = torch.from_numpy(tables["models"].array)  # a view: the slots are read in place
-            task = TrainingTask(lr, epochs, batch_size, seed_key)
-            for u, total in zip(job.units.tolist(), unit_sums(ex, job, starts, task), strict=True):
-                tables["results"].array[u] = total.numpy()
+            for spec in (models_spec, results_spec):
+                if spec[0] not in tables:
+                    tables[spec[0]] = _Table(spec[1], spec[2], name=spec[0])
+            starts = torch.from_numpy(tables[models_spec[0]].array)  # a view: the slots are read in place
+            total = ex.weighted_delta_sum(job.clients, starts, job.start_index, job.weights, lr, epochs, batch_size, seed_key)
+            tables[results_spec[0]].array[index] = total.numpy()
             conn.send(("done", None))
     except (EOFError, KeyboardInterrupt):
         pass
@@ -102,18 +98,17 @@ class ProcessBackend(Backend):
         self.deadline_s = deadline_s
         self.size = sum(p.numel() for p in data.model.net.parameters() if p.requires_grad)
         ctx = mp.get_context("spawn")  # no fork of a process holding torch threads
-        self.results = _Table(16, self.size)  # one row per work unit; grows when an aggregation has more
+        self.results = _Table(len(self.bounds), self.size)
         self.slots = ModelSlots()
         self.models = _Table(self.slots.capacity, self.size)
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
         try:
-            rows = data.proxy.rows(0, data.proxy.clients)
-            for e in range(self.executor_count):
+            for e, (lo, hi) in enumerate(self.bounds):
                 parent, child = ctx.Pipe()
                 proc = ctx.Process(
                     target=_worker,
-                    args=(child, data.model_ref, rows, data.chunk),
+                    args=(child, data.model_ref, data.proxy.rows(lo, hi), lo, data.chunk, e),
                     name=f"flint-sim-executor-{e}",
                     daemon=True,
                 )
@@ -163,12 +158,8 @@ class ProcessBackend(Backend):
         import torch
 
         slot_of = self._slot_rows(starts, task)
-        n_units = max((int(job.units.max()) + 1 for job in jobs), default=0)
-        if n_units > self.results.rows:  # more units than rows: a bigger table (the workers open it by name)
-            self.results.close(unlink=True)
-            self.results = _Table(2 * n_units, self.size)
         for job in jobs:
-            slotted = PartitionJob(job.executor, job.clients, slot_of[job.start_index], job.weights, job.cuts, job.units)
+            slotted = PartitionJob(job.executor, job.clients, slot_of[job.start_index], job.weights)
             body = (self.models.spec(), self.results.spec(), slotted, task.lr, task.epochs, task.batch_size, task.seed_key)
             try:
                 self.conns[job.executor].send(("job", body))
@@ -176,7 +167,7 @@ class ProcessBackend(Backend):
                 self._wait(job.executor, "done", 0, "taking a job")  # names the dead worker
         for job in jobs:
             self._wait(job.executor, "done", self.deadline_s, f"training aggregation {task.seed_key[-1]}")
-        return [torch.from_numpy(self.results.array[job.units]) for job in jobs]  # fancy indexing: a copy
+        return [torch.from_numpy(self.results.array[job.executor].copy()) for job in jobs]
 
     def close(self) -> None:
         for conn in self.conns:
