@@ -11,6 +11,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 # helpers shared by several areas (records_synth.py) import as top-level modules
 sys.path.insert(0, str(Path(__file__).parent))
+# the tools .ci/ installs (MLflow server, actionlint) live under the real HOME: pin it now, because the adb
+# fixture gives the adb server a private HOME for the rest of the session
+os.environ.setdefault("FLINT_BENCH_TOOLS", str(Path.home() / ".cache" / "flint-bench-tools"))
 
 
 @pytest.fixture(scope="session", autouse=True)
