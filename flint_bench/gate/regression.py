@@ -86,8 +86,10 @@ def repeats_separate(
 
 
 def min_p_value(n1: int, n2: int) -> float:
-    """The smallest one-sided p-value the exact Mann-Whitney U test can give for these sample sizes."""
-    return 1.0 / math.comb(n1 + n2, n1)
+    """The smallest one-sided p-value the exact Mann-Whitney U test can give for these sample sizes.
+    Integer division: the binomial coefficient of 500-odd samples a side is beyond any float, and
+    int / int rounds it to the tiny (or zero) float it is instead of overflowing."""
+    return 1 / math.comb(n1 + n2, n1)
 
 
 BOOTSTRAP_SEED = 0  # fixed: the same samples always get the same interval

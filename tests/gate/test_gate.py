@@ -277,3 +277,14 @@ def test_project_budgets_file_is_read(real_records, tmp_path, cli):
     assert set(doc["targets"]) >= {"third_party", "first_party"}
     checks = {v["check"] for c in doc["cases"] for v in c["verdicts"]}
     assert {"budget:third_party", "budget:first_party"} <= checks
+
+
+def test_hundreds_of_steps_a_side_are_judged():
+    """Three repeats of ~170 steps a side (gate-bench with ~1 s repeats): the exact test's smallest
+    p-value, 1 / C(1038, 519), is beyond any float; it must not overflow, and +30% still fails."""
+    rng = np.random.default_rng(5)
+    base = [list(6e-3 * rng.lognormal(0, 0.1, 173)) for _ in range(3)]
+    slow = [list(7.8e-3 * rng.lognormal(0, 0.1, 173)) for _ in range(3)]
+    flat = lambda reps: [x for r in reps for x in r]  # noqa: E731
+    assert SampleRegression(GateSettings())(flat(slow), flat(base), slow, base).status == "fail"
+    assert SampleRegression(GateSettings())(flat(base), flat(base), base, base).status == "pass"
