@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from gate_accuracy_real import add_arguments, real_machine_mode  # the real-machine mode, beside this file
 
 from flint_bench.core.records import per_example_samples, per_repeat_samples
 from flint_bench.core.results import load_records
@@ -89,156 +87,6 @@ def drift_sigma_of(record: dict) -> float:
     return float(np.std(np.log(meds), ddof=1)) if len(meds) > 1 else 0.0
 
 
-# -- the real-machine mode ----------------------------------------------------------------------------
-
-B_LAYERS = "nn.Linear(DIM + DENSE, 256), nn.ReLU(), nn.Linear(256, 144), nn.ReLU(), nn.Linear(144, 1)"
-
-
-def slower_variant(folder: Path, width: float) -> Path:
-    """A copy of model B with both hidden layers `width` times wider (more multiply-adds per step:
-    really slower code, not a scaled clock)."""
-    from flint_bench.zoo import zoo_files
-
-    source = zoo_files()["b_sparse_mlp"].read_text()
-    h1, h2 = round(256 * width), round(144 * width)
-    if B_LAYERS not in source:
-        raise SystemExit("models/b_sparse_mlp.py changed: update B_LAYERS in this benchmark")
-    folder.mkdir(parents=True, exist_ok=True)
-    wide = f"nn.Linear(DIM + DENSE, {h1}), nn.ReLU(), nn.Linear({h1}, {h2}), nn.ReLU(), nn.Linear({h2}, 1)"
-    (folder / "b_sparse_mlp.py").write_text(source.replace(B_LAYERS, wide))
-    return folder
-
-
-class Hog:
-    """A busy loop pinned to the last CPU: another process holding one core, as on a shared runner."""
-
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.core = (os.cpu_count() or 1) - 1
-
-    def start(self) -> None:
-        core = self.core
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "while True: pass"], preexec_fn=lambda: os.sched_setaffinity(0, {core})
-        )
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
-class Trials:
-    """One kind of gate-bench trial: "hog" (identical code, a hog during every head repeat: every
-    fail is a false alarm) or "slower" (B against its wider variant: every fail is a detection)."""
-
-    def __init__(self, kind: str, args: argparse.Namespace, base_dir: Path, head_dir: Path, work: Path) -> None:
-        from flint_bench.gate import GateSettings
-        from flint_bench.gate.bench import BenchPlan, side_model
-
-        self.kind, self.work = kind, work
-        self.settings = GateSettings(threshold=args.threshold, alpha=args.alpha)
-        self.plan = BenchPlan(rounds=args.real_rounds, examples=args.real_examples, threads=1)
-        self.models = {
-            "base": [side_model(base_dir, args.real_model, "base")],
-            "head": [side_model(head_dir, args.real_model, "head")],
-        }
-        self.hog = Hog()
-        self.statuses: dict[str, int] = {}
-        self.ratios: list[float | None] = []
-        self.others: list[list[float | None]] = []
-        self.trial_seconds: list[float] = []
-
-    def before(self, rnd: int, side: str) -> None:
-        if self.kind == "hog" and side == "head":
-            self.hog.start()
-
-    def run_one(self) -> None:
-        from flint_bench.gate.bench import measure_interleaved
-
-        t0, trial = time.perf_counter(), len(self.ratios)
-        try:
-            out = self.work / self.kind / f"trial-{trial}"
-            sides = measure_interleaved(self.models, self.plan, out, before=self.before, after=lambda r, s: self.hog.stop())
-        finally:
-            self.hog.stop()
-        self.judge(sides, time.perf_counter() - t0)
-
-    def judge(self, sides: dict, seconds: float) -> None:
-        """Gate one trial's records and tally the verdict."""
-        from flint_bench.gate import evaluate
-
-        trial = len(self.ratios)
-        case = next(c for c in evaluate(sides["head"], sides["base"], {}, self.settings).cases if c.metric == "train_time")
-        v = case.verdicts[0]
-        self.statuses[case.status] = self.statuses.get(case.status, 0) + 1
-        self.ratios.append(v.ratio)
-        self.others.append(
-            [m["others_cpu_share"] if (m := r.get("machine")) else None for side in ("base", "head") for r in sides[side]]
-        )
-        self.trial_seconds.append(round(seconds, 1))
-        print(f"  {self.kind} trial {trial}: {case.status}: {v.message}", flush=True)
-
-    def summary(self) -> dict:
-        n, flagged = len(self.ratios), self.statuses.get("fail", 0)
-        known = [r for r in self.ratios if r is not None]
-        return {
-            "trials": n,
-            "statuses": self.statuses,
-            "flagged": flagged,
-            "flagged_rate": flagged / n if n else None,
-            "median_ratio_of_trials": float(np.median(known)) if known else None,
-            "ratios": self.ratios,
-            "others_cpu_share_base_then_head": self.others,
-            "trial_seconds": self.trial_seconds,
-        }
-
-
-def real_machine_mode(args: argparse.Namespace) -> dict:
-    """False alarms with a hog on one core during the head; detections of a really slower model."""
-    import flint_bench.models
-    from flint_bench.core.contract import host_info
-
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="gate-accuracy-") as tmp:
-        work = args.keep or Path(tmp)
-        zoo = Path(flint_bench.models.__path__[0])
-        slow = slower_variant(Path(tmp) / "slower", args.real_width)
-        hog, slower = Trials("hog", args, zoo, zoo, work), Trials("slower", args, zoo, slow, work)
-        if args.real_from:  # re-gate kept trials with the gate as it is now, measuring nothing
-            from flint_bench.core.results import load_records
-
-            for trials in (hog, slower):
-                for folder in sorted((args.real_from / trials.kind).glob("trial-*"), key=lambda p: int(p.name[6:])):
-                    trials.judge({side: load_records(folder / side) for side in ("base", "head")}, 0.0)
-            args.real_trials = 0
-        # the two kinds alternate trial by trial, so both get the same machine and, when the time
-        # budget ends the run early, the same number of trials
-        while len(slower.ratios) < args.real_trials and time.perf_counter() - t0 < args.real_budget_s:
-            hog.run_one()
-            slower.run_one()
-        hog_summary, slower_summary = hog.summary(), slower.summary()
-    return {
-        "benchmark": "gate_accuracy",
-        "mode": "real-machine",
-        "model": args.real_model,
-        "rounds_per_side": args.real_rounds,
-        "examples_per_repeat": args.real_examples,
-        "threads": 1,
-        "width_factor": args.real_width,
-        "threshold": args.threshold,
-        "alpha": args.alpha,
-        "hog_false_alarms": hog_summary,
-        "slower_detections": slower_summary,
-        "budget_s": args.real_budget_s,
-        "cpus": os.cpu_count(),
-        "load_1min_end": os.getloadavg()[0],
-        "commit": host_info()["commit"],
-        "seconds": round(time.perf_counter() - t0, 1),
-    }
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--results", type=Path, help="an existing results folder (default: run the local farm now)")
@@ -254,13 +102,7 @@ def main() -> None:
     ap.add_argument("--real-pairs", type=int, default=0, help="also gate N pairs of real back-to-back local-farm runs")
     ap.add_argument("--rounds", type=int, default=2, help="alternating base/head rounds per real pair")
     ap.add_argument("--keep", type=Path, help="keep the result folders of the runs here (default: a temporary folder)")
-    ap.add_argument("--real-trials", type=int, default=0, help="real-machine mode: N hog trials and N slower-model trials")
-    ap.add_argument("--real-model", default="B", help="real-machine mode: the model (a zoo name)")
-    ap.add_argument("--real-rounds", type=int, default=2, help="real-machine mode: repeats per side per trial, interleaved")
-    ap.add_argument("--real-examples", type=int, default=480, help="real-machine mode: examples per repeat")
-    ap.add_argument("--real-width", type=float, default=1.17, help="real-machine mode: hidden-width factor of the slower variant")
-    ap.add_argument("--real-from", type=Path, help="real-machine mode: re-gate the trials kept by an earlier --keep run")
-    ap.add_argument("--real-budget-s", type=float, default=540, help="real-machine mode: start no trial after this many seconds")
+    add_arguments(ap)
     args = ap.parse_args()
     if args.real_trials or args.real_from:
         print(json.dumps(real_machine_mode(args)))
