@@ -34,6 +34,9 @@ class ModelDef:
     n_features: int = 1
     batch_size: int = 32
     lr: float = 0.05
+    # optional row_loss(predictions, *labels) -> [n] per-row losses whose mean is `loss`: lets the simulator
+    # weight rows in one pass without vmap (torch's elementwise loss modules need none)
+    row_loss: Callable[..., torch.Tensor] | None = None
     source: Path | None = field(default=None, repr=False)
     entry: str = "build"
 

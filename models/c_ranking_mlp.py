@@ -24,8 +24,12 @@ class RankingMLP(nn.Module):
         return self.mlp(torch.cat([self.items(item_ids), item_dense, q], dim=2)).squeeze(2)
 
 
+def listnet_rows(scores: torch.Tensor, relevance: torch.Tensor) -> torch.Tensor:
+    return -(torch.softmax(relevance, dim=1) * torch.log_softmax(scores, dim=1)).sum(dim=1)
+
+
 def listnet_loss(scores: torch.Tensor, relevance: torch.Tensor) -> torch.Tensor:
-    return -(torch.softmax(relevance, dim=1) * torch.log_softmax(scores, dim=1)).sum(dim=1).mean()
+    return listnet_rows(scores, relevance).mean()
 
 
 def make_data(n: int, seed: int) -> tuple[torch.Tensor, ...]:
@@ -47,6 +51,7 @@ def build() -> ModelDef:
         task="ranking",
         net=RankingMLP(),
         loss=listnet_loss,
+        row_loss=listnet_rows,
         make_data=make_data,
         n_features=3,
         batch_size=16,

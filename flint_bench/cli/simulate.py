@@ -151,7 +151,7 @@ def simulate(
         "-e",
         min=1,
         max=1024,
-        help="override sim.executors: proxy partitions trained in parallel (one per core)",
+        help="override sim.executors: executors training in parallel (worker processes, one per core)",
     ),
     ray_address: str | None = typer.Option(
         None, "--ray-address", help="--backend ray: join this running cluster ('auto' after `ray start --head`, or host:port)"

@@ -8,7 +8,6 @@ built up front: each executor generates a client's records when it trains (`part
 
 from __future__ import annotations
 
-import itertools
 import math
 import zipfile
 from dataclasses import dataclass
@@ -247,12 +246,6 @@ def _sample_clients(sizes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Clients chosen uniformly (sorted) holding about LAZY_SAMPLE_RECORDS records."""
     k = min(len(sizes), max(1, int(LAZY_SAMPLE_RECORDS / max(float(sizes.mean()), 1.0))))
     return np.sort(rng.choice(len(sizes), k, replace=False))
-
-
-def partition(n_clients: int, executors: int) -> list[tuple[int, int]]:
-    """Contiguous client ranges, one per executor (the paper: one partition file per executor)."""
-    bounds = np.linspace(0, n_clients, executors + 1).astype(int)
-    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
 
 
 def slice_partition(data: ProxyData, lo: int, hi: int) -> tuple[tuple[torch.Tensor, ...], np.ndarray]:

@@ -1,11 +1,14 @@
-"""Executors on every core and lazy partitions: worker processes give the numbers of executors in one
-process, a lazy client's records do not depend on its executor, a dead worker is a clear error, model
-versions cross once, and the proxy's label ratio is settable."""
+"""Executors on every core and lazy partitions: 1 executor, worker processes and Ray give the same numbers
+bit for bit, work units balance, a lazy client's records do not depend on its executor, a dead worker is
+a clear error, model versions cross once, and the proxy's label ratio is settable."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +17,7 @@ import torch
 from flint_bench.core.errors import ConfigError
 from flint_bench.simulator import simulation
 from flint_bench.simulator.backends import TrainingTask, create_backend
-from flint_bench.simulator.backends.base import ModelSlots
+from flint_bench.simulator.backends.base import MIN_UNIT_ROWS, TARGET_UNITS, ModelSlots, assign_units, work_units
 from flint_bench.simulator.backends.local import LocalBackend
 from flint_bench.simulator.backends.process import ExecutorFailed, ProcessBackend
 from flint_bench.simulator.config import Proxy, parse
@@ -41,16 +44,40 @@ def trained(executors: int, backend: str = "in-process", **proxy) -> simulation.
     return st
 
 
-def test_worker_processes_equal_executors_in_one_process_and_one_executor():
-    one, two_here, two_procs = trained(1), trained(2), trained(2, "local")
-    assert two_procs.flat is not None and two_here.flat is not None and one.flat is not None
-    # the same partitions summed in the same order: bit for bit
-    assert torch.equal(two_procs.flat, two_here.flat)
-    assert [r["metric"] for r in two_procs.rows] == [r["metric"] for r in two_here.rows]
-    # another partitioning sums the same client deltas in another order: float rounding only
-    torch.testing.assert_close(one.flat, two_procs.flat, rtol=1e-5, atol=1e-6)
-    assert [r["tasks_started"] for r in one.rows] == [r["tasks_started"] for r in two_procs.rows]
-    assert [r["metric"] for r in one.rows] == pytest.approx([r["metric"] for r in two_procs.rows], abs=1e-5)
+def same_run(a: simulation.TrialState, b: simulation.TrialState) -> None:
+    """Bit for bit: the final model (array equality) and every evaluated row."""
+    assert a.flat is not None and b.flat is not None
+    assert torch.equal(a.flat, b.flat)
+    assert a.rows == b.rows
+
+
+def test_one_executor_worker_processes_and_ray_give_the_same_numbers_bit_for_bit():
+    one = trained(1)
+    assert one.sched.c.aggregations == 25 and len({float(x) for x in one.flat}) > 1  # it trained
+    same_run(one, trained(2))  # two executors in this process: units assigned otherwise, same sums
+    same_run(one, trained(2, "local"))  # two worker processes
+    same_run(one, trained(3, "local"))
+    pytest.importorskip("ray", reason="ray is not installed (pip install 'flint-bench[ray]')")
+    same_run(one, trained(2, "ray"))
+
+
+def test_work_units_do_not_depend_on_the_executors_and_balance_heavy_tailed_clients():
+    rng = np.random.default_rng(0)
+    sizes = np.minimum(rng.lognormal(4.5, 1.2, 60).astype(np.int64) + 1, 5000)  # Task-B-like: heavy tail
+    start_index = rng.integers(0, 3, 60)
+    units = work_units(start_index, sizes)
+    # the clients grouped by start model, cut in that order; the cut depends on the aggregation alone
+    assert np.array_equal(np.concatenate(units), np.argsort(start_index, kind="stable"))
+    unit_rows = max(MIN_UNIT_ROWS, -(-int(sizes.sum()) // TARGET_UNITS))
+    for u in units:  # a client stays whole: every client but the last begins within the unit's share
+        assert sizes[u][:-1].sum() < unit_rows
+    assert 2 <= len(units) <= -(-int(sizes.sum()) // unit_rows)
+    costs = np.array([sizes[u].sum() for u in units], dtype=float)
+    two = assign_units(costs, 2)
+    assert sorted(np.concatenate(two).tolist()) == list(range(len(units)))
+    loads = [costs[a].sum() for a in two]
+    assert max(loads) <= max(sum(loads) / 2 + costs.max() / 2, costs.max())  # LPT: within half the largest unit
+    assert [a.tolist() for a in assign_units(costs, 1)] == [list(range(len(units)))]
 
 
 def test_lazy_clients_are_the_same_in_every_partition_and_runs_match_across_executors():
@@ -62,8 +89,7 @@ def test_lazy_clients_are_the_same_in_every_partition_and_runs_match_across_exec
     b, b_off = tail.gather(model, np.array([1, 15]))
     assert np.array_equal(a_off, b_off) and all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert np.array_equal(np.diff(a_off), proxy.sizes[[31, 45]])
-    one, two = trained(1, storage="lazy"), trained(2, storage="lazy")
-    torch.testing.assert_close(one.flat, two.flat, rtol=1e-5, atol=1e-6)
+    same_run(trained(1, storage="lazy"), trained(2, "local", storage="lazy"))
 
 
 def test_a_dead_worker_is_an_error_naming_it_not_a_hang():
@@ -74,13 +100,32 @@ def test_a_dead_worker_is_an_error_naming_it_not_a_hang():
         os.kill(be.procs[1].pid, signal.SIGKILL)
         be.procs[1].join(10)
         start = torch.zeros(1, be.size)
-        clients = np.array([1, 399])  # one client in each partition
+        clients = np.arange(0, 400, 10)  # 320 records: several work units, some for each worker
         task = TrainingTask(0.1, 1, 0, (0, 0, 0), ((0, 0),))
         with pytest.raises(ExecutorFailed, match=r"executor 1 \(pid \d+\) exited with code -9"):
-            be.weighted_delta_sum(clients, start, np.zeros(2, dtype=int), np.ones(2), task)
+            be.weighted_delta_sum(clients, start, np.zeros(40, dtype=np.int64), np.ones(40), task)
     finally:
         be.close()
     assert not any(p.is_alive() for p in be.procs)
+
+
+def test_a_script_without_a_main_guard_fails_with_a_hint_not_a_hang(tmp_path):
+    """Spawned workers re-run the caller's script; one that starts a simulation at import time killed them
+    at start-up, and CPython's spawn then blocked the leader for ever writing the partition's rows."""
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "from flint_bench.simulator import simulation\n"
+        "from flint_bench.simulator.backends.process import ProcessBackend\n"
+        "from flint_bench.simulator.config import parse\n"
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent.parent.parent)!r})\n"
+        "from tests.simulator.helpers import raw_config\n"
+        "setup = simulation.prepare(parse(raw_config('fedbuff', sim={'train': True, 'executors': 2}), 'sim.toml'))\n"
+        "ProcessBackend(simulation.training_data(setup)).close()\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert done.returncode != 0
+    assert "exited with code 1 while starting" in done.stderr and 'if __name__ == "__main__":' in done.stderr
 
 
 def test_model_slots_send_each_version_once_and_keep_the_ones_in_use():

@@ -141,7 +141,7 @@ def test_single_step_batched_path_equals_one_model_in_place(model_name):
 
 def test_proxy_quantity_and_label_skew():
     from flint_bench.simulator.config import Proxy
-    from flint_bench.simulator.proxy import build_proxy, partition, slice_partition
+    from flint_bench.simulator.proxy import build_proxy, slice_partition
     from flint_bench.zoo import load_model
 
     model = load_model("A")
@@ -156,8 +156,6 @@ def test_proxy_quantity_and_label_skew():
     assert skew.metadata["labels"]["client_positive_share_std"] > 2 * iid.metadata["labels"]["client_positive_share_std"]
     other = build_proxy(model, Proxy(clients=3000, mean_records=20, std_records=40, max_records=1000, holdout=100, version=1), 0)
     assert not np.array_equal(other.offsets, iid.offsets)  # another version of the proxy
-    parts = partition(3000, 3)
-    assert parts == [(0, 1000), (1000, 2000), (2000, 3000)]
     rows, offsets = slice_partition(iid, 1000, 2000)
     assert len(rows[0]) == offsets[-1] == iid.offsets[2000] - iid.offsets[1000]
 
@@ -177,3 +175,21 @@ def test_forecast_from_counters():
     assert f["peak_hour_updates_per_s"] == pytest.approx((610_000 - 47 * 12708) / 3600)  # the last, fullest hour
     assert f["client_compute_hours"] == 15.0 and f["compute_hours_by_class"] == {"new": 10.0, "old": 5.0}
     assert spread([3.0, None, 1.0, 2.0]) == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 3}
+
+
+@pytest.mark.parametrize("model_name", ["A", "B", "C", "D", "E"])
+def test_per_row_losses_average_to_the_models_batch_loss(model_name):
+    """The single-step path weights rows by per-row losses: declared, derived from the loss module, or vmap."""
+    from flint_bench.simulator.training import row_losses
+    from flint_bench.zoo import load_model
+
+    model = load_model(model_name)
+    batch = model.make_data(12, 3)
+    nf = model.n_features
+    with torch.no_grad():
+        pred = model.net(*batch[:nf])
+        rows = row_losses(model)(pred, *batch[nf:])
+        assert rows.shape == (12,)
+        torch.testing.assert_close(rows.mean(), model.loss(pred, *batch[nf:]))
+        # each row's loss is that row alone as a batch of one
+        torch.testing.assert_close(rows[5], model.loss(pred[5:6], *(t[5:6] for t in batch[nf:])))

@@ -12,7 +12,6 @@ import torch
 from flint_bench.core.errors import ConfigError, MissingDependency, UserError
 from flint_bench.simulator import simulation
 from flint_bench.simulator.backends import BACKENDS, create_backend
-from flint_bench.simulator.backends.local import LocalBackend
 from flint_bench.simulator.callbacks import Checkpointing, TargetStopping
 from flint_bench.simulator.checkpoint import CHECKPOINT, load_checkpoint
 from flint_bench.simulator.clock import FedAvgScheduler, FedBuffScheduler
@@ -47,14 +46,6 @@ def test_training_trial_keeps_only_the_versions_the_strategy_needs():
         simulation.run_trial(setup, st, backend)
     assert sorted(st.snapshots) == [9, 10, 11, 12]  # the newest and max_staleness = 3 before it
     assert st.flat is st.snapshots[12]
-
-
-def test_backend_split_routes_clients_to_their_partition():
-    cfg = config("fedbuff", sim={"train": True, "executors": 3}, proxy={"clients": 30})
-    backend = LocalBackend(simulation.training_data(simulation.prepare(cfg)))
-    assert backend.bounds == [(0, 10), (10, 20), (20, 30)]
-    parts = backend.split(np.array([29, 0, 10, 9, 20]))
-    assert [p.tolist() for p in parts] == [[1, 3], [2], [0, 4]]
 
 
 def test_backend_registry_names_and_install_hint(monkeypatch):

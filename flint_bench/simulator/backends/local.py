@@ -1,11 +1,12 @@
-"""Executors in this process, one per proxy partition (`sim.executors`); `process` runs them in parallel."""
+"""Executors in this process: one executor holding the whole proxy runs every work unit; `process` runs
+the units on worker processes in parallel. Both give the same numbers (units are summed in unit order)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .base import Backend, PartitionJob, TrainingData, TrainingTask
+from .base import Backend, PartitionJob, TrainingData, TrainingTask, unit_sums
 
 if TYPE_CHECKING:
     import torch
@@ -16,10 +17,10 @@ class LocalBackend(Backend):
         from ..training import Executor
 
         super().__init__(data)
-        self.executors = [Executor(data.model, data.proxy.rows(lo, hi), lo, data.chunk) for lo, hi in self.bounds]
+        self.executor = Executor(data.model, data.proxy.rows(0, data.proxy.clients), 0, data.chunk)
 
     def partial_sums(self, jobs: list[PartitionJob], starts: torch.Tensor, task: TrainingTask) -> Iterator[torch.Tensor]:
+        import torch
+
         for job in jobs:
-            yield self.executors[job.executor].weighted_delta_sum(
-                job.clients, starts, job.start_index, job.weights, task.lr, task.epochs, task.batch_size, task.seed_key
-            )
+            yield torch.stack(unit_sums(self.executor, job, starts, task))

@@ -1,11 +1,12 @@
-"""Executors in worker processes on this machine, one per proxy partition (every core).
+"""Executors in worker processes on this machine, one per core, each running its share of the work units.
 
-Each worker (spawned, one torch thread) loads the model itself and owns one partition (`partitions`:
-rows in memory, or generated on demand). Models cross through shared memory, not pipes: the leader
-writes each model version once into a slot of a shared [slots, P] float32 table (keyed by
-`TrainingTask.versions`), a job names the slots its clients start from, and each worker writes its
-partial sum into its own row of a shared [workers, P] table. Only small job descriptions go through
-the pipes. The leader sums the partial sums in executor order, as every backend does.
+Each worker (spawned, one torch thread) loads the model itself and holds the whole proxy (`partitions`:
+in-memory tensors cross to it through torch's shared-memory pickling, one copy for all workers; a lazy
+proxy is only record counts), so it can train any unit. Models cross through shared memory, not pipes:
+the leader writes each model version once into a slot of a shared [slots, P] float32 table (keyed by
+`TrainingTask.versions`), a job names the slots its clients start from, and each worker writes each of
+its units' partial sums into that unit's row of a shared [units, P] table. Only small job descriptions
+go through the pipes. The leader adds the units' sums in unit order, as every backend does.
 
 Every wait has a deadline (`JOB_DEADLINE_S`); a worker that dies or raises is an `ExecutorFailed`
 naming it, its exit code and its error, and the other workers are stopped.
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...core.errors import UserError
-from .base import JOB_DEADLINE_S, Backend, ModelSlots, PartitionJob, TrainingData, TrainingTask, model_keys
+from .base import JOB_DEADLINE_S, Backend, ModelSlots, PartitionJob, TrainingData, TrainingTask, model_keys, unit_sums
 
 if TYPE_CHECKING:
     import torch
@@ -57,8 +58,11 @@ class _Table:
             self.shm.unlink()
 
 
-def _worker(conn: Connection, model_ref: str, rows: RowSource, lo: int, chunk: int, index: int) -> None:
-    """A worker's loop: one job at a time until 'stop' (or the leader's pipe closes)."""
+def _worker(conn: Connection, model_ref: str, chunk: int) -> None:
+    """A worker's loop: say hello, take the proxy's rows, then one job at a time until 'stop' (or the leader's
+    pipe closes). The rows come through the pipe, not as arguments: a child that dies while Python starts it
+    would leave the leader blocked for ever writing large arguments into the spawn pipe (CPython keeps that
+    pipe's read end open until the write ends)."""
     import torch
 
     from ...zoo import load_model
@@ -66,21 +70,26 @@ def _worker(conn: Connection, model_ref: str, rows: RowSource, lo: int, chunk: i
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the leader stops the workers
     torch.set_num_threads(1)
-    tables: dict[str, _Table] = {}
+    tables: dict[str, _Table] = {}  # by role: "models", "results" (a bigger table replaces the old one)
     try:
-        ex = Executor(load_model(model_ref), rows, lo, chunk)
+        conn.send(("hello", None))
+        rows: RowSource = conn.recv()
+        ex = Executor(load_model(model_ref), rows, 0, chunk)
         conn.send(("ready", None))
         while True:
             kind, body = conn.recv()
             if kind == "stop":
                 break
             models_spec, results_spec, job, lr, epochs, batch_size, seed_key = body
-            for spec in (models_spec, results_spec):
-                if spec[0] not in tables:
-                    tables[spec[0]] = _Table(spec[1], spec[2], name=spec[0])
-            starts = torch.from_numpy(tables[models_spec[0]].array)  # a view: the slots are read in place
-            total = ex.weighted_delta_sum(job.clients, starts, job.start_index, job.weights, lr, epochs, batch_size, seed_key)
-            tables[results_spec[0]].array[index] = total.numpy()
+            for role, spec in (("models", models_spec), ("results", results_spec)):
+                if role not in tables or tables[role].shm.name != spec[0]:
+                    if role in tables:
+                        tables.pop(role).close()
+                    tables[role] = _Table(spec[1], spec[2], name=spec[0])
+            starts = torch.from_numpy(tables["models"].array)  # a view: the slots are read in place
+            task = TrainingTask(lr, epochs, batch_size, seed_key)
+            for u, total in zip(job.units.tolist(), unit_sums(ex, job, starts, task), strict=True):
+                tables["results"].array[u] = total.numpy()
             conn.send(("done", None))
     except (EOFError, KeyboardInterrupt):
         pass
@@ -98,17 +107,18 @@ class ProcessBackend(Backend):
         self.deadline_s = deadline_s
         self.size = sum(p.numel() for p in data.model.net.parameters() if p.requires_grad)
         ctx = mp.get_context("spawn")  # no fork of a process holding torch threads
-        self.results = _Table(len(self.bounds), self.size)
+        self.results = _Table(16, self.size)  # one row per work unit; grows when an aggregation has more
         self.slots = ModelSlots()
         self.models = _Table(self.slots.capacity, self.size)
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
         try:
-            for e, (lo, hi) in enumerate(self.bounds):
+            rows = data.proxy.rows(0, data.proxy.clients)
+            for e in range(self.executor_count):
                 parent, child = ctx.Pipe()
                 proc = ctx.Process(
                     target=_worker,
-                    args=(child, data.model_ref, data.proxy.rows(lo, hi), lo, data.chunk, e),
+                    args=(child, data.model_ref, data.chunk),
                     name=f"flint-sim-executor-{e}",
                     daemon=True,
                 )
@@ -117,17 +127,34 @@ class ProcessBackend(Backend):
                 self.conns.append(parent)
                 self.procs.append(proc)
             for e in range(len(self.procs)):
+                self._wait(e, "hello", START_DEADLINE_S, "starting")
+                self._send(e, rows, "starting")
+            for e in range(len(self.procs)):
                 self._wait(e, "ready", START_DEADLINE_S, "starting")
         except BaseException:
             self.close()
             raise
+
+    def _exited(self, e: int, doing: str) -> str:
+        proc = self.procs[e]
+        msg = f"simulator executor {e} (pid {proc.pid}) exited with code {proc.exitcode} while {doing}."
+        if doing == "starting" and proc.exitcode == 1:
+            # the usual cause: a script that starts a simulation at import time, which each spawned worker re-runs
+            msg += ' If you call the simulator from a script of your own, start it under `if __name__ == "__main__":`.'
+        return msg
+
+    def _send(self, e: int, message: object, doing: str) -> None:
+        try:
+            self.conns[e].send(message)
+        except OSError:
+            self._wait(e, "done", 0, doing)  # a broken pipe is a dead worker: name it
 
     def _wait(self, e: int, expected: str, deadline_s: float, doing: str) -> None:
         conn, proc = self.conns[e], self.procs[e]
         end = time.monotonic() + deadline_s
         while not conn.poll(0.5):
             if not proc.is_alive():
-                raise ExecutorFailed(f"simulator executor {e} (pid {proc.pid}) exited with code {proc.exitcode} while {doing}.")
+                raise ExecutorFailed(self._exited(e, doing))
             if time.monotonic() > end:
                 raise ExecutorFailed(
                     f"simulator executor {e} (pid {proc.pid}) gave no answer within {deadline_s:.0f} s while {doing}."
@@ -136,9 +163,7 @@ class ProcessBackend(Backend):
             kind, body = conn.recv()
         except EOFError:
             proc.join(5)  # a closed pipe is mostly a dead worker: name its exit code
-            raise ExecutorFailed(
-                f"simulator executor {e} (pid {proc.pid}) exited with code {proc.exitcode} while {doing}."
-            ) from None
+            raise ExecutorFailed(self._exited(e, doing)) from None
         if kind == "error":
             raise ExecutorFailed(f"simulator executor {e} failed while {doing}: {body}")
         if kind != expected:
@@ -158,16 +183,17 @@ class ProcessBackend(Backend):
         import torch
 
         slot_of = self._slot_rows(starts, task)
+        n_units = max((int(job.units.max()) + 1 for job in jobs), default=0)
+        if n_units > self.results.rows:  # more units than rows: a bigger table (the workers open it by name)
+            self.results.close(unlink=True)
+            self.results = _Table(2 * n_units, self.size)
         for job in jobs:
-            slotted = PartitionJob(job.executor, job.clients, slot_of[job.start_index], job.weights)
+            slotted = PartitionJob(job.executor, job.clients, slot_of[job.start_index], job.weights, job.cuts, job.units)
             body = (self.models.spec(), self.results.spec(), slotted, task.lr, task.epochs, task.batch_size, task.seed_key)
-            try:
-                self.conns[job.executor].send(("job", body))
-            except OSError:
-                self._wait(job.executor, "done", 0, "taking a job")  # names the dead worker
+            self._send(job.executor, ("job", body), "taking a job")
         for job in jobs:
             self._wait(job.executor, "done", self.deadline_s, f"training aggregation {task.seed_key[-1]}")
-        return [torch.from_numpy(self.results.array[job.executor].copy()) for job in jobs]
+        return [torch.from_numpy(self.results.array[job.units]) for job in jobs]  # fancy indexing: a copy
 
     def close(self) -> None:
         for conn in self.conns:

@@ -1,9 +1,10 @@
-"""Executors as Ray actors (optional extra `ray`): each actor owns one proxy partition and one model.
+"""Executors as Ray actors (optional extra `ray`): each actor holds the whole proxy (put in the object
+store once) and one model, and runs its share of an aggregation's work units.
 
 The leader keeps the virtual clock and the global model; per aggregation it sends each actor its
-clients, the slots of its model table they start from, and only the model versions that actor has not
-seen (`ModelSlots`: about one model per aggregation, not every stale version each time). `Backend` sums
-the actors' partial sums in executor order, so the numbers are those of the `local` backend.
+units' clients, the slots of its model table they start from, and only the model versions that actor
+has not seen (`ModelSlots`). `Backend` adds the units' sums in unit order, so the numbers are those of
+the `local` backend bit for bit.
 
 `ray_address` joins a running cluster (`ray start --head` on one machine, `ray start --address ...` on
 the others, then `--ray-address auto`); without it a Ray instance sized to the executors starts here.
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .base import JOB_DEADLINE_S, Backend, ModelSlots, PartitionJob, TrainingData, TrainingTask, model_keys
+from .base import JOB_DEADLINE_S, Backend, ModelSlots, PartitionJob, TrainingData, TrainingTask, model_keys, unit_sums
 
 if TYPE_CHECKING:
     import torch
@@ -26,14 +27,14 @@ if TYPE_CHECKING:
 
 
 class _ExecutorActor:
-    def __init__(self, model_ref: str, rows: RowSource, lo: int, chunk: int):
+    def __init__(self, model_ref: str, rows: RowSource, chunk: int):
         import torch
 
         from ...zoo import load_model
         from ..training import Executor
 
         torch.set_num_threads(1)
-        self.ex = Executor(load_model(model_ref), rows, lo, chunk)
+        self.ex = Executor(load_model(model_ref), rows, 0, chunk)
         self.table = np.zeros((0, self.ex.layout.size), dtype=np.float32)
 
     def weighted_delta_sum(
@@ -46,10 +47,7 @@ class _ExecutorActor:
         for slot, model in writes:
             self.table[slot] = model
         starts = torch.from_numpy(self.table)
-        total = self.ex.weighted_delta_sum(
-            job.clients, starts, job.start_index, job.weights, task.lr, task.epochs, task.batch_size, task.seed_key
-        )
-        return total.numpy()
+        return torch.stack(unit_sums(self.ex, job, starts, task)).numpy()
 
 
 class RayBackend(Backend):
@@ -69,8 +67,9 @@ class RayBackend(Backend):
                 logging_level=logging.ERROR,
             )
         remote = ray.remote(num_cpus=1)(_ExecutorActor)
-        self.actors = [remote.remote(data.model_ref, data.proxy.rows(lo, hi), lo, data.chunk) for lo, hi in self.bounds]
-        self.slots = [ModelSlots() for _ in self.bounds]
+        rows = ray.put(data.proxy.rows(0, data.proxy.clients))  # one copy in the object store for every actor
+        self.actors = [remote.remote(data.model_ref, rows, data.chunk) for _ in range(self.executor_count)]
+        self.slots = [ModelSlots() for _ in self.actors]
         # payload bytes to and from the actors (models, client ids, slots, weights; partial sums), per call
         self.traffic = {"calls": 0, "bytes_to_executors": 0, "bytes_from_executors": 0}
 
@@ -87,10 +86,10 @@ class RayBackend(Backend):
             for i in [i for i in writes if i not in needed]:
                 mirror.slots.pop(keys[i])
             sent = [(int(slot_of[i]), starts[i].numpy()) for i in writes if i in needed]
-            slotted = PartitionJob(job.executor, job.clients, slot_of[job.start_index], job.weights)
+            slotted = PartitionJob(job.executor, job.clients, slot_of[job.start_index], job.weights, job.cuts, job.units)
             # ray's stubs do not model an actor method's `.remote`
             futures.append(self.actors[job.executor].weighted_delta_sum.remote(slotted, mirror.capacity, sent, task))  # type: ignore[attr-defined]
-            arrays = [slotted.clients, slotted.start_index, slotted.weights, *(m for _, m in sent)]
+            arrays = [slotted.clients, slotted.start_index, slotted.weights, slotted.cuts, slotted.units, *(m for _, m in sent)]
             self.traffic["bytes_to_executors"] += sum(a.nbytes for a in arrays)
         parts: list[np.ndarray] = self.ray.get(futures, timeout=JOB_DEADLINE_S)  # in the order of `jobs`
         self.traffic["calls"] += 1
