@@ -185,7 +185,10 @@ def _regression_verdicts(head: Record, base: Record, settings: GateSettings, cas
         per_example_samples(head), per_example_samples(base), per_repeat_samples(head), per_repeat_samples(base)
     )
     why = incomparable(head, base, settings)
-    if why and timing.status != "cannot-judge":  # the figures stay, for the reader; the verdict is withheld
+    # a verdict judged from the samples (p set: a change, none, or repeats that overlap) is withheld
+    # on a busy or unlike machine, so the reason is the machine and --fail-on-inconclusive fails it;
+    # too few or broken samples keep their cannot-judge: nothing was compared. The figures stay.
+    if why and timing.p_value is not None:
         timing.status, timing.message = "inconclusive", f"inconclusive: {why}; measured {timing.message}"
     cases["train_time"].verdicts.append(timing)
     memory = ScalarRegression(settings, settings.min_memory_delta_mb)

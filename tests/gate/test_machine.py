@@ -139,3 +139,25 @@ def test_the_verdict_with_its_interval_is_valid_json(real_records):
     head, base = _bimodal(real_records, QUIET, QUIET, slow_mode=1.30)
     json.dumps(evaluate([head], [base], {}).to_dict(), allow_nan=False)
     validate("result", head)
+
+
+def test_a_busy_side_whose_repeats_overlap_is_inconclusive_not_cannot_judge(real_records):
+    """A hog during two of three head repeats: significant on the steps, the repeats overlap. The
+    reason given is the busy machine (inconclusive, failing under --fail-on-inconclusive), not the
+    drift; too few samples on a busy machine still cannot be judged."""
+    rec = next(r for r in real_records if r["model"]["name"] == "B")
+    rng = np.random.default_rng(4)
+    base = [list(1e-3 * rng.lognormal(0, 0.02, 40)) for _ in range(3)]
+    head = [list(0.95e-3 * rng.lognormal(0, 0.02, 40))] + [list(1.4e-3 * rng.lognormal(0, 0.05, 40)) for _ in range(2)]
+    h, b = _side(rec, head, BUSY), _side(rec, base, QUIET)
+    quiet = _timing(evaluate([_side(rec, head, QUIET)], [b], {})).verdicts[0]
+    assert quiet.status == "cannot-judge" and "repeats overlap" in quiet.message
+    case = _timing(evaluate([h], [b], {}))
+    assert (
+        case.status == "inconclusive"
+        and "busy machine" in case.verdicts[0].message
+        and "repeats overlap" in case.verdicts[0].message
+    )
+    assert _timing(evaluate([h], [b], {}, GateSettings(fail_on_inconclusive=True))).failed
+    few = _timing(evaluate([_side(rec, [[1e-3] * 2], BUSY)], [_side(rec, [[1e-3] * 2], QUIET)], {}))
+    assert few.status == "cannot-judge"
