@@ -1,20 +1,20 @@
 """What every backend shares: an aggregation's clients cut into work units, the units assigned to the
 executors, and the units' partial sums added in unit order.
 
-A work unit is the clients of one start model version (consecutive in aggregation order, about
-1/TARGET_UNITS of the aggregation's records); its partial sum is one `Executor.weighted_delta_sum` call over exactly those
-clients, so it does not depend on which executor computes it. Units are cut the same way for every
+A work unit is a run of the aggregation's clients ordered by start model version, cut into near-equal
+pieces of records (`work_units`); its partial sum is one `Executor.weighted_delta_sum` call over exactly
+those clients, so it does not depend on which executor computes it. Units are cut the same way for every
 executor count and backend, and the leader adds their sums in unit order: 1 executor, worker
 processes and Ray actors give the same numbers bit for bit. Every executor can train any client (it
 holds the whole proxy, in memory or generated on demand), so units go to the executors by estimated
-cost (longest first to the least loaded), and executors run different start versions in parallel.
+cost (longest first to the least loaded).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -77,6 +77,10 @@ class PartitionJob:
     weights: np.ndarray
     cuts: np.ndarray
     units: np.ndarray
+
+    def with_slots(self, slot_of: np.ndarray) -> PartitionJob:
+        """The job as an executor with its own model table reads it: each client's start row as that row's slot."""
+        return replace(self, start_index=slot_of[self.start_index])
 
 
 def work_units(start_index: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:

@@ -188,7 +188,7 @@ class ProcessBackend(Backend):
             self.results.close(unlink=True)
             self.results = _Table(2 * n_units, self.size)
         for job in jobs:
-            slotted = PartitionJob(job.executor, job.clients, slot_of[job.start_index], job.weights, job.cuts, job.units)
+            slotted = job.with_slots(slot_of)
             body = (self.models.spec(), self.results.spec(), slotted, task.lr, task.epochs, task.batch_size, task.seed_key)
             self._send(job.executor, ("job", body), "taking a job")
         for job in jobs:

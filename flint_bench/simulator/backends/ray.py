@@ -86,7 +86,7 @@ class RayBackend(Backend):
             for i in [i for i in writes if i not in needed]:
                 mirror.slots.pop(keys[i])
             sent = [(int(slot_of[i]), starts[i].numpy()) for i in writes if i in needed]
-            slotted = PartitionJob(job.executor, job.clients, slot_of[job.start_index], job.weights, job.cuts, job.units)
+            slotted = job.with_slots(slot_of)
             # ray's stubs do not model an actor method's `.remote`
             futures.append(self.actors[job.executor].weighted_delta_sum.remote(slotted, mirror.capacity, sent, task))  # type: ignore[attr-defined]
             arrays = [slotted.clients, slotted.start_index, slotted.weights, slotted.cuts, slotted.units, *(m for _, m in sent)]
