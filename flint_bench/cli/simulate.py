@@ -143,7 +143,7 @@ def simulate(
     backend: Backend = typer.Option(
         Backend.local,
         "--backend",
-        help="local: executors on this machine (worker processes when --executors > 1); ray: executors as Ray actors (extra 'ray')",
+        help="local: executors on this machine (this process and worker processes when --executors > 1); ray: executors as Ray actors (extra 'ray')",
     ),
     executors: int | None = typer.Option(
         None,
@@ -151,7 +151,7 @@ def simulate(
         "-e",
         min=1,
         max=1024,
-        help="override sim.executors: executors training in parallel (worker processes, one per core)",
+        help="override sim.executors: executors training in parallel (this process and worker processes, one per core)",
     ),
     ray_address: str | None = typer.Option(
         None, "--ray-address", help="--backend ray: join this running cluster ('auto' after `ray start --head`, or host:port)"

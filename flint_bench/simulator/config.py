@@ -176,7 +176,7 @@ class Sim:
     train: bool = True  # False: system metrics only (no model training)
     # clients trained together through torch.func.vmap; 0 = one model in place, one client at a time
     train_chunk: NonNegativeInt = 64
-    # executors training an aggregation's work units in parallel: 1 = in this process; more = worker processes (one per core)
+    # executors training an aggregation's work units in parallel: 1 = in this process; N = this process and N - 1 worker processes (one per core)
     executors: Annotated[int, Ge(1), Le(1024)] = 1
     # with --out: a checkpoint every `checkpoint_every_s` wall seconds, at the end of each trial, and when the
     # run is interrupted (Ctrl-C / SIGTERM: after the aggregation in flight, so a restart loses at most one round);
