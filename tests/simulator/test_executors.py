@@ -128,6 +128,19 @@ def test_a_script_without_a_main_guard_fails_with_a_hint_not_a_hang(tmp_path):
     assert "exited with code 1 while starting" in done.stderr and 'if __name__ == "__main__":' in done.stderr
 
 
+def test_a_script_from_standard_input_is_told_to_use_a_file(tmp_path):
+    """Spawn re-runs the main script from its path; `python - <<EOF` has none, and the workers died at start-up."""
+    script = (
+        "from flint_bench.simulator.backends.process import ProcessBackend\n"
+        "try:\n"
+        "    ProcessBackend(None)\n"  # fails on the main script before it reads its data
+        "except Exception as e:\n"
+        "    print(type(e).__name__, e)\n"
+    )
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert "UserError" in done.stdout and "'<stdin>'" in done.stdout and "Save the script to a file" in done.stdout
+
+
 def test_model_slots_send_each_version_once_and_keep_the_ones_in_use():
     slots = ModelSlots(capacity=3)
     first, writes = slots.assign([(0, 0), (0, 1)])

@@ -117,8 +117,22 @@ def _worker(conn: Connection, model_ref: str, chunk: int) -> None:
             t.close()
 
 
+def _check_main_importable() -> None:
+    """Spawned workers re-run the main script from its file: one read from standard input has none."""
+    import os
+    import sys
+
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file is not None and not os.path.exists(main_file):
+        raise UserError(
+            f"the simulator's worker processes (executors > 1) re-import the main script, and {main_file!r} is not a "
+            "file they can read (a script from standard input?). Save the script to a file and run that, or use 1 executor."
+        )
+
+
 class ProcessBackend(Backend):
     def __init__(self, data: TrainingData, deadline_s: float = JOB_DEADLINE_S):
+        _check_main_importable()
         super().__init__(data)
         self.deadline_s = deadline_s
         self.size = sum(p.numel() for p in data.model.net.parameters() if p.requires_grad)
