@@ -38,13 +38,14 @@ class _ExecutorActor:
         self.table = np.zeros((0, self.ex.layout.size), dtype=np.float32)
 
     def weighted_delta_sum(
-        self, job: PartitionJob, capacity: int, writes: list[tuple[int, np.ndarray]], task: TrainingTask
+        self, job: PartitionJob, capacity: int, slots: list[int], task: TrainingTask, *models: np.ndarray
     ) -> np.ndarray:
+        """`models[k]` goes to slot `slots[k]` (Ray resolves them from the object store: one copy for all actors)."""
         import torch
 
         if capacity != len(self.table):  # the leader's mirror started a new table
             self.table = np.zeros((capacity, self.ex.layout.size), dtype=np.float32)
-        for slot, model in writes:
+        for slot, model in zip(slots, models, strict=True):
             self.table[slot] = model
         starts = torch.from_numpy(self.table)
         return torch.stack(unit_sums(self.ex, job, starts, task)).numpy()
@@ -77,6 +78,9 @@ class RayBackend(Backend):
         import torch
 
         keys = model_keys(len(starts), task)
+        # each model version is put in the object store once and its reference passed to every actor that needs
+        # it (an array argument is serialized per call: 2 actors took 6.8 ms a round trip, 5.6 with one put)
+        refs: dict[tuple[int, int], object] = {}
         futures = []
         for job in jobs:
             mirror = self.slots[job.executor]
@@ -85,12 +89,17 @@ class RayBackend(Backend):
             needed = set(np.unique(job.start_index).tolist())
             for i in [i for i in writes if i not in needed]:
                 mirror.slots.pop(keys[i])
-            sent = [(int(slot_of[i]), starts[i].numpy()) for i in writes if i in needed]
+            sent = [i for i in writes if i in needed]
+            for i in sent:
+                if keys[i] not in refs:
+                    refs[keys[i]] = self.ray.put(starts[i].numpy())
             slotted = job.with_slots(slot_of)
-            # ray's stubs do not model an actor method's `.remote`
-            futures.append(self.actors[job.executor].weighted_delta_sum.remote(slotted, mirror.capacity, sent, task))  # type: ignore[attr-defined]
-            arrays = [slotted.clients, slotted.start_index, slotted.weights, slotted.cuts, slotted.units, *(m for _, m in sent)]
-            self.traffic["bytes_to_executors"] += sum(a.nbytes for a in arrays)
+            slots = [int(slot_of[i]) for i in sent]
+            call = self.actors[job.executor].weighted_delta_sum.remote  # type: ignore[attr-defined]  # ray's stubs lack `.remote`
+            futures.append(call(slotted, mirror.capacity, slots, task, *(refs[keys[i]] for i in sent)))
+            job_arrays = [slotted.clients, slotted.start_index, slotted.weights, slotted.cuts, slotted.units]
+            arrays = [*job_arrays, *(starts[i].numpy() for i in sent)]
+            self.traffic["bytes_to_executors"] += sum(a.nbytes for a in arrays)  # what each actor reads
         parts: list[np.ndarray] = self.ray.get(futures, timeout=JOB_DEADLINE_S)  # in the order of `jobs`
         self.traffic["calls"] += 1
         self.traffic["bytes_from_executors"] += sum(p.nbytes for p in parts)
