@@ -99,9 +99,9 @@ def _trainer(folder: Path, model: str) -> tuple[Any, Any]:
 
 def trial_batches(m: Any, examples: int) -> Batches:
     """The batches a trial's worker trains on: the same data file contents (seed 0), whole batches."""
-    data = m.make_data(max(examples, m.batch_size), 0)
-    b = m.batch_size
-    return [tuple(a[i : i + b].contiguous() for a in data) for i in range(0, max(examples - b + 1, 1), b)]
+    from flint_bench.bench.worker import whole_batches
+
+    return whole_batches(m.make_data(max(examples, m.batch_size), 0), examples, m.batch_size)
 
 
 def _steps(trainer: Any, batches: Batches, first: int, n: int) -> list[float]:

@@ -18,6 +18,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,12 @@ def load_batches(spec: dict[str, Any], spec_path: Path) -> list[Batch]:
     n, b = spec["examples"], spec["batch_size"]
     if arrays[0].shape[0] < max(n, b):
         raise ValueError(f"data file {data_file} has {arrays[0].shape[0]} examples, spec asks for {max(n, b)}")
-    # ExecuTorch programs have static shapes: train whole batches only (at least one)
+    return whole_batches(arrays, n, b)
+
+
+def whole_batches(arrays: Sequence[torch.Tensor], n: int, b: int) -> list[Batch]:
+    """The batches of `b` examples among the first `n` (at least one batch): ExecuTorch programs have static
+    shapes, so only whole batches are trained."""
     return [tuple(a[i : i + b].contiguous() for a in arrays) for i in range(0, max(n - b + 1, 1), b)]
 
 

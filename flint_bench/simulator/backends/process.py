@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import signal
+import sys
 import time
 import traceback
 from multiprocessing.connection import Connection
@@ -119,9 +121,6 @@ def _worker(conn: Connection, model_ref: str, chunk: int) -> None:
 
 def _check_main_importable() -> None:
     """Spawned workers re-run the main script from its file: one read from standard input has none."""
-    import os
-    import sys
-
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
     if main_file is not None and not os.path.exists(main_file):
         raise UserError(
