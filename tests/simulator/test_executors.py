@@ -17,9 +17,9 @@ import torch
 from flint_bench.core.errors import ConfigError
 from flint_bench.simulator import simulation
 from flint_bench.simulator.backends import TrainingTask, create_backend
-from flint_bench.simulator.backends.base import MIN_UNIT_ROWS, TARGET_UNITS, ModelSlots, assign_units, work_units
+from flint_bench.simulator.backends.base import MIN_UNIT_ROWS, TARGET_UNITS, ExecutorFailed, ModelSlots, assign_units, work_units
 from flint_bench.simulator.backends.local import LocalBackend
-from flint_bench.simulator.backends.process import ExecutorFailed, ProcessBackend
+from flint_bench.simulator.backends.process import ProcessBackend
 from flint_bench.simulator.config import Proxy, parse
 from flint_bench.simulator.partitions import LazyRows
 from flint_bench.simulator.proxy import build_proxy
@@ -107,6 +107,27 @@ def test_a_dead_worker_is_an_error_naming_it_not_a_hang():
     finally:
         be.close()
     assert not any(p.is_alive() for p in be.procs)
+
+
+def test_a_dead_ray_actor_is_an_error_naming_it_not_a_hang():
+    pytest.importorskip("ray", reason="ray is not installed (pip install 'flint-bench[ray]')")
+    import ray
+
+    from flint_bench.simulator.backends.ray import RayBackend
+
+    raw = raw_config("fedbuff", sim={"train": True, "executors": 2})
+    setup = simulation.prepare(parse(raw, "sim.toml"))
+    be = RayBackend(simulation.training_data(setup))
+    try:
+        ray.kill(be.actors[1])
+        start = torch.zeros(1, sum(p.numel() for p in setup.model.net.parameters() if p.requires_grad))
+        clients = np.arange(0, 400, 10)  # 320 records: several work units, some for each actor
+        task = TrainingTask(0.1, 1, 0, (0, 0, 7), ((0, 0),))
+        with pytest.raises(ExecutorFailed, match=r"a Ray executor failed in aggregation 7: .*Actor"):
+            be.weighted_delta_sum(clients, start, np.zeros(40, dtype=np.int64), np.ones(40), task)
+    finally:
+        be.close()
+    assert not ray.is_initialized()
 
 
 def test_a_script_without_a_main_guard_fails_with_a_hint_not_a_hang(tmp_path):

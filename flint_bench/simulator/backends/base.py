@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...core.errors import UserError
 from ..proxy import ProxyData
 
 # a worker that neither answers nor exits within this many seconds of a job is an error, not a hang
 JOB_DEADLINE_S = 3600.0
+START_DEADLINE_S = 300.0  # starting an executor imports torch and builds the model
 # An aggregation's records are cut into units of about max(MIN_UNIT_ROWS, records / TARGET_UNITS): enough
 # pieces to balance 2+ executors, big enough that a unit's fixed cost (set the model, one forward-backward
 # call: ~1.5 ms for model C, as much as ~15 of its records) stays small; measured on this machine, model C's
@@ -37,6 +39,10 @@ if TYPE_CHECKING:
 
     from ...zoo import ModelDef
     from ..training import Executor
+
+
+class ExecutorFailed(UserError):
+    """An executor (worker process, Ray actor) crashed, raised, or missed its deadline."""
 
 
 @dataclass(frozen=True)

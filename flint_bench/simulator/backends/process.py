@@ -31,14 +31,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...core.errors import UserError
-from .base import JOB_DEADLINE_S, Backend, ModelSlots, PartitionJob, TrainingData, TrainingTask, model_keys, unit_sums
+from .base import (
+    JOB_DEADLINE_S,
+    START_DEADLINE_S,
+    Backend,
+    ExecutorFailed,
+    ModelSlots,
+    PartitionJob,
+    TrainingData,
+    TrainingTask,
+    model_keys,
+    unit_sums,
+)
 
 if TYPE_CHECKING:
     import torch
 
     from ..partitions import RowSource
 
-START_DEADLINE_S = 300.0  # spawning a worker imports torch and builds the model
 # Between aggregations a worker (and the leader awaiting results) polls busily this long before it sleeps: a
 # sleeping vCPU of a VM wakes slowly (Task C, 2 executors: ~9,900 tasks/s spinning 5 ms, 8,400-9,200 not)
 SPIN_S = 0.005
@@ -51,10 +61,6 @@ def _spin(conn: Connection, seconds: float) -> bool:
         if time.perf_counter() > end:
             return False
     return True
-
-
-class ExecutorFailed(UserError):
-    """A worker process crashed, raised, or missed its deadline."""
 
 
 class _Table:

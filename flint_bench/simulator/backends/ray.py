@@ -14,11 +14,22 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .base import JOB_DEADLINE_S, Backend, ModelSlots, PartitionJob, TrainingData, TrainingTask, model_keys, unit_sums
+from .base import (
+    JOB_DEADLINE_S,
+    START_DEADLINE_S,
+    Backend,
+    ExecutorFailed,
+    ModelSlots,
+    PartitionJob,
+    TrainingData,
+    TrainingTask,
+    model_keys,
+    unit_sums,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -36,6 +47,9 @@ class _ExecutorActor:
         torch.set_num_threads(1)
         self.ex = Executor(load_model(model_ref), rows, 0, chunk)
         self.table = np.zeros((0, self.ex.layout.size), dtype=np.float32)
+
+    def ready(self) -> bool:
+        return True
 
     def weighted_delta_sum(
         self, job: PartitionJob, capacity: int, slots: list[int], task: TrainingTask, *models: np.ndarray
@@ -58,6 +72,7 @@ class RayBackend(Backend):
         super().__init__(data)
         self.ray = ray
         self._started = not ray.is_initialized()
+        self.actors: list[Any] = []
         address = data.ray_address or os.environ.get("RAY_ADDRESS")
         if self._started:
             ray.init(
@@ -67,9 +82,16 @@ class RayBackend(Backend):
                 log_to_driver=False,
                 logging_level=logging.ERROR,
             )
-        remote = ray.remote(num_cpus=1)(_ExecutorActor)
-        rows = ray.put(data.proxy.rows(0, data.proxy.clients))  # one copy in the object store for every actor
-        self.actors = [remote.remote(data.model_ref, rows, data.chunk) for _ in range(self.executor_count)]
+        try:
+            remote = ray.remote(num_cpus=1)(_ExecutorActor)
+            rows = ray.put(data.proxy.rows(0, data.proxy.clients))  # one copy in the object store for every actor
+            self.actors = [remote.remote(data.model_ref, rows, data.chunk) for _ in range(self.executor_count)]
+            ray.get([a.ready.remote() for a in self.actors], timeout=START_DEADLINE_S)
+        except BaseException as e:
+            self.close()
+            if isinstance(e, ray.exceptions.RayError):
+                raise ExecutorFailed(f"the Ray executors did not start: {type(e).__name__}: {e}") from None
+            raise
         self.slots = [ModelSlots() for _ in self.actors]
         # payload bytes to and from the actors (models, client ids, slots, weights; partial sums), per call
         self.traffic = {"calls": 0, "bytes_to_executors": 0, "bytes_from_executors": 0}
@@ -95,18 +117,22 @@ class RayBackend(Backend):
                     refs[keys[i]] = self.ray.put(starts[i].numpy())
             slotted = job.with_slots(slot_of)
             slots = [int(slot_of[i]) for i in sent]
-            call = self.actors[job.executor].weighted_delta_sum.remote  # type: ignore[attr-defined]  # ray's stubs lack `.remote`
+            call = self.actors[job.executor].weighted_delta_sum.remote
             futures.append(call(slotted, mirror.capacity, slots, task, *(refs[keys[i]] for i in sent)))
             job_arrays = [slotted.clients, slotted.start_index, slotted.weights, slotted.cuts, slotted.units]
             arrays = [*job_arrays, *(starts[i].numpy() for i in sent)]
             self.traffic["bytes_to_executors"] += sum(a.nbytes for a in arrays)  # what each actor reads
-        parts: list[np.ndarray] = self.ray.get(futures, timeout=JOB_DEADLINE_S)  # in the order of `jobs`
+        try:
+            parts: list[np.ndarray] = self.ray.get(futures, timeout=JOB_DEADLINE_S)  # in the order of `jobs`
+        except self.ray.exceptions.RayError as e:
+            raise ExecutorFailed(f"a Ray executor failed in aggregation {task.seed_key[-1]}: {type(e).__name__}: {e}") from None
         self.traffic["calls"] += 1
         self.traffic["bytes_from_executors"] += sum(p.nbytes for p in parts)
         return [torch.from_numpy(p.copy()) for p in parts]
 
     def close(self) -> None:
         for a in self.actors:
-            self.ray.kill(a)  # type: ignore[arg-type]  # ray's stubs type a created actor as "handle | class"
+            self.ray.kill(a)
+        self.actors = []
         if self._started:
             self.ray.shutdown()
