@@ -58,8 +58,8 @@ def toml_dump(data: dict, path: Path) -> Path:
     return path
 
 
-def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([BIN, "simulate", *args], capture_output=True, text=True, timeout=timeout)
+def cli(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([BIN, "simulate", *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 @pytest.mark.parametrize(

@@ -39,18 +39,24 @@ def test_simulate_joins_a_running_cluster_with_ray_address_auto(tmp_path: Path):
     cfg_file = toml_dump(raw, tmp_path / "sim.toml")
     local = cli("--config", str(cfg_file), "--format", "json", timeout=300)
     assert local.returncode == 0, local.stderr
+    # `auto` finds the cluster registered in Ray's temp dir: a private one, so that two test runs at once (two
+    # checkouts, CI beside a developer) never join each other's head. Short: Ray's socket paths live under it.
+    ray_tmp = tempfile.mkdtemp(prefix="flray", dir="/tmp")
+    env = {**os.environ, "RAY_TMPDIR": ray_tmp}
     # --block keeps the head in the foreground: stopping this process group stops the cluster we started
-    port = free_port()
     head = subprocess.Popen(
-        [str(ray_cli), "start", "--head", "--block", "--num-cpus", "2", "--port", str(port), "--include-dashboard=false"],
+        [str(ray_cli), "start", "--head", "--block", "--num-cpus", "2", "--port", str(free_port()), "--include-dashboard=false"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 120
         while True:  # the head writes its address where `auto` finds it
-            joined = cli("--config", str(cfg_file), "--backend", "ray", "--ray-address", "auto", "--format", "json", timeout=300)
+            joined = cli(
+                "--config", str(cfg_file), "--backend", "ray", "--ray-address", "auto", "--format", "json", timeout=300, env=env
+            )
             if joined.returncode == 0 or time.monotonic() > deadline or head.poll() is not None:
                 break
             time.sleep(3)
@@ -62,10 +68,7 @@ def test_simulate_joins_a_running_cluster_with_ray_address_auto(tmp_path: Path):
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
             head.wait(10)
-        # `ray start` registered our head for `auto`; once it is gone, so is the registration
-        current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
-        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
-            current.unlink()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     a, b = json.loads(local.stdout), json.loads(joined.stdout)
     assert b["backend"] == "ray"
     for key in ("virtual_hours", "tasks_started", "tasks_stale", "aggregations", "final_metric", "final_loss"):

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...core.errors import MissingDependency, UserError
-from .base import Backend, PartitionJob, TrainingData, TrainingTask
+from .base import Backend, ExecutorJob, TrainingData, TrainingTask
 
-__all__ = ["BACKENDS", "Backend", "PartitionJob", "TrainingData", "TrainingTask", "create_backend"]
+__all__ = ["BACKENDS", "Backend", "ExecutorJob", "TrainingData", "TrainingTask", "create_backend"]
 
 
 def _local(data: TrainingData) -> Backend:

@@ -71,7 +71,7 @@ class TrainingTask:
 
 
 @dataclass(frozen=True)
-class PartitionJob:
+class ExecutorJob:
     """One executor's share of an aggregation: its work units' clients (global ids), start rows and weights.
 
     Unit `units[u]` (its index in the aggregation) is the clients at positions cuts[u]:cuts[u + 1].
@@ -84,7 +84,7 @@ class PartitionJob:
     cuts: np.ndarray
     units: np.ndarray
 
-    def with_slots(self, slot_of: np.ndarray) -> PartitionJob:
+    def with_slots(self, slot_of: np.ndarray) -> ExecutorJob:
         """The job as an executor with its own model table reads it: each client's start row as that row's slot."""
         return replace(self, start_index=slot_of[self.start_index])
 
@@ -113,7 +113,7 @@ def assign_units(costs: np.ndarray, executors: int) -> list[np.ndarray]:
     return [np.array(sorted(units), dtype=np.int64) for units in out]
 
 
-def unit_sums(ex: Executor, job: PartitionJob, starts: torch.Tensor, task: TrainingTask) -> list[torch.Tensor]:
+def unit_sums(ex: Executor, job: ExecutorJob, starts: torch.Tensor, task: TrainingTask) -> list[torch.Tensor]:
     """An executor's work: each unit of `job` on its own (the same call whichever executor runs it)."""
     out = []
     for a, b in zip(job.cuts[:-1].tolist(), job.cuts[1:].tolist(), strict=True):
@@ -137,7 +137,7 @@ class Backend(ABC):
         self.executor_count = max(data.executors, 1)
         self.sizes = data.proxy.sizes
 
-    def jobs(self, clients: np.ndarray, start_index: np.ndarray, weights: np.ndarray) -> tuple[list[PartitionJob], int]:
+    def jobs(self, clients: np.ndarray, start_index: np.ndarray, weights: np.ndarray) -> tuple[list[ExecutorJob], int]:
         """The aggregation's work units assigned to the executors (jobs without units left out), and the unit count."""
         units = work_units(start_index, self.sizes[clients])
         # a unit's cost: its records plus one fixed cost per start model in it (one pass each)
@@ -149,7 +149,7 @@ class Backend(ABC):
             if len(mine):
                 idx = np.concatenate([units[u] for u in mine])
                 cuts = np.concatenate([[0], np.cumsum([len(units[u]) for u in mine])]).astype(np.int64)
-                jobs.append(PartitionJob(e, clients[idx], start_index[idx], weights[idx], cuts, mine))
+                jobs.append(ExecutorJob(e, clients[idx], start_index[idx], weights[idx], cuts, mine))
         return jobs, len(units)
 
     def weighted_delta_sum(
@@ -170,7 +170,7 @@ class Backend(ABC):
         return total if total is not None else torch.zeros(starts.shape[1])
 
     @abstractmethod
-    def partial_sums(self, jobs: list[PartitionJob], starts: torch.Tensor, task: TrainingTask) -> Iterable[torch.Tensor]:
+    def partial_sums(self, jobs: list[ExecutorJob], starts: torch.Tensor, task: TrainingTask) -> Iterable[torch.Tensor]:
         """Per job (in the order of `jobs`), its units' weighted delta sums: [len(job.units), P], rows in `job.units` order."""
 
     def close(self) -> None:  # noqa: B027

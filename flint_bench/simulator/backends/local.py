@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .base import Backend, PartitionJob, TrainingData, TrainingTask, unit_sums
+from .base import Backend, ExecutorJob, TrainingData, TrainingTask, unit_sums
 
 if TYPE_CHECKING:
     import torch
@@ -19,7 +19,7 @@ class LocalBackend(Backend):
         super().__init__(data)
         self.executor = Executor(data.model, data.proxy.rows(0, data.proxy.clients), 0, data.chunk)
 
-    def partial_sums(self, jobs: list[PartitionJob], starts: torch.Tensor, task: TrainingTask) -> Iterator[torch.Tensor]:
+    def partial_sums(self, jobs: list[ExecutorJob], starts: torch.Tensor, task: TrainingTask) -> Iterator[torch.Tensor]:
         import torch
 
         for job in jobs:

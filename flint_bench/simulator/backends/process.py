@@ -36,8 +36,8 @@ from .base import (
     START_DEADLINE_S,
     Backend,
     ExecutorFailed,
+    ExecutorJob,
     ModelSlots,
-    PartitionJob,
     TrainingData,
     TrainingTask,
     model_keys,
@@ -218,7 +218,7 @@ class ProcessBackend(Backend):
             self.models.array[slot_of[i]] = starts[i].numpy()
         return slot_of
 
-    def partial_sums(self, jobs: list[PartitionJob], starts: torch.Tensor, task: TrainingTask) -> list[torch.Tensor]:
+    def partial_sums(self, jobs: list[ExecutorJob], starts: torch.Tensor, task: TrainingTask) -> list[torch.Tensor]:
         import torch
 
         slot_of = self._slot_rows(starts, task)

@@ -23,8 +23,8 @@ from .base import (
     START_DEADLINE_S,
     Backend,
     ExecutorFailed,
+    ExecutorJob,
     ModelSlots,
-    PartitionJob,
     TrainingData,
     TrainingTask,
     model_keys,
@@ -52,7 +52,7 @@ class _ExecutorActor:
         return True
 
     def weighted_delta_sum(
-        self, job: PartitionJob, capacity: int, slots: list[int], task: TrainingTask, *models: np.ndarray
+        self, job: ExecutorJob, capacity: int, slots: list[int], task: TrainingTask, *models: np.ndarray
     ) -> np.ndarray:
         """`models[k]` goes to slot `slots[k]` (Ray resolves them from the object store: one copy for all actors)."""
         import torch
@@ -96,7 +96,7 @@ class RayBackend(Backend):
         # payload bytes to and from the actors (models, client ids, slots, weights; partial sums), per call
         self.traffic = {"calls": 0, "bytes_to_executors": 0, "bytes_from_executors": 0}
 
-    def partial_sums(self, jobs: list[PartitionJob], starts: torch.Tensor, task: TrainingTask) -> list[torch.Tensor]:
+    def partial_sums(self, jobs: list[ExecutorJob], starts: torch.Tensor, task: TrainingTask) -> list[torch.Tensor]:
         import torch
 
         keys = model_keys(len(starts), task)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..backends import Backend, PartitionJob, TrainingTask
+from ..backends import Backend, ExecutorJob, TrainingTask
 from ..simulation import Setup, training_data
 from .accounting import epsilon_fixed_size, epsilon_gaussian
 from .dp import local_multiplier_bound
@@ -52,7 +52,7 @@ class PrivateBackend(Backend):
         total, _share_clipped = self.strategy.private_sum(deltas, weights, generator)
         return total
 
-    def partial_sums(self, jobs: list[PartitionJob], starts: torch.Tensor, task: TrainingTask) -> Iterable[torch.Tensor]:
+    def partial_sums(self, jobs: list[ExecutorJob], starts: torch.Tensor, task: TrainingTask) -> Iterable[torch.Tensor]:
         return self.inner.partial_sums(jobs, starts, task)
 
     def close(self) -> None:
