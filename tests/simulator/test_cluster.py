@@ -76,3 +76,15 @@ def test_simulate_joins_a_running_cluster_with_ray_address_auto(tmp_path: Path):
     # --ray-address without the ray backend is a usage error
     r = cli("--config", str(cfg_file), "--ray-address", "auto")
     assert r.returncode == 2 and "--backend ray" in r.stderr
+
+
+def test_an_address_where_no_cluster_answers_is_a_usage_error_not_a_wait(tmp_path: Path):
+    """ray.init waits minutes on an address where nothing listens; the simulator checks the head first."""
+    pytest.importorskip("ray", reason="ray is not installed (pip install 'flint-bench[ray]')")
+    cfg_file = toml_dump(raw_config("fedbuff", sim={"train": True, "max_aggregations": 2}), tmp_path / "sim.toml")
+    port = free_port()  # closed again: nothing listens there
+    started = time.monotonic()
+    r = cli("--config", str(cfg_file), "--backend", "ray", "--ray-address", f"127.0.0.1:{port}", timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"--ray-address '127.0.0.1:{port}': nothing answers at" in r.stderr and "ray start --head" in r.stderr
+    assert time.monotonic() - started < 60

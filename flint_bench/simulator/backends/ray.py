@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...core.errors import UserError
 from .base import (
     JOB_DEADLINE_S,
     START_DEADLINE_S,
@@ -35,6 +37,28 @@ if TYPE_CHECKING:
     import torch
 
     from ..partitions import RowSource
+
+JOIN_DEADLINE_S = 10.0  # to reach a cluster's head: ray.init waits minutes on an address where nothing answers
+
+
+def _check_head(address: str) -> None:
+    """A usage error unless `address` ("auto", "host:port") names a cluster head that answers."""
+    if address.startswith("ray://"):  # Ray Client: its own connection logic
+        return
+    hint = "start one with `ray start --head` (see docs/simulator-cluster.md), or leave --ray-address out to start Ray here."
+    try:
+        from ray._private.services import canonicalize_bootstrap_address_or_die  # how ray.init reads "auto"
+    except ImportError:  # a Ray that moved it: ray.init alone resolves the address
+        return
+    try:
+        head = canonicalize_bootstrap_address_or_die(address)
+    except (ConnectionError, ValueError) as e:
+        raise UserError(f"--ray-address {address!r}: no Ray cluster to join ({e}); {hint}") from None
+    host, _, port = head.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=JOIN_DEADLINE_S).close()
+    except (OSError, ValueError) as e:
+        raise UserError(f"--ray-address {address!r}: nothing answers at {head} ({e}); {hint}") from None
 
 
 class _ExecutorActor:
@@ -75,8 +99,12 @@ class RayBackend(Backend):
         self.actors: list[Any] = []
         address = data.ray_address or os.environ.get("RAY_ADDRESS")
         if self._started:
+            if address:
+                _check_head(address)
             ray.init(
-                address=address or "local",  # "local": a new instance even where `ray start` left a cluster file
+                # ray.init joins `address` as given ("auto": with the session's credentials that `ray start` wrote);
+                # "local": a new instance even where `ray start` left a cluster file
+                address=address or "local",
                 num_cpus=None if address else max(data.executors, 1),
                 include_dashboard=False,
                 log_to_driver=False,
