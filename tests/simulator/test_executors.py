@@ -16,7 +16,7 @@ import torch
 
 from flint_bench.core.errors import ConfigError
 from flint_bench.simulator import simulation
-from flint_bench.simulator.backends import TrainingTask, create_backend
+from flint_bench.simulator.backends import Backend, TrainingTask, create_backend
 from flint_bench.simulator.backends.base import MIN_UNIT_ROWS, TARGET_UNITS, ExecutorFailed, ModelSlots, assign_units, work_units
 from flint_bench.simulator.backends.local import LocalBackend
 from flint_bench.simulator.backends.process import ProcessBackend
@@ -92,18 +92,25 @@ def test_lazy_clients_are_the_same_in_every_partition_and_runs_match_across_exec
     same_run(trained(1, storage="lazy"), trained(2, "local", storage="lazy"))
 
 
+def two_executors() -> simulation.Setup:
+    return simulation.prepare(parse(raw_config("fedbuff", sim={"train": True, "executors": 2}), "sim.toml"))
+
+
+def aggregate_40_clients(be: Backend, setup: simulation.Setup) -> torch.Tensor:
+    """Aggregation 7 of 40 clients, 320 records: several work units, some for each executor."""
+    start = torch.zeros(1, sum(p.numel() for p in setup.model.net.parameters() if p.requires_grad))
+    task = TrainingTask(0.1, 1, 0, (0, 0, 7), ((0, 0),))
+    return be.weighted_delta_sum(np.arange(0, 400, 10), start, np.zeros(40, dtype=np.int64), np.ones(40), task)
+
+
 def test_a_dead_worker_is_an_error_naming_it_not_a_hang():
-    raw = raw_config("fedbuff", sim={"train": True, "executors": 2})
-    setup = simulation.prepare(parse(raw, "sim.toml"))
+    setup = two_executors()
     be = ProcessBackend(simulation.training_data(setup), deadline_s=60)
     try:
         os.kill(be.procs[0].pid, signal.SIGKILL)  # executor 1; executor 0 is the leader itself
         be.procs[0].join(10)
-        start = torch.zeros(1, be.size)
-        clients = np.arange(0, 400, 10)  # 320 records: several work units, some for each worker
-        task = TrainingTask(0.1, 1, 0, (0, 0, 0), ((0, 0),))
         with pytest.raises(ExecutorFailed, match=r"executor 1 \(pid \d+\) exited with code -9"):
-            be.weighted_delta_sum(clients, start, np.zeros(40, dtype=np.int64), np.ones(40), task)
+            aggregate_40_clients(be, setup)
     finally:
         be.close()
     assert not any(p.is_alive() for p in be.procs)
@@ -115,16 +122,12 @@ def test_a_dead_ray_actor_is_an_error_naming_it_not_a_hang():
 
     from flint_bench.simulator.backends.ray import RayBackend
 
-    raw = raw_config("fedbuff", sim={"train": True, "executors": 2})
-    setup = simulation.prepare(parse(raw, "sim.toml"))
+    setup = two_executors()
     be = RayBackend(simulation.training_data(setup))
     try:
         ray.kill(be.actors[1])
-        start = torch.zeros(1, sum(p.numel() for p in setup.model.net.parameters() if p.requires_grad))
-        clients = np.arange(0, 400, 10)  # 320 records: several work units, some for each actor
-        task = TrainingTask(0.1, 1, 0, (0, 0, 7), ((0, 0),))
         with pytest.raises(ExecutorFailed, match=r"a Ray executor failed in aggregation 7: .*Actor"):
-            be.weighted_delta_sum(clients, start, np.zeros(40, dtype=np.int64), np.ones(40), task)
+            aggregate_40_clients(be, setup)
     finally:
         be.close()
     assert not ray.is_initialized()
