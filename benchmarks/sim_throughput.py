@@ -15,7 +15,7 @@
    threads) measured in the same run, so a rate can be read against what the cores can do.
 4. With --ray: the Ray backend with 1 and 2 actors on Task B and Task C (target >= 1.6x), its model against
    local's (bit for bit). An actor call costs Ray ~5-15 ms here (task submission through the raylet), so
-   Task C's ~15 ms aggregations cannot gain much from a second actor; Task B's ~0.4 s ones can.
+   Task C's ~15 ms aggregations cannot gain much from a second actor; Task B's 0.13-0.3 s ones can.
 
 Usage: python benchmarks/sim_throughput.py [--quick] [--ray]. The last line printed is a JSON object.
 """

@@ -41,11 +41,11 @@ if TYPE_CHECKING:
 JOIN_DEADLINE_S = 10.0  # to reach a cluster's head: ray.init waits minutes on an address where nothing answers
 
 
-def _check_head(address: str) -> None:
+def _check_head(address: str, given_as: str) -> None:
     """A usage error unless `address` ("auto", "host:port") names a cluster head that answers."""
     if address.startswith("ray://"):  # Ray Client: its own connection logic
         return
-    hint = "start one with `ray start --head` (see docs/simulator-cluster.md), or leave --ray-address out to start Ray here."
+    hint = f"start one with `ray start --head` (see docs/simulator-cluster.md), or leave {given_as} out to start Ray here."
     try:
         from ray._private.services import canonicalize_bootstrap_address_or_die  # how ray.init reads "auto"
     except ImportError:  # a Ray that moved it: ray.init alone resolves the address
@@ -53,12 +53,12 @@ def _check_head(address: str) -> None:
     try:
         head = canonicalize_bootstrap_address_or_die(address)
     except (ConnectionError, ValueError) as e:
-        raise UserError(f"--ray-address {address!r}: no Ray cluster to join ({e}); {hint}") from None
+        raise UserError(f"{given_as} {address!r}: no Ray cluster to join ({e}); {hint}") from None
     host, _, port = head.rpartition(":")
     try:
         socket.create_connection((host, int(port)), timeout=JOIN_DEADLINE_S).close()
     except (OSError, ValueError) as e:
-        raise UserError(f"--ray-address {address!r}: nothing answers at {head} ({e}); {hint}") from None
+        raise UserError(f"{given_as} {address!r}: nothing answers at {head} ({e}); {hint}") from None
 
 
 class _ExecutorActor:
@@ -100,7 +100,7 @@ class RayBackend(Backend):
         address = data.ray_address or os.environ.get("RAY_ADDRESS")
         if self._started:
             if address:
-                _check_head(address)
+                _check_head(address, "--ray-address" if data.ray_address else "RAY_ADDRESS")
             ray.init(
                 # ray.init joins `address` as given ("auto": with the session's credentials that `ray start` wrote);
                 # "local": a new instance even where `ray start` left a cluster file
