@@ -188,6 +188,8 @@ def scaling(name: str, model: str, clients: int, proxy: dict, fedbuff: dict, agg
         f"{n}_executors_tasks_per_s": many,
         f"{n}_cores_ratio": many / one,
         "runs_tasks_per_s": {str(k): [round(x) for x in v] for k, v in rates.items()},
+        # each round's n-executor rate over the 1-executor rate measured just before it: the spread of the ratio
+        "round_ratios": [round(b / a, 3) for a, b in zip(rates[1], rates[n], strict=True)],
         "same_system_metrics": st1.rows[-1]["tasks_started"] == stn.rows[-1]["tasks_started"] and st1.sched.now == stn.sched.now,
         "max_abs_model_difference": diff,
         "bit_identical": bool(torch.equal(st1.flat, stn.flat)),
@@ -204,7 +206,8 @@ def scaling(name: str, model: str, clients: int, proxy: dict, fedbuff: dict, agg
         print(f"payload per aggregation ({n} actors): {r['payload_bytes_per_aggregation']}", flush=True)
     print(
         f"{name} ({backend}, median of {ROUNDS} alternated runs): 1 executor {one:,.0f} tasks/s {r['runs_tasks_per_s']['1']}, "
-        f"{n} executors {many:,.0f} tasks/s {r['runs_tasks_per_s'][str(n)]} = {many / one:.2f}x; same system metrics "
+        f"{n} executors {many:,.0f} tasks/s {r['runs_tasks_per_s'][str(n)]} = {many / one:.2f}x (rounds {r['round_ratios']}); "
+        f"same system metrics "
         f"{r['same_system_metrics']}, models bit-identical {r['bit_identical']} (differ by at most {diff:.1e}"
         f"{'; same as local ' + str(r['bit_identical_to_local']) if 'bit_identical_to_local' in r else ''})",
         flush=True,
