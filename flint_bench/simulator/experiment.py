@@ -125,7 +125,7 @@ def _resumed_trial(ckpt: Checkpoint, setup: Setup, trial: int, out: Path) -> Tri
     try:
         st = restore_trial(ckpt, make_scheduler(setup, trial))
         if setup.cfg.sim.train:
-            size = sum(p.numel() for p in setup.model.net.parameters() if p.requires_grad)
+            size = setup.model.trainable_params
             models = [st.flat, *st.snapshots.values()]
             if any(m is None or tuple(m.shape) != (size,) for m in models):
                 raise ValueError(f"the saved model is not {setup.model.name}'s {size} parameters")

@@ -98,7 +98,7 @@ def two_executors() -> simulation.Setup:
 
 def aggregate_40_clients(be: Backend, setup: simulation.Setup) -> torch.Tensor:
     """Aggregation 7 of 40 clients, 320 records: several work units, some for each executor."""
-    start = torch.zeros(1, sum(p.numel() for p in setup.model.net.parameters() if p.requires_grad))
+    start = torch.zeros(1, setup.model.trainable_params)
     task = TrainingTask(0.1, 1, 0, (0, 0, 7), ((0, 0),))
     return be.weighted_delta_sum(np.arange(0, 400, 10), start, np.zeros(40, dtype=np.int64), np.ones(40), task)
 

@@ -140,7 +140,7 @@ class ProcessBackend(Backend):
         _check_main_importable()
         super().__init__(data)
         self.deadline_s = deadline_s
-        self.size = sum(p.numel() for p in data.model.net.parameters() if p.requires_grad)
+        self.size = data.model.trainable_params
         ctx = mp.get_context("spawn")  # no fork of a process holding torch threads
         self.results = _Table(16, self.size)  # one row per work unit; grows when an aggregation has more
         self.slots = ModelSlots()
